@@ -1,0 +1,1 @@
+# Benchmarks: programs that print a speed ratio against a baseline measured in the same run.

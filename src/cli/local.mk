@@ -1,0 +1,6 @@
+# Command line: main.c dispatches; one file per subcommand (commands.def lists them).
+libclipmtl_a_SOURCES += \
+  src/cli/common.c
+noinst_HEADERS += \
+  include/clipmtl/cli.h \
+  src/cli/commands.def

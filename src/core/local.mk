@@ -1,0 +1,13 @@
+# Core: errors, logging, the activation arena, RNG streams, tensor tables.
+libclipmtl_a_SOURCES += \
+  src/core/error.c \
+  src/core/log.c \
+  src/core/arena.c \
+  src/core/rng.c \
+  src/core/tensor_table.c
+noinst_HEADERS += \
+  include/clipmtl/error.h \
+  include/clipmtl/log.h \
+  include/clipmtl/arena.h \
+  include/clipmtl/rng.h \
+  include/clipmtl/tensor_table.h

@@ -1,0 +1,1 @@
+# Sources of src/data (see Makefile.am).

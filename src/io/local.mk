@@ -1,0 +1,1 @@
+# Sources of src/io (see Makefile.am).

@@ -1,0 +1,1 @@
+# Sources of src/methods (see Makefile.am).

@@ -1,0 +1,1 @@
+# Sources of src/ops (see Makefile.am).

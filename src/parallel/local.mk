@@ -1,0 +1,1 @@
+# Sources of src/parallel (see Makefile.am).

@@ -1,0 +1,4 @@
+check_PROGRAMS += tests/core/test_core
+tests_core_test_core_SOURCES = tests/core/test_core.c
+tests_core_test_core_LDADD = $(TEST_LDADD)
+TESTS += tests/core/test_core

@@ -1,0 +1,120 @@
+/* Core pieces: error traces, arena sizing, RNG streams, tensor tables. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clipmtl/arena.h"
+#include "clipmtl/error.h"
+#include "clipmtl/rng.h"
+#include "clipmtl/tensor_table.h"
+#include "test_util.h"
+
+static cm_err inner(int x)
+{
+    CM_ASSERT(x > 0, CM_ERR_ARG, "x must be positive, got %d", x);
+    return CM_OK;
+}
+
+static cm_err outer(int x)
+{
+    CM_CHECK(inner(x));
+    return CM_OK;
+}
+
+static void test_error_trace(void)
+{
+    CM_TEST(outer(1) == CM_OK, "no error expected");
+    CM_TEST(outer(-3) == CM_ERR_ARG, "error code must propagate");
+    CM_TEST(strstr(cm_error_message(), "got -3") != NULL, "message: %s", cm_error_message());
+    char buf[4096] = {0};
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    cm_error_print(f);
+    fclose(f);
+    CM_TEST(strstr(buf, "inner()") && strstr(buf, "outer()") && strstr(buf, "test_core.c:"),
+            "trace must name both frames with file:line:\n%s", buf);
+    cm_error_clear();
+}
+
+static cm_err sequence(cm_arena *a, float **x, float **y)
+{
+    CM_CHECK(cm_arena_floats(a, 10, x));
+    CM_CHECK(cm_arena_floats(a, 1000, y));
+    return CM_OK;
+}
+
+static void test_arena(void)
+{
+    cm_arena m, a;
+    float *x, *y;
+    cm_arena_measure(&m);
+    CM_TEST_OK(sequence(&m, &x, &y));
+    CM_TEST(m.used >= 1010 * sizeof(float), "measured %zu bytes", m.used);
+    CM_TEST_OK(cm_arena_create(&a, m.used));
+    CM_TEST_OK(sequence(&a, &x, &y));
+    CM_TEST(((uintptr_t)x % CM_ARENA_ALIGN) == 0 && ((uintptr_t)y % CM_ARENA_ALIGN) == 0, "alignment");
+    CM_TEST(y >= x + 10, "no overlap");
+    float *z;
+    CM_TEST(cm_arena_floats(&a, 1, &z) == CM_ERR_INTERNAL, "overflow must be an error");
+    cm_error_clear();
+    cm_arena_destroy(&a);
+}
+
+static void test_rng(void)
+{
+    cm_rng r1, r2, r3;
+    cm_rng_seed(&r1, 42, cm_rng_stream(1, 2, 3, 4));
+    cm_rng_seed(&r2, 42, cm_rng_stream(1, 2, 3, 4));
+    cm_rng_seed(&r3, 42, cm_rng_stream(1, 2, 3, 5));
+    int same = 1, differ = 0;
+    for (int i = 0; i < 100; i++) {
+        uint64_t a = cm_rng_u64(&r1), b = cm_rng_u64(&r2), c = cm_rng_u64(&r3);
+        same &= a == b;
+        differ += a != c;
+    }
+    CM_TEST(same, "same seed and stream must repeat");
+    CM_TEST(differ > 95, "different streams must differ (%d/100)", differ);
+
+    /* Moments of 200k normals and uniforms: loose 5-sigma bounds. */
+    double s = 0, s2 = 0, u = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double z = cm_rng_normal(&r1);
+        s += z;
+        s2 += z * z;
+        u += cm_rng_uniform(&r1);
+    }
+    CM_TEST(fabs(s / n) < 5 / sqrt(n), "normal mean %g", s / n);
+    CM_TEST(fabs(s2 / n - 1) < 5 * sqrt(2.0 / n), "normal variance %g", s2 / n);
+    CM_TEST(fabs(u / n - 0.5) < 5 * sqrt(1.0 / 12 / n), "uniform mean %g", u / n);
+    int hist[7] = {0};
+    for (int i = 0; i < 70000; i++) hist[cm_rng_below(&r1, 7)]++;
+    for (int i = 0; i < 7; i++) CM_TEST(hist[i] > 9500 && hist[i] < 10500, "below(7) bucket %d: %d", i, hist[i]);
+}
+
+static void test_table(void)
+{
+    cm_tensor_table t;
+    cm_table_init(&t);
+    int64_t s1[2] = {3, 4}, s2[1] = {5};
+    size_t off;
+    CM_TEST_OK(cm_table_add(&t, "a", 2, s1, &off));
+    CM_TEST(off == 0, "first offset");
+    CM_TEST_OK(cm_table_addf(&t, &off, 1, s2, "layer.%d.b", 7));
+    CM_TEST(off == 12 && t.total == 17, "offset %zu total %zu", off, t.total);
+    const cm_tensor_desc *d = cm_table_find(&t, "layer.7.b");
+    CM_TEST(d && d->numel == 5, "find");
+    CM_TEST(cm_table_add(&t, "a", 1, s2, NULL) == CM_ERR_INTERNAL, "duplicate names are refused");
+    cm_error_clear();
+    char buf[64];
+    CM_TEST(strcmp(cm_shape_str(2, s1, buf, sizeof buf), "[3,4]") == 0, "shape string %s", buf);
+    cm_table_free(&t);
+}
+
+int main(void)
+{
+    test_error_trace();
+    test_arena();
+    test_rng();
+    test_table();
+    return cm_test_summary();
+}

@@ -1,0 +1,7 @@
+# Tests. Each part has its own fragment; test_util is shared by the C tests.
+noinst_LIBRARIES += tests/libtestutil.a
+tests_libtestutil_a_SOURCES = tests/test_util.c tests/test_util.h
+TEST_LDADD = tests/libtestutil.a libclipmtl.a $(DEPS_LIBS)
+AM_CPPFLAGS += -I$(top_srcdir)/tests
+
+include tests/core/local.mk
