@@ -5,3 +5,10 @@ TEST_LDADD = tests/libtestutil.a libclipmtl.a $(DEPS_LIBS)
 AM_CPPFLAGS += -I$(top_srcdir)/tests
 
 include tests/core/local.mk
+
+# `make fixtures` reruns the PyTorch/PIL reference scripts (Debian python3-torch, python3-pil),
+# which rewrite the committed files under tests/fixtures/. Parts append their scripts here.
+FIXTURE_SCRIPTS =
+fixtures:
+	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
+.PHONY: fixtures
