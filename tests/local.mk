@@ -9,6 +9,9 @@ include tests/core/local.mk
 # `make fixtures` reruns the PyTorch/PIL reference scripts (Debian python3-torch, python3-pil),
 # which rewrite the committed files under tests/fixtures/. Parts append their scripts here.
 FIXTURE_SCRIPTS =
+# automake reads *_SCRIPTS as scripts to install into FIXTUREdir; an empty directory
+# makes it accept the name and install nothing.
+FIXTUREdir =
 fixtures:
 	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
 .PHONY: fixtures
