@@ -19,13 +19,17 @@ cm_err cm_blacs_grid_create(MPI_Comm comm, int nprow, int npcol, cm_blacs_grid *
 
     *grid = (cm_blacs_grid){.context = -1, .nprow = nprow, .npcol = npcol, .myrow = -1, .mycol = -1};
     if (rank >= nprow * npcol) return CM_OK;
-    int rows, cols;
-    Cblacs_gridinfo(context, &rows, &cols, &grid->myrow, &grid->mycol);
-    grid->context = context;
+    int rows, cols, myrow, mycol;
+    Cblacs_gridinfo(context, &rows, &cols, &myrow, &mycol);
     /* Callers map ranks to grid coordinates themselves; make sure BLACS agrees. */
-    CM_ASSERT(rows == nprow && cols == npcol && grid->myrow == rank / npcol && grid->mycol == rank % npcol,
-              CM_ERR_INTERNAL, "BLACS placed rank %d at (%d, %d) of a %d x %d grid, expected (%d, %d)",
-              rank, grid->myrow, grid->mycol, rows, cols, rank / npcol, rank % npcol);
+    if (rows != nprow || cols != npcol || myrow != rank / npcol || mycol != rank % npcol) {
+        Cblacs_gridexit(context);
+        CM_ERROR(CM_ERR_INTERNAL, "BLACS placed rank %d at (%d, %d) of a %d x %d grid, expected (%d, %d)", rank,
+                 myrow, mycol, rows, cols, rank / npcol, rank % npcol);
+    }
+    grid->context = context;
+    grid->myrow = myrow;
+    grid->mycol = mycol;
     return CM_OK;
 }
 

@@ -53,14 +53,20 @@ static int local_rows(const exchange_plan *p, int rank)
 }
 
 /* Copies the rows of the full vector that the block-cyclic layout gives to rank `proc`, in local
- * order. */
-static void gather_rows_of(const exchange_plan *p, int proc, const float *full, float *out)
+ * order, as floats (to send) or straight into a column of A as doubles (rows this rank holds). */
+static void gather_rows_of(const exchange_plan *p, int proc, const float *full, float *out_float,
+                           double *out_double)
 {
     const int64_t mb = p->block_rows;
     for (int64_t start = proc * mb; start < p->dim; start += mb * p->nranks) {
         int64_t len = p->dim - start < mb ? p->dim - start : mb;
-        memcpy(out, full + start, (size_t)len * sizeof *out);
-        out += len;
+        if (out_float) {
+            memcpy(out_float, full + start, (size_t)len * sizeof *out_float);
+            out_float += len;
+        } else {
+            for (int64_t l = 0; l < len; l++) out_double[l] = full[start + l];
+            out_double += len;
+        }
     }
 }
 
@@ -73,7 +79,8 @@ static cm_err checked_count(int64_t count, const char *what)
 }
 
 /* Moves the gradients into the local rows of A (column-major, leading dimension lld, converted to
- * double). */
+ * double). Rows a rank holds itself skip MPI: copying them through Alltoallv would cost two
+ * extra passes over the data, and with one rank that is all the data. */
 static cm_err redistribute(MPI_Comm comm, const exchange_plan *p, const float *const *grads,
                            double *a_local, int lld)
 {
@@ -91,8 +98,8 @@ static cm_err redistribute(MPI_Comm comm, const exchange_plan *p, const float *c
     for (int r = 0; r < nranks; r++) {
         int64_t to_r = 0, from_r = 0;
         for (int t = 0; t < ntasks; t++) {
-            if (source_rank(p, t, r) == rank) to_r += local_rows(p, r);
-            if (source_rank(p, t, rank) == r) from_r += my_rows;
+            if (r != rank && source_rank(p, t, r) == rank) to_r += local_rows(p, r);
+            if (r != rank && source_rank(p, t, rank) == r) from_r += my_rows;
         }
         CM_CHECK_GOTO(err, checked_count(send_total + to_r, "the data this rank sends"), done);
         CM_CHECK_GOTO(err, checked_count(recv_total + from_r, "the data this rank receives"), done);
@@ -113,18 +120,20 @@ static cm_err redistribute(MPI_Comm comm, const exchange_plan *p, const float *c
     for (int r = 0; r < nranks; r++) {
         float *out = sendbuf + send_displs[r];
         for (int t = 0; t < ntasks; t++)
-            if (source_rank(p, t, r) == rank) {
-                gather_rows_of(p, r, grads[t], out);
+            if (r != rank && source_rank(p, t, r) == rank) {
+                gather_rows_of(p, r, grads[t], out, NULL);
                 out += local_rows(p, r);
             }
     }
     int rc = MPI_Alltoallv(sendbuf, send_counts, send_displs, MPI_FLOAT, recvbuf, recv_counts,
                            recv_displs, MPI_FLOAT, comm);
     if (rc != MPI_SUCCESS) CM_ERROR_GOTO(err, done, CM_ERR_MPI, "MPI_Alltoallv of the task gradients failed");
+    for (int t = 0; t < ntasks; t++)
+        if (source_rank(p, t, rank) == rank) gather_rows_of(p, rank, grads[t], NULL, a_local + (size_t)t * lld);
     for (int s = 0; s < nranks; s++) {
         const float *in = recvbuf + recv_displs[s];
         for (int t = 0; t < ntasks; t++)
-            if (source_rank(p, t, rank) == s) {
+            if (s != rank && source_rank(p, t, rank) == s) {
                 double *column = a_local + (size_t)t * lld;
                 for (int l = 0; l < my_rows; l++) column[l] = in[l];
                 in += my_rows;

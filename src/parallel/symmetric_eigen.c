@@ -14,19 +14,20 @@ static int global_index(int local, int nb, int iproc, int nprocs)
 
 static cm_err eigen_lapack(int n, const double *a, double *eigenvalues, double *eigenvectors)
 {
-    /* a is symmetric, so its row-major storage is also its column-major storage; dsyevd
-     * overwrites it with the eigenvectors as columns, i.e. one eigenvector per contiguous run. */
+    /* Row-major a read as column-major is a^T: its upper triangle is a's lower one (the triangle
+     * pdsyevd reads below). dsyevd overwrites it with the eigenvectors as columns, i.e. one
+     * eigenvector per contiguous run, our output layout. */
     memcpy(eigenvectors, a, (size_t)n * n * sizeof *a);
     int info, lwork = -1, liwork = -1, iwork_query;
     double work_query;
-    dsyevd_("V", "L", &n, eigenvectors, &n, eigenvalues, &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
+    dsyevd_("V", "U", &n, eigenvectors, &n, eigenvalues, &work_query, &lwork, &iwork_query, &liwork, &info, 1, 1);
     CM_ASSERT(info == 0, CM_ERR_LIB, "dsyevd workspace query failed (info %d)", info);
     lwork = (int)work_query;
     liwork = iwork_query;
     double *work = malloc((size_t)lwork * sizeof *work);
     int *iwork = malloc((size_t)liwork * sizeof *iwork);
     if (work && iwork)
-        dsyevd_("V", "L", &n, eigenvectors, &n, eigenvalues, work, &lwork, iwork, &liwork, &info, 1, 1);
+        dsyevd_("V", "U", &n, eigenvectors, &n, eigenvalues, work, &lwork, iwork, &liwork, &info, 1, 1);
     free(work);
     free(iwork);
     CM_ASSERT(work && iwork, CM_ERR_MEM, "out of memory for the dsyevd workspace (%d doubles)", lwork);
@@ -111,9 +112,10 @@ done:
     return err;
 }
 
-/* The first component within a factor (1 - 1e-6) of the largest magnitude becomes positive: the
- * slack keeps two nearly equal components, whose order rounding may swap, from flipping the sign
- * between the serial and the distributed solver. */
+/* The first component within a factor (1 - 1e-6) of the largest magnitude becomes positive.
+ * Taking "the largest" literally would let two components of nearly equal magnitude, which the
+ * two solvers may order differently by rounding, flip the sign between them; the slack moves
+ * that boundary to components differing by a relative 1e-6, far above rounding. */
 static void fix_sign(int n, double *v)
 {
     double largest = 0;

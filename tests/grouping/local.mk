@@ -1,12 +1,13 @@
 # Similarity (ScaLAPACK) and grouping tests. The MPI programs run on 1, 2, 3 and 4 ranks, each
 # as its own test: tests/grouping/<program>-np<N>.sh is a two-line wrapper generated below that
 # calls tests/run-mpi N <program>.
+GROUPING_TEST_HELPERS = tests/grouping/grouping_test.c tests/grouping/grouping_test.h
 check_PROGRAMS += tests/grouping/test_similarity tests/grouping/test_eigen tests/grouping/test_grouping
-tests_grouping_test_similarity_SOURCES = tests/grouping/test_similarity.c
+tests_grouping_test_similarity_SOURCES = tests/grouping/test_similarity.c $(GROUPING_TEST_HELPERS)
 tests_grouping_test_similarity_LDADD = $(TEST_LDADD)
-tests_grouping_test_eigen_SOURCES = tests/grouping/test_eigen.c
+tests_grouping_test_eigen_SOURCES = tests/grouping/test_eigen.c $(GROUPING_TEST_HELPERS)
 tests_grouping_test_eigen_LDADD = $(TEST_LDADD)
-tests_grouping_test_grouping_SOURCES = tests/grouping/test_grouping.c
+tests_grouping_test_grouping_SOURCES = tests/grouping/test_grouping.c $(GROUPING_TEST_HELPERS)
 tests_grouping_test_grouping_LDADD = $(TEST_LDADD)
 
 GROUPING_MPI_TESTS = \

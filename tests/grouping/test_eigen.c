@@ -22,6 +22,7 @@
 #include "clipmtl/grouping.h"
 #include "clipmtl/log.h"
 #include "clipmtl/rng.h"
+#include "grouping_test.h"
 #include "test_util.h"
 
 #define MAXN 24
@@ -91,10 +92,7 @@ static void compare_solvers(const char *what, int n, const double *a)
     cases++;
     clustered_cases += clustered;
 
-    double lo[MAXN * MAXN], hi[MAXN * MAXN];
-    MPI_Allreduce(v, lo, n * n, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
-    MPI_Allreduce(v, hi, n * n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    CM_TEST(!memcmp(lo, v, (size_t)n * n * sizeof *v) && !memcmp(hi, v, (size_t)n * n * sizeof *v),
+    CM_TEST(gt_same_doubles_on_all_ranks(v, n * n) && gt_same_doubles_on_all_ranks(w, n),
             "%s: ranks hold different eigenvectors", what);
 }
 
@@ -119,26 +117,13 @@ static void laplacian_of(int n, const double *S, double *L)
         for (int j = 0; j < n; j++) L[i * n + j] = (i == j) - (i == j ? 0 : (S[i * n + j] + 1) / 2) / sqrt(d[i] * d[j]);
 }
 
-/* Tasks in blocks of the given sizes: similarity `inside` within a block, `outside` across, plus
- * symmetric noise of amplitude `noise`. */
-static void block_similarity(int n, const int *block_of, double inside, double outside, double noise, uint64_t seed,
-                             double *S)
-{
-    cm_rng r;
-    cm_rng_seed(&r, seed, 1);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++)
-            S[i * n + j] = S[j * n + i] = i == j ? 1
-                                                 : (block_of[i] == block_of[j] ? inside : outside) +
-                                                       noise * (2 * cm_rng_uniform_double(&r) - 1);
-}
-
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);
     cm_log_set_rank(rank, nranks);
+    double start = cm_now();
     double a[MAXN * MAXN], S[MAXN * MAXN];
     char what[64];
 
@@ -154,7 +139,7 @@ int main(int argc, char **argv)
     const int blocks[12] = {0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 1};
     for (int n = 4; n <= 12; n++)
         for (uint64_t seed = 0; seed < 3; seed++) {
-            block_similarity(n, blocks, 0.8, -0.2, 0.1, seed, S);
+            gt_block_similarity(n, blocks, 0.8, -0.2, 0.1, seed, S);
             laplacian_of(n, S, a);
             snprintf(what, sizeof what, "laplacian n=%d seed=%d", n, (int)seed);
             compare_solvers(what, n, a);
@@ -163,7 +148,7 @@ int main(int argc, char **argv)
     /* Repeated eigenvalues: without noise, equal blocks give a multiple eigenvalue; a diagonal
      * matrix with repeats; the identity. */
     const int equal_blocks[9] = {0, 0, 0, 1, 1, 1, 2, 2, 2};
-    block_similarity(9, equal_blocks, 0.6, 0.0, 0.0, 0, S);
+    gt_block_similarity(9, equal_blocks, 0.6, 0.0, 0.0, 0, S);
     laplacian_of(9, S, a);
     compare_solvers("laplacian of three equal blocks", 9, a);
     memset(a, 0, sizeof a);
@@ -179,15 +164,10 @@ int main(int argc, char **argv)
 
     double worst[5] = {worst_values, worst_subspace, worst_vectors, worst_residual, worst_orthonormality};
     MPI_Allreduce(MPI_IN_PLACE, worst, 5, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    int failures = cm_test_failures;
-    MPI_Allreduce(MPI_IN_PLACE, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (rank == 0) {
+    if (rank == 0)
         printf("P=%d: %d matrices (%d with eigenvalue clusters): pdsyevd vs dsyevd eigenvalues %.3g (tol 1e-10), "
                "subspaces %.3g (tol 1e-10), simple eigenvectors %.3g (tol 1e-10); residual %.3g, orthonormality "
                "%.3g (tol 1e-12)\n",
                nranks, cases, clustered_cases, worst[0], worst[1], worst[2], worst[3], worst[4]);
-        printf("P=%d: %d checks per rank, %d failed over all ranks\n", nranks, cm_test_checks, failures);
-    }
-    MPI_Finalize();
-    return failures ? 1 : 0;
+    return gt_finish(start);
 }

@@ -13,6 +13,7 @@
 #include "clipmtl/grouping.h"
 #include "clipmtl/log.h"
 #include "clipmtl/rng.h"
+#include "grouping_test.h"
 #include "test_util.h"
 
 #define MAXN 13
@@ -75,27 +76,6 @@ static double objective(const double *S, int n, const int *labels, double single
     return sum / n;
 }
 
-static void random_similarity(int n, uint64_t seed, double *S)
-{
-    cm_rng r;
-    cm_rng_seed(&r, seed, 11);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++) S[i * n + j] = S[j * n + i] = i == j ? 1 : 2 * cm_rng_uniform_double(&r) - 1;
-}
-
-/* Blocks given by block_of[]: `inside` within, `outside` across, plus symmetric noise. */
-static void block_similarity(int n, const int *block_of, double inside, double outside, double noise,
-                             uint64_t seed, double *S)
-{
-    cm_rng r;
-    cm_rng_seed(&r, seed, 12);
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++)
-            S[i * n + j] = S[j * n + i] = i == j ? 1
-                                                 : (block_of[i] == block_of[j] ? inside : outside) +
-                                                       noise * (2 * cm_rng_uniform_double(&r) - 1);
-}
-
 static void permute(int n, const double *S, const int *perm, double *out)
 {
     /* new task a is old task perm[a] */
@@ -125,7 +105,7 @@ static void test_threshold_known(void)
     double S[MAXN * MAXN];
 
     const int blocks[8] = {0, 1, 0, 2, 1, 2, 0, 2};
-    block_similarity(8, blocks, 0.8, 0.1, 0.05, 1, S);
+    gt_block_similarity(8, blocks, 0.8, 0.1, 0.05, 1, S);
     CM_TEST_OK(cm_grouping_threshold(S, 8, 0.5, 0, g, &ng));
     expect("threshold: three noisy blocks", 8, g, ng, blocks);
 
@@ -181,7 +161,7 @@ static void test_threshold_properties(void)
         for (uint64_t seed = 0; seed < 30; seed++)
             for (int ti = 0; ti < 3; ti++) {
                 double tau = taus[ti];
-                random_similarity(n, 1000 * n + seed, S);
+                gt_random_similarity(n, 1000 * n + seed, S);
                 CM_TEST_OK(cm_grouping_threshold(S, n, tau, 0, g, &ng));
                 int inside_ok = 1, apart_ok = 1;
                 for (int i = 0; i < n; i++)
@@ -257,7 +237,7 @@ static void test_partition_brute_force(void)
     for (int n = 1; n <= 6; n++)
         for (uint64_t seed = 0; seed < 8; seed++)
             for (size_t v = 0; v < sizeof variants / sizeof variants[0]; v++) {
-                random_similarity(n, 77 * n + seed, S);
+                gt_random_similarity(n, 77 * n + seed, S);
                 cm_grouping_options o;
                 cm_grouping_options_default(&o);
                 o.max_groups = variants[v].max_groups;
@@ -303,7 +283,7 @@ static void test_partition_known(void)
     cm_grouping_options_default(&o);
 
     const int blocks[9] = {2, 0, 1, 0, 2, 1, 0, 2, 1};
-    block_similarity(9, blocks, 0.7, -0.1, 0.1, 3, S);
+    gt_block_similarity(9, blocks, 0.7, -0.1, 0.1, 3, S);
     CM_TEST_OK(cm_grouping_partition(S, 9, &o, g, &ng, NULL));
     expect("partition: three noisy blocks", 9, g, ng, blocks);
 
@@ -325,7 +305,7 @@ static void test_partition_known(void)
             "partition: -1e6 singleton score must forbid singletons");
     /* Relabelling: the same optimum, permuted. */
     for (uint64_t seed = 0; seed < 10; seed++) {
-        random_similarity(8, 500 + seed, S);
+        gt_random_similarity(8, 500 + seed, S);
         random_permutation(8, seed, perm);
         permute(8, S, perm, P);
         CM_TEST_OK(cm_grouping_partition(S, 8, &o, g, &ng, NULL));
@@ -355,12 +335,12 @@ static void test_partition_counts_and_timing(void)
     cm_grouping_options_default(&o);
     cm_partition_stats stats;
     for (int n = 1; n <= 11; n++) {
-        random_similarity(n, n, S);
+        gt_random_similarity(n, n, S);
         CM_TEST_OK(cm_grouping_partition(S, n, &o, g, &ng, &stats));
         CM_TEST(stats.npartitions == bell[n], "n=%d: %lld partitions scored, Bell = %lld", n, stats.npartitions, bell[n]);
     }
     if (nranks == 1) {
-        random_similarity(12, 12, S);
+        gt_random_similarity(12, 12, S);
         double start = cm_now();
         CM_TEST_OK(cm_grouping_partition(S, 12, &o, g, &ng, &stats));
         double seconds = cm_now() - start;
@@ -373,7 +353,7 @@ static void test_partition_counts_and_timing(void)
     }
 
     /* Beyond 12 tasks: the threshold rule, with a warning. */
-    random_similarity(13, 13, S);
+    gt_random_similarity(13, 13, S);
     o.tau = 0.2;
     int want[MAXN], nwant;
     CM_TEST_OK(cm_grouping_partition(S, 13, &o, g, &ng, &stats));
@@ -390,7 +370,7 @@ static void test_spectral(void)
     int g[MAXN], gs[MAXN], gp[MAXN], back[MAXN], perm[MAXN], ng, ngs, ngp;
 
     const int blocks[9] = {1, 0, 2, 0, 1, 0, 2, 0, 1};
-    block_similarity(9, blocks, 0.8, -0.2, 0.1, 4, S);
+    gt_block_similarity(9, blocks, 0.8, -0.2, 0.1, 4, S);
     CM_TEST_OK(cm_grouping_spectral(MPI_COMM_WORLD, S, 9, 3, g, &ng));
     expect("spectral: three noisy blocks", 9, g, ng, blocks);
     random_permutation(9, 3, perm);
@@ -416,15 +396,12 @@ static void test_spectral(void)
             for (uint64_t seed = 0; seed < 4; seed++) {
                 int b[MAXN];
                 for (int t = 0; t < n; t++) b[t] = (int)((t * 7 + seed) % k);
-                block_similarity(n, b, 0.6, 0.0, 0.3, 100 * n + seed, S);
+                gt_block_similarity(n, b, 0.6, 0.0, 0.3, 100 * n + seed, S);
                 CM_TEST_OK(cm_grouping_spectral(MPI_COMM_WORLD, S, n, k, g, &ng));
                 CM_TEST_OK(cm_grouping_spectral(MPI_COMM_SELF, S, n, k, gs, &ngs));
                 int same = ng == ngs && !memcmp(g, gs, (size_t)n * sizeof *g);
                 CM_TEST(same, "spectral n=%d k=%d seed=%d: all ranks and one rank disagree", n, k, (int)seed);
-                int lo[MAXN], hi[MAXN];
-                MPI_Allreduce(g, lo, n, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-                MPI_Allreduce(g, hi, n, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-                CM_TEST(!memcmp(lo, hi, (size_t)n * sizeof *lo), "spectral n=%d k=%d: ranks disagree", n, k);
+                CM_TEST(gt_same_ints_on_all_ranks(g, n), "spectral n=%d k=%d: ranks disagree", n, k);
                 agree += same;
                 total++;
             }
@@ -467,7 +444,7 @@ static void test_compute_and_bcast(void)
     const int root = nranks - 1;
     const int blocks[8] = {0, 1, 0, 2, 1, 2, 0, 2};
     double S[64];
-    block_similarity(8, blocks, 0.8, -0.1, 0.1, 9, S);
+    gt_block_similarity(8, blocks, 0.8, -0.1, 0.1, 9, S);
     cm_grouping_options o;
     cm_grouping_options_default(&o);
     o.tau = 0.4;
@@ -512,9 +489,5 @@ int main(int argc, char **argv)
     test_spectral();
     test_explicit();
     test_compute_and_bcast();
-    int failures = cm_test_failures;
-    MPI_Allreduce(MPI_IN_PLACE, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (rank == 0) printf("P=%d: %d checks per rank, %d failed over all ranks, %.2f s\n", nranks, cm_test_checks, failures, cm_now() - start);
-    MPI_Finalize();
-    return failures ? 1 : 0;
+    return gt_finish(start);
 }

@@ -17,6 +17,7 @@
 #include "clipmtl/log.h"
 #include "clipmtl/rng.h"
 #include "clipmtl/similarity.h"
+#include "grouping_test.h"
 #include "test_util.h"
 
 #define MAX_TASKS 7
@@ -77,18 +78,6 @@ static int holds(int pattern, int r, int t, int ntasks)
     }
 }
 
-/* Every rank must hold the same bits. */
-static int same_on_all_ranks(const double *v, int n)
-{
-    double *lo = malloc((size_t)n * sizeof *lo), *hi = malloc((size_t)n * sizeof *hi);
-    MPI_Allreduce(v, lo, n, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
-    MPI_Allreduce(v, hi, n, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-    int same = memcmp(lo, v, (size_t)n * sizeof *v) == 0 && memcmp(hi, v, (size_t)n * sizeof *v) == 0;
-    free(lo);
-    free(hi);
-    return same;
-}
-
 static void compare(const char *what, int ntasks, const double *gram, const double *cosine, const double *norms,
                     const double *ref_gram, const double *ref_cosine, const double *ref_norms)
 {
@@ -108,8 +97,8 @@ static void compare(const char *what, int ntasks, const double *gram, const doub
     worst_gram = fmax(worst_gram, eg);
     worst_cosine = fmax(worst_cosine, ec);
     worst_norm = fmax(worst_norm, en);
-    CM_TEST(same_on_all_ranks(gram, ntasks * ntasks) && same_on_all_ranks(cosine, ntasks * ntasks) &&
-                same_on_all_ranks(norms, ntasks),
+    CM_TEST(gt_same_doubles_on_all_ranks(gram, ntasks * ntasks) && gt_same_doubles_on_all_ranks(cosine, ntasks * ntasks) &&
+                gt_same_doubles_on_all_ranks(norms, ntasks),
             "%s: ranks disagree", what);
 }
 
@@ -243,9 +232,5 @@ int main(int argc, char **argv)
     test_special_gradients();
     test_errors();
     test_snapshots();
-    int failures = cm_test_failures;
-    MPI_Allreduce(MPI_IN_PLACE, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    if (rank == 0) printf("P=%d: %d checks per rank, %d failed over all ranks, %.2f s\n", nranks, cm_test_checks, failures, cm_now() - start);
-    MPI_Finalize();
-    return failures ? 1 : 0;
+    return gt_finish(start);
 }
