@@ -3,15 +3,15 @@
  * Layout. A is D x N with D (the number of prompt parameters, up to ~1e6) far larger than N (the
  * number of tasks, ~4-12). It lives on a P x 1 BLACS grid: every rank holds whole rows (all N
  * columns) of some row blocks. With one process column, pdsyrk forms each rank's local A_l^T A_l
- * with one BLAS-3 call and only combines the N x N partial results, O(N^2 log P) traffic; a grid
+ * with local BLAS-3 calls and only combines the N x N partial results, O(N^2 log P) traffic; a grid
  * with several process columns would split the N columns and have to ship panels of A (O(D N))
  * between columns to form the off-diagonal blocks of A^T A.
  *
  * Block size. With a single process column the row block size only decides which rows a rank
  * holds, not how fast the local product runs (the local rows are one contiguous column-major
  * array whatever the blocks). The default, ceil(D / P) rows, gives every rank one contiguous
- * block: the imbalance is below one row per rank of the last, short block, and the redistribution
- * copies one contiguous piece per (task, rank). Smaller blocks (the block_rows argument) give the
+ * block: no rank holds more than ceil(D / P) rows (the last ranks fall short by fewer than P rows
+ * in all), and the redistribution copies one contiguous piece per (task, rank). Smaller blocks (the block_rows argument) give the
  * same result up to rounding and exist to exercise the general block-cyclic mapping.
  *
  * Redistribution. The gradients arrive by task (each holder has a whole vector), not in the
@@ -37,7 +37,7 @@ typedef struct {
     int block_rows;
     int *holders;      /* [ntasks][nranks], the ranks holding each task in increasing order */
     int *nholders;     /* [ntasks] */
-    const int *holds;  /* [nranks][ntasks], 1 when the rank holds the task */
+    int *holds;        /* [nranks][ntasks], 1 when the rank holds the task */
 } exchange_plan;
 
 /* The rank that sends task t's rows of destination rank r. */
@@ -146,33 +146,25 @@ done:
     return err;
 }
 
-/* Builds the plan from an allgather of which rank holds which task. */
+/* Builds the plan from an allgather of which rank holds which task. The caller frees the arrays
+ * of *p, also on error. */
 static cm_err make_plan(MPI_Comm comm, int ntasks, int64_t dim, const float *const *grads,
-                        int block_rows, exchange_plan *p, int **holds_out)
+                        int block_rows, exchange_plan *p)
 {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
-    int *mine = NULL, *holds = NULL;
-    CM_CALLOC(mine, ntasks);
-    for (int t = 0; t < ntasks; t++) mine[t] = grads[t] != NULL;
-    holds = calloc((size_t)nranks * ntasks, sizeof *holds);
-    if (!holds) {
-        free(mine);
-        CM_ERROR(CM_ERR_MEM, "out of memory for the task ownership table");
-    }
-    int rc = MPI_Allgather(mine, ntasks, MPI_INT, holds, ntasks, MPI_INT, comm);
-    free(mine);
-    *holds_out = holds;
-    CM_ASSERT(rc == MPI_SUCCESS, CM_ERR_MPI, "MPI_Allgather of the task ownership failed");
-
-    *p = (exchange_plan){.ntasks = ntasks, .nranks = nranks, .dim = dim, .holds = holds,
+    *p = (exchange_plan){.ntasks = ntasks, .nranks = nranks, .dim = dim,
                          .block_rows = block_rows ? block_rows : (int)((dim + nranks - 1) / nranks)};
+    CM_CALLOC(p->holds, (size_t)nranks * ntasks);
     CM_CALLOC(p->holders, (size_t)ntasks * nranks);
     CM_CALLOC(p->nholders, ntasks);
+    for (int t = 0; t < ntasks; t++) p->holds[(size_t)rank * ntasks + t] = grads[t] != NULL;
+    CM_ASSERT(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, p->holds, ntasks, MPI_INT, comm) == MPI_SUCCESS,
+              CM_ERR_MPI, "MPI_Allgather of the task ownership failed");
     for (int t = 0; t < ntasks; t++) {
         for (int r = 0; r < nranks; r++)
-            if (holds[(size_t)r * ntasks + t]) p->holders[(size_t)t * nranks + p->nholders[t]++] = r;
+            if (p->holds[(size_t)r * ntasks + t]) p->holders[(size_t)t * nranks + p->nholders[t]++] = r;
         CM_ASSERT(p->nholders[t] > 0, CM_ERR_ARG,
                   "no rank holds the gradient of task %d (grads[%d] is NULL on all %d ranks)", t, t, nranks);
     }
@@ -254,11 +246,10 @@ cm_err cm_similarity_compute(MPI_Comm comm, int ntasks, int64_t dim, const float
 
     cm_err err = CM_OK;
     exchange_plan plan = {0};
-    int *holds = NULL;
     double *a_local = NULL, *gram_buf = NULL;
     int rank;
     MPI_Comm_rank(comm, &rank);
-    CM_CHECK_GOTO(err, make_plan(comm, ntasks, dim, grads, block_rows, &plan, &holds), done);
+    CM_CHECK_GOTO(err, make_plan(comm, ntasks, dim, grads, block_rows, &plan), done);
 
     const int lld = local_rows(&plan, rank) > 1 ? local_rows(&plan, rank) : 1;
     a_local = malloc((size_t)lld * ntasks * sizeof *a_local);
@@ -273,6 +264,6 @@ done:
     free(a_local);
     free(plan.holders);
     free(plan.nholders);
-    free(holds);
+    free(plan.holds);
     return err;
 }
