@@ -1,1 +1,10 @@
-# Sources of src/methods (see Makefile.am).
+# Prompt methods: trainable parameters -> per-layer prompts, and back.
+libclipmtl_a_SOURCES += \
+  src/methods/prompt_method.c \
+  src/methods/method_impl.h \
+  src/methods/direct_prompts.c \
+  src/methods/maple.c \
+  src/methods/mmap.c
+noinst_HEADERS += \
+  include/clipmtl/prompts.h \
+  include/clipmtl/prompt_method.h

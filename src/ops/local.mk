@@ -1,1 +1,5 @@
-# Sources of src/ops (see Makefile.am).
+# Ops: one *_forward/*_backward pair per op family (see Makefile.am).
+libclipmtl_a_SOURCES += \
+  src/ops/kron.c
+noinst_HEADERS += \
+  include/clipmtl/kron.h

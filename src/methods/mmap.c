@@ -1,0 +1,79 @@
+/* MmAP (spec.md 3.3): per prompted layer j, text prompt = P_s^j (x) W_l^j [b, Dt] and
+ * visual prompt = P_s^j (x) W_v^j [b, Dv], P_s [m, n], W_l [b/m, Dt/n], W_v [b/m, Dv/n].
+ * With a shared source prompt every layer uses the same P_s.
+ * Offsets: per-layer source: (source, w_text, w_visual) for each j;
+ *          shared source: source, then (w_text, w_visual) for each j. */
+#include "clipmtl/kron.h"
+#include "method_impl.h"
+
+static size_t source_at(const cm_prompt_method *pm, int j)
+{
+    return pm->opt.mmap_shared_source ? pm->offsets[0] : pm->offsets[3 * j];
+}
+static size_t scale_at(const cm_prompt_method *pm, int j, int visual)
+{
+    return pm->opt.mmap_shared_source ? pm->offsets[1 + 2 * j + visual] : pm->offsets[3 * j + 1 + visual];
+}
+
+static cm_err mmap_layout(cm_prompt_method *pm, cm_tensor_table *table, const char *prefix)
+{
+    const cm_method_options *o = &pm->opt;
+    const int rows = o->n_text / o->mmap_m, m = o->mmap_m, n = o->mmap_n;
+    if (o->mmap_shared_source) CM_CHECK(cm_method_add_tensor(pm, table, prefix, m, n, "mmap.source"));
+    for (int j = 0; j < o->depth_text; j++) {
+        if (!o->mmap_shared_source) CM_CHECK(cm_method_add_tensor(pm, table, prefix, m, n, "mmap.source.%d", j));
+        CM_CHECK(cm_method_add_tensor(pm, table, prefix, rows, pm->text_width / n, "mmap.w_text.%d", j));
+        CM_CHECK(cm_method_add_tensor(pm, table, prefix, rows, pm->visual_width / n, "mmap.w_visual.%d", j));
+    }
+    return CM_OK;
+}
+
+static void mmap_init(const cm_prompt_method *pm, float *params, cm_rng *rng, const float *text_init)
+{
+    const cm_method_options *o = &pm->opt;
+    const size_t source = (size_t)o->mmap_m * o->mmap_n, rows = (size_t)(o->n_text / o->mmap_m);
+    const size_t text_scale = rows * (pm->text_width / o->mmap_n), visual_scale = rows * (pm->visual_width / o->mmap_n);
+    for (int j = 0; j < o->depth_text; j++) {
+        if (j == 0 || !o->mmap_shared_source) cm_fill_normal(params + source_at(pm, j), source, rng, o->init_std);
+        float *wl = params + scale_at(pm, j, 0), *wv = params + scale_at(pm, j, 1);
+        if (o->mmap_scale_init_normal) {
+            cm_fill_normal(wl, text_scale, rng, o->init_std);
+            cm_fill_normal(wv, visual_scale, rng, o->init_std);
+        } else {
+            /* Ones: the initial prompts are the source prompt tiled (spec.md 3.4). */
+            for (size_t i = 0; i < text_scale; i++) wl[i] = 1.0f;
+            for (size_t i = 0; i < visual_scale; i++) wv[i] = 1.0f;
+        }
+    }
+}
+
+static void mmap_forward(const cm_prompt_method *pm, const float *params, cm_prompt_stack *text,
+                         cm_prompt_stack *visual)
+{
+    const cm_method_options *o = &pm->opt;
+    const int m = o->mmap_m, n = o->mmap_n, rows = o->n_text / m, b = o->n_text;
+    for (int j = 0; j < o->depth_text; j++) {
+        const float *ps = params + source_at(pm, j);
+        kron_forward(text->values + (size_t)j * b * pm->text_width, ps, m, n, params + scale_at(pm, j, 0), rows,
+                     pm->text_width / n);
+        kron_forward(visual->values + (size_t)j * b * pm->visual_width, ps, m, n, params + scale_at(pm, j, 1), rows,
+                     pm->visual_width / n);
+    }
+}
+
+static void mmap_backward(const cm_prompt_method *pm, const float *params, const cm_prompt_stack *d_text,
+                          const cm_prompt_stack *d_visual, float *d_params)
+{
+    const cm_method_options *o = &pm->opt;
+    const int m = o->mmap_m, n = o->mmap_n, rows = o->n_text / m, b = o->n_text;
+    for (int j = 0; j < o->depth_text; j++) {
+        const float *ps = params + source_at(pm, j);
+        float *d_ps = d_params + source_at(pm, j);
+        kron_backward(d_ps, d_params + scale_at(pm, j, 0), d_text->values + (size_t)j * b * pm->text_width, ps, m, n,
+                      params + scale_at(pm, j, 0), rows, pm->text_width / n);
+        kron_backward(d_ps, d_params + scale_at(pm, j, 1), d_visual->values + (size_t)j * b * pm->visual_width, ps, m,
+                      n, params + scale_at(pm, j, 1), rows, pm->visual_width / n);
+    }
+}
+
+const cm_method_impl cm_mmap_impl = {mmap_layout, mmap_init, mmap_forward, mmap_backward};
