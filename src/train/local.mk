@@ -1,0 +1,5 @@
+# Training: optimisers and schedules, losses, the training step.
+libclipmtl_a_SOURCES += \
+  src/train/optimizer.c
+noinst_HEADERS += \
+  include/clipmtl/optimizer.h
