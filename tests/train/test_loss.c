@@ -1,0 +1,42 @@
+/* CLIP head + cross-entropy against torch autograd (tests/reference/loss_reference.py, fp64
+ * reference stored as float32). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "clipmtl/loss.h"
+#include "test_util.h"
+
+int main(void)
+{
+    enum { B = 6, C = 5, E = 16 };
+    float *img = cm_test_read_f32(cm_test_fixture("train/head_img.f32"), B * E);
+    float *txt = cm_test_read_f32(cm_test_fixture("train/head_txt.f32"), C * E);
+    float *want_logits = cm_test_read_f32(cm_test_fixture("train/head_logits.f32"), B * C);
+    float *want_dimg = cm_test_read_f32(cm_test_fixture("train/head_dimg.f32"), B * E);
+    float *want_dtxt = cm_test_read_f32(cm_test_fixture("train/head_dtxt.f32"), C * E);
+    int labels[B];
+    double want_loss = 0;
+    FILE *f = fopen(cm_test_fixture("train/head_labels.i32"), "rb");
+    int ok = f && fread(labels, sizeof(int), B, f) == B;
+    if (f) fclose(f);
+    f = fopen(cm_test_fixture("train/head_loss.f64"), "rb");
+    ok = ok && f && fread(&want_loss, sizeof want_loss, 1, f) == 1;
+    if (f) fclose(f);
+    CM_TEST(ok && img && txt && want_logits && want_dimg && want_dtxt, "missing fixtures (make fixtures)");
+    if (!ok || !img || !txt || !want_logits || !want_dimg || !want_dtxt) return cm_test_summary();
+
+    const float logit_scale = logf(100.0f);
+    float logits[B * C], inv_img[B], inv_txt[C], d_logits[B * C], scratch[B * C], d_img[B * E], d_txt[C * E];
+    clip_head_forward(logits, inv_img, inv_txt, img, txt, B, C, E, logit_scale);
+    cm_test_close("logits vs torch", logits, want_logits, B * C, 1e-5, 1e-5);
+    int correct;
+    double loss = cross_entropy_forward_backward(d_logits, &correct, logits, labels, B, C);
+    CM_TEST(fabs(loss - want_loss) <= 1e-5 * fabs(want_loss), "loss %.9g, torch %.9g", loss, want_loss);
+    printf("loss %.9g (torch %.9g), %d/%d correct\n", loss, want_loss, correct, B);
+    clip_head_backward(d_img, d_txt, scratch, d_logits, img, txt, inv_img, inv_txt, B, C, E, logit_scale);
+    cm_test_close("d image features vs autograd", d_img, want_dimg, B * E, 1e-4, 1e-6);
+    cm_test_close("d text features vs autograd", d_txt, want_dtxt, C * E, 1e-4, 1e-6);
+    free(img), free(txt), free(want_logits), free(want_dimg), free(want_dtxt);
+    return cm_test_summary();
+}
