@@ -18,3 +18,4 @@ include tests/core/local.mk
 include tests/grouping/local.mk
 include tests/methods/local.mk
 include tests/train/local.mk
+include tests/data/local.mk

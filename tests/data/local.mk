@@ -1,0 +1,4 @@
+check_PROGRAMS += tests/data/test_fashion_mnist
+tests_data_test_fashion_mnist_SOURCES = tests/data/test_fashion_mnist.c
+tests_data_test_fashion_mnist_LDADD = $(TEST_LDADD)
+TESTS += tests/data/test_fashion_mnist
