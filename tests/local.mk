@@ -19,3 +19,4 @@ include tests/grouping/local.mk
 include tests/methods/local.mk
 include tests/train/local.mk
 include tests/data/local.mk
+include tests/parallel/local.mk

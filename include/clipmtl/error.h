@@ -67,6 +67,13 @@ const char *cm_error_name(cm_err code);
         if (!(cond)) CM_ERROR((code), __VA_ARGS__);                             \
     } while (0)
 
+/* For MPI calls (the caller includes mpi.h; communicators return errors, see MPI_ERRORS_RETURN). */
+#define CM_MPI_CHECK(call)                                                      \
+    do {                                                                        \
+        int cm_rc_ = (call);                                                    \
+        if (cm_rc_ != MPI_SUCCESS) CM_ERROR(CM_ERR_MPI, "%s failed (MPI error %d)", #call, cm_rc_); \
+    } while (0)
+
 /* Allocation that raises CM_ERR_MEM naming what was being allocated. */
 #define CM_CALLOC(ptr, count)                                                   \
     do {                                                                        \

@@ -7,9 +7,11 @@ libclipmtl_a_SOURCES += \
   src/parallel/grouping.c \
   src/parallel/grouping_threshold.c \
   src/parallel/grouping_spectral.c \
-  src/parallel/grouping_partition.c
+  src/parallel/grouping_partition.c \
+  src/parallel/layout.c
 noinst_HEADERS += \
   include/clipmtl/scalapack.h \
   include/clipmtl/dist_linalg.h \
   include/clipmtl/similarity.h \
-  include/clipmtl/grouping.h
+  include/clipmtl/grouping.h \
+  include/clipmtl/layout.h

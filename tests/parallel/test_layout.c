@@ -1,0 +1,114 @@
+/* Rank/task layout: every task has ranks, blocks are contiguous and even to one, shards tile
+ * the batch; under MPI the task and group communicators have the expected members. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "clipmtl/layout.h"
+#include "test_util.h"
+
+static void check_pure(int P, int N)
+{
+    int *owner_count = calloc((size_t)N, sizeof(int));
+    int min_block = 1 << 30, max_block = 0, min_load = 1 << 30, max_load = 0;
+    for (int r = 0; r < P; r++) {
+        cm_layout l;
+        CM_TEST_OK(cm_layout_compute(&l, P, N, r));
+        CM_TEST(l.nlocal >= 1, "P=%d N=%d: rank %d has no task", P, N, r);
+        if (l.nlocal < min_load) min_load = l.nlocal;
+        if (l.nlocal > max_load) max_load = l.nlocal;
+        for (int i = 0; i < l.nlocal; i++) {
+            int t = l.local_tasks[i];
+            owner_count[t]++;
+            CM_TEST(r >= l.task_first_rank[t] && r < l.task_first_rank[t] + l.task_nranks[t],
+                    "P=%d N=%d: rank %d runs task %d outside its block", P, N, r, t);
+        }
+        if (r == 0)
+            for (int t = 0; t < N; t++) {
+                if (l.task_nranks[t] < min_block) min_block = l.task_nranks[t];
+                if (l.task_nranks[t] > max_block) max_block = l.task_nranks[t];
+                if (P >= N && t > 0)
+                    CM_TEST(l.task_first_rank[t] == l.task_first_rank[t - 1] + l.task_nranks[t - 1],
+                            "P=%d N=%d: task %d's block is not contiguous", P, N, t);
+            }
+        cm_layout_free(&l);
+    }
+    for (int t = 0; t < N; t++)
+        CM_TEST(owner_count[t] == (P >= N ? P / N + (t < P % N) : 1), "P=%d N=%d: task %d run by %d ranks", P, N, t,
+                owner_count[t]);
+    CM_TEST(max_block - min_block <= 1 && max_load - min_load <= 1, "P=%d N=%d: uneven (blocks %d..%d, load %d..%d)",
+            P, N, min_block, max_block, min_load, max_load);
+    free(owner_count);
+}
+
+static void test_shards(void)
+{
+    for (int B = 0; B <= 9; B++)
+        for (int k = 1; k <= 4; k++) {
+            int next = 0, ok = 1;
+            for (int s = 0; s < k; s++) {
+                int start, count;
+                cm_layout_shard(B, s, k, &start, &count);
+                ok &= start == next && count >= B / k && count <= B / k + 1;
+                next = start + count;
+            }
+            CM_TEST(ok && next == B, "shards of a batch of %d over %d ranks do not tile it", B, k);
+        }
+}
+
+static void test_comms(void)
+{
+    int P, rank;
+    MPI_Comm_size(MPI_COMM_WORLD, &P);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const int N = 3, group_of_task[3] = {0, 1, 0};
+    cm_layout l;
+    CM_TEST_OK(cm_layout_compute(&l, P, N, rank));
+    cm_comms c;
+    CM_TEST_OK(cm_comms_create(&c, MPI_COMM_WORLD, &l, group_of_task, 2));
+    int task_size;
+    MPI_Comm_size(c.task, &task_size);
+    CM_TEST(task_size == (P >= N ? l.task_nranks[l.local_tasks[0]] : 1), "rank %d: task communicator of %d", rank,
+            task_size);
+    for (int g = 0; g < 2; g++) {
+        /* Members of group g: the ranks that run a task of g. Count them from the layout. */
+        int want = 0;
+        for (int r = 0; r < P; r++) {
+            cm_layout lr;
+            cm_layout_compute(&lr, P, N, r);
+            int member = 0;
+            for (int i = 0; i < lr.nlocal; i++) member |= group_of_task[lr.local_tasks[i]] == g;
+            want += member;
+            if (r == rank) CM_TEST((c.group[g] != MPI_COMM_NULL) == member, "rank %d: membership of group %d", rank, g);
+            cm_layout_free(&lr);
+        }
+        if (c.group[g] != MPI_COMM_NULL) {
+            int size;
+            MPI_Comm_size(c.group[g], &size);
+            CM_TEST(size == want, "group %d communicator has %d ranks, want %d", g, size, want);
+        }
+    }
+    if (rank == 0) {
+        const char *names[3] = {"original", "inverted", "sketch"};
+        cm_layout_print(&l, names, 10, stdout);
+    }
+    cm_comms_free(&c);
+    cm_layout_free(&l);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (rank == 0) {
+        for (int P = 1; P <= 9; P++)
+            for (int N = 1; N <= 7; N++) check_pure(P, N);
+        test_shards();
+    }
+    test_comms();
+    int failures = cm_test_summary();
+    int any;
+    MPI_Allreduce(&failures, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    MPI_Finalize();
+    return any;
+}
