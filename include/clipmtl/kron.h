@@ -3,10 +3,10 @@
 #ifndef CLIPMTL_KRON_H
 #define CLIPMTL_KRON_H
 
-void kron_forward(float *out, const float *A, int a, int b, const float *B, int c, int d);
+void cm_kron_forward(float *out, const float *A, int a, int b, const float *B, int c, int d);
 /* Accumulates dA += sum_{r,s} G[i*c+r, k*d+s] B[r,s] and dB += sum_{i,k} G[..] A[i,k];
  * either output may be NULL. Sums run in double. */
-void kron_backward(float *dA, float *dB, const float *G, const float *A, int a, int b, const float *B, int c,
+void cm_kron_backward(float *dA, float *dB, const float *G, const float *A, int a, int b, const float *B, int c,
                    int d);
 
 #endif

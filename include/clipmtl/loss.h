@@ -5,17 +5,17 @@
 
 /* logits[B,C] = exp(logit_scale) * (img_b / |img_b|) . (txt_c / |txt_c|).
  * inv_norm_img[B] and inv_norm_txt[C] are saved for the backward. */
-void clip_head_forward(float *logits, float *inv_norm_img, float *inv_norm_txt, const float *img, const float *txt,
+void cm_clip_head_forward(float *logits, float *inv_norm_img, float *inv_norm_txt, const float *img, const float *txt,
                        int B, int C, int E, float logit_scale);
 /* d_img[B,E] and d_txt[C,E] are overwritten; either may be NULL (frozen side).
  * scratch holds B*C floats. */
-void clip_head_backward(float *d_img, float *d_txt, float *scratch, const float *d_logits, const float *img,
+void cm_clip_head_backward(float *d_img, float *d_txt, float *scratch, const float *d_logits, const float *img,
                         const float *txt, const float *inv_norm_img, const float *inv_norm_txt, int B, int C, int E,
                         float logit_scale);
 
 /* Mean cross-entropy over B rows of logits[B,C] with integer labels; *correct counts the rows
  * whose arg-max is the label (optional). d_logits (optional) receives d(mean loss)/d(logits). */
-double cross_entropy_forward_backward(float *d_logits, int *correct, const float *logits, const int *labels, int B,
+double cm_cross_entropy_forward_backward(float *d_logits, int *correct, const float *logits, const int *labels, int B,
                                       int C);
 
 #endif

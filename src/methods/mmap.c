@@ -54,9 +54,9 @@ static void mmap_forward(const cm_prompt_method *pm, const float *params, cm_pro
     const int m = o->mmap_m, n = o->mmap_n, rows = o->n_text / m, b = o->n_text;
     for (int j = 0; j < o->depth_text; j++) {
         const float *ps = params + source_at(pm, j);
-        kron_forward(text->values + (size_t)j * b * pm->text_width, ps, m, n, params + scale_at(pm, j, 0), rows,
+        cm_kron_forward(text->values + (size_t)j * b * pm->text_width, ps, m, n, params + scale_at(pm, j, 0), rows,
                      pm->text_width / n);
-        kron_forward(visual->values + (size_t)j * b * pm->visual_width, ps, m, n, params + scale_at(pm, j, 1), rows,
+        cm_kron_forward(visual->values + (size_t)j * b * pm->visual_width, ps, m, n, params + scale_at(pm, j, 1), rows,
                      pm->visual_width / n);
     }
 }
@@ -69,9 +69,9 @@ static void mmap_backward(const cm_prompt_method *pm, const float *params, const
     for (int j = 0; j < o->depth_text; j++) {
         const float *ps = params + source_at(pm, j);
         float *d_ps = d_params + source_at(pm, j);
-        kron_backward(d_ps, d_params + scale_at(pm, j, 0), d_text->values + (size_t)j * b * pm->text_width, ps, m, n,
+        cm_kron_backward(d_ps, d_params + scale_at(pm, j, 0), d_text->values + (size_t)j * b * pm->text_width, ps, m, n,
                       params + scale_at(pm, j, 0), rows, pm->text_width / n);
-        kron_backward(d_ps, d_params + scale_at(pm, j, 1), d_visual->values + (size_t)j * b * pm->visual_width, ps, m,
+        cm_kron_backward(d_ps, d_params + scale_at(pm, j, 1), d_visual->values + (size_t)j * b * pm->visual_width, ps, m,
                       n, params + scale_at(pm, j, 1), rows, pm->visual_width / n);
     }
 }

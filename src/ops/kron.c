@@ -2,7 +2,7 @@
 
 #include <stddef.h>
 
-void kron_forward(float *out, const float *A, int a, int b, const float *B, int c, int d)
+void cm_kron_forward(float *out, const float *A, int a, int b, const float *B, int c, int d)
 {
     const size_t cols = (size_t)b * d;
     for (int i = 0; i < a; i++)
@@ -15,7 +15,7 @@ void kron_forward(float *out, const float *A, int a, int b, const float *B, int 
         }
 }
 
-void kron_backward(float *dA, float *dB, const float *G, const float *A, int a, int b, const float *B, int c,
+void cm_kron_backward(float *dA, float *dB, const float *G, const float *A, int a, int b, const float *B, int c,
                    int d)
 {
     const size_t cols = (size_t)b * d;

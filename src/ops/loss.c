@@ -10,7 +10,7 @@ static float inverse_norm(const float *x, int E)
     return (float)(1.0 / sqrt(s));
 }
 
-void clip_head_forward(float *logits, float *inv_norm_img, float *inv_norm_txt, const float *img, const float *txt,
+void cm_clip_head_forward(float *logits, float *inv_norm_img, float *inv_norm_txt, const float *img, const float *txt,
                        int B, int C, int E, float logit_scale)
 {
     for (int b = 0; b < B; b++) inv_norm_img[b] = inverse_norm(img + (size_t)b * E, E);
@@ -29,7 +29,7 @@ static void normalize_backward(float *dx, const float *x, float inv_norm, int E)
     for (int e = 0; e < E; e++) dx[e] = (float)((dx[e] - x[e] * inv_norm * ug) * inv_norm);
 }
 
-void clip_head_backward(float *d_img, float *d_txt, float *g, const float *d_logits, const float *img,
+void cm_clip_head_backward(float *d_img, float *d_txt, float *g, const float *d_logits, const float *img,
                         const float *txt, const float *inv_norm_img, const float *inv_norm_txt, int B, int C, int E,
                         float logit_scale)
 {
@@ -50,7 +50,7 @@ void clip_head_backward(float *d_img, float *d_txt, float *g, const float *d_log
     }
 }
 
-double cross_entropy_forward_backward(float *d_logits, int *correct, const float *logits, const int *labels, int B,
+double cm_cross_entropy_forward_backward(float *d_logits, int *correct, const float *logits, const int *labels, int B,
                                       int C)
 {
     double total = 0;

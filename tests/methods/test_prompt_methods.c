@@ -59,14 +59,14 @@ static void test_kron(void)
 {
     float A[6] = {1, 2, 3, 4, 5, 6}, B[4] = {0.5f, -1, 2, 3}; /* A 2x3, B 2x2 */
     float out[24];
-    kron_forward(out, A, 2, 3, B, 2, 2);
+    cm_kron_forward(out, A, 2, 3, B, 2, 2);
     int bad = 0;
     for (int i = 0; i < 2; i++)
         for (int k = 0; k < 3; k++)
             for (int r = 0; r < 2; r++)
                 for (int s = 0; s < 2; s++)
                     bad += out[(i * 2 + r) * 6 + k * 2 + s] != A[i * 3 + k] * B[r * 2 + s];
-    CM_TEST(bad == 0, "kron_forward disagrees with (A(x)B)[i c + r, k d + s] = A[i,k] B[r,s] at %d places", bad);
+    CM_TEST(bad == 0, "cm_kron_forward disagrees with (A(x)B)[i c + r, k d + s] = A[i,k] B[r,s] at %d places", bad);
 }
 
 /* Loss L = sum(text * R_t) + sum(visual * R_v) for fixed random R: d(prompts) = R, so the

@@ -28,13 +28,13 @@ int main(void)
 
     const float logit_scale = logf(100.0f);
     float logits[B * C], inv_img[B], inv_txt[C], d_logits[B * C], scratch[B * C], d_img[B * E], d_txt[C * E];
-    clip_head_forward(logits, inv_img, inv_txt, img, txt, B, C, E, logit_scale);
+    cm_clip_head_forward(logits, inv_img, inv_txt, img, txt, B, C, E, logit_scale);
     cm_test_close("logits vs torch", logits, want_logits, B * C, 1e-5, 1e-5);
     int correct;
-    double loss = cross_entropy_forward_backward(d_logits, &correct, logits, labels, B, C);
+    double loss = cm_cross_entropy_forward_backward(d_logits, &correct, logits, labels, B, C);
     CM_TEST(fabs(loss - want_loss) <= 1e-5 * fabs(want_loss), "loss %.9g, torch %.9g", loss, want_loss);
     printf("loss %.9g (torch %.9g), %d/%d correct\n", loss, want_loss, correct, B);
-    clip_head_backward(d_img, d_txt, scratch, d_logits, img, txt, inv_img, inv_txt, B, C, E, logit_scale);
+    cm_clip_head_backward(d_img, d_txt, scratch, d_logits, img, txt, inv_img, inv_txt, B, C, E, logit_scale);
     cm_test_close("d image features vs autograd", d_img, want_dimg, B * E, 1e-4, 1e-6);
     cm_test_close("d text features vs autograd", d_txt, want_dtxt, C * E, 1e-4, 1e-6);
     free(img), free(txt), free(want_logits), free(want_dimg), free(want_dtxt);
