@@ -2,3 +2,7 @@ check_PROGRAMS += tests/data/test_fashion_mnist
 tests_data_test_fashion_mnist_SOURCES = tests/data/test_fashion_mnist.c
 tests_data_test_fashion_mnist_LDADD = $(TEST_LDADD)
 TESTS += tests/data/test_fashion_mnist
+check_PROGRAMS += tests/data/test_splits
+tests_data_test_splits_SOURCES = tests/data/test_splits.c
+tests_data_test_splits_LDADD = $(TEST_LDADD)
+TESTS += tests/data/test_splits
