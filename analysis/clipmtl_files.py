@@ -1,0 +1,65 @@
+"""Readers for clipmtl's HDF5 outputs (docs/formats.md), shared by the analysis scripts."""
+import h5py
+import numpy as np
+
+
+def _strings(ds):
+    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
+
+
+def read_similarity(path):
+    """Returns dict(tasks, steps, cosine [K,N,N], norms [K,N], average [N,N], groups or None)."""
+    with h5py.File(path, "r") as f:
+        out = {
+            "tasks": _strings(f["tasks"]),
+            "steps": np.asarray(f["steps"][()]),
+            "cosine": np.asarray(f["cosine"][()]),
+            "norms": np.asarray(f["norms"][()]),
+            "average": np.asarray(f["average"][()]),
+            "groups": np.asarray(f["group_of_task"][()]) if "group_of_task" in f else None,
+        }
+    n = len(out["tasks"])
+    if out["average"].shape != (n, n) or out["cosine"].shape[1:] != (n, n):
+        raise ValueError(f"{path}: similarity shapes {out['cosine'].shape}, {out['average'].shape} "
+                         f"do not match {n} tasks")
+    return out
+
+
+def read_results(path):
+    """Returns dict(tasks, accuracy [N], average, trainable, method, mode, seed)."""
+    with h5py.File(path, "r") as f:
+        attr = lambda k: (f.attrs[k].decode() if isinstance(f.attrs[k], bytes) else f.attrs[k]) if k in f.attrs else ""
+        return {
+            "tasks": _strings(f["tasks"]),
+            "accuracy": np.asarray(f["accuracy"][()], dtype=float),
+            "average": float(f["average_accuracy"][()]),
+            "trainable": int(f["trainable_params"][()]),
+            "clip": int(f["clip_params"][()]),
+            "method": str(attr("method")),
+            "mode": str(attr("mode")),
+            "seed": attr("seed"),
+        }
+
+
+def threshold_groups(S, tau):
+    """Complete linkage stopped at tau, like clipmtl's threshold rule: every pair inside a
+    group has similarity > tau. Canonical numbering (groups ordered by their first task)."""
+    n = S.shape[0]
+    groups = [[i] for i in range(n)]
+    while True:
+        best, pair = None, None
+        for a in range(len(groups)):
+            for b in range(a + 1, len(groups)):
+                link = min(S[i, j] for i in groups[a] for j in groups[b])
+                if link > tau and (best is None or link > best):
+                    best, pair = link, (a, b)
+        if pair is None:
+            break
+        a, b = pair
+        groups[a] = sorted(groups[a] + groups[b])
+        del groups[b]
+    groups.sort(key=min)
+    label = np.empty(n, dtype=int)
+    for g, members in enumerate(groups):
+        label[members] = g
+    return label

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Results table over runs: per method/mode, mean and standard deviation over seeds of each
+task's accuracy and of the average, with the trainable parameters (count and % of CLIP).
+
+usage: results_table.py RESULTS.h5... [--csv OUT.csv]
+Prints a Markdown table; runs are grouped by (method, mode)."""
+import argparse
+import collections
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clipmtl_files import read_results
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", nargs="+")
+    ap.add_argument("--csv")
+    a = ap.parse_args()
+    runs = [read_results(p) for p in a.results]
+    tasks = runs[0]["tasks"]
+    for p, r in zip(a.results, runs):
+        if r["tasks"] != tasks:
+            sys.exit(f"{p}: tasks {r['tasks']} differ from {a.results[0]}'s {tasks}")
+    by = collections.OrderedDict()
+    for r in runs:
+        by.setdefault((r["method"], r["mode"]), []).append(r)
+    header = ["method", "mode", "seeds"] + tasks + ["average", "trainable", "% of CLIP"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    csv = [",".join(header)]
+    for (method, mode), rs in by.items():
+        acc = np.array([r["accuracy"] for r in rs])
+        avg = np.array([r["average"] for r in rs])
+        fmt = lambda m, s: f"{m:.2f} ± {s:.2f}" if len(rs) > 1 else f"{m:.2f}"
+        cells = [fmt(acc[:, t].mean(), acc[:, t].std(ddof=1) if len(rs) > 1 else 0) for t in range(len(tasks))]
+        cells.append(fmt(avg.mean(), avg.std(ddof=1) if len(rs) > 1 else 0))
+        pct = 100.0 * rs[0]["trainable"] / rs[0]["clip"] if rs[0]["clip"] else float("nan")
+        row = [method, mode, str(len(rs))] + cells + [str(rs[0]["trainable"]), f"{pct:.3f}"]
+        lines.append("| " + " | ".join(row) + " |")
+        csv.append(",".join(f'"{c}"' for c in row))
+    print("\n".join(lines))
+    if a.csv:
+        with open(a.csv, "w") as f:
+            f.write("\n".join(csv) + "\n")
+
+
+if __name__ == "__main__":
+    main()
