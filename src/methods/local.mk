@@ -4,7 +4,9 @@ libclipmtl_a_SOURCES += \
   src/methods/method_impl.h \
   src/methods/direct_prompts.c \
   src/methods/maple.c \
-  src/methods/mmap.c
+  src/methods/mmap.c \
+  src/methods/prompt_set.c
 noinst_HEADERS += \
   include/clipmtl/prompts.h \
-  include/clipmtl/prompt_method.h
+  include/clipmtl/prompt_method.h \
+  include/clipmtl/prompt_set.h
