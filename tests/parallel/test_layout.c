@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clipmtl/grad_reduce.h"
 #include "clipmtl/layout.h"
 #include "test_util.h"
 
@@ -95,6 +96,51 @@ static void test_comms(void)
     cm_layout_free(&l);
 }
 
+/* Every rank adds (task + 1) * (shard + 1) to each parameter of the methods its tasks use;
+ * after the reduction each method holds the sum over the tasks (and shards) that use it. */
+static void test_reduction(cm_set_mode mode)
+{
+    int P, rank;
+    MPI_Comm_size(MPI_COMM_WORLD, &P);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    const int N = 3, groups[3] = {0, 1, 0};
+    cm_method_options o;
+    cm_method_options_default(CM_METHOD_COOP, &o), o.n_text = 1;
+    cm_prompt_set s;
+    CM_TEST_OK(cm_prompt_set_create(&s, mode, &o, N, groups, 2, 4, 6, 1, 1));
+    cm_layout l;
+    CM_TEST_OK(cm_layout_compute(&l, P, N, rank));
+    cm_comms c;
+    CM_TEST_OK(cm_comms_create(&c, MPI_COMM_WORLD, &l, mode == CM_SET_GROUPED ? groups : NULL, 2));
+    float *g = calloc(s.table.total, sizeof(float));
+    for (int i = 0; i < l.nlocal; i++) {
+        const cm_prompt_method *m[2];
+        int t = l.local_tasks[i], k = cm_prompt_set_task_methods(&s, t, m);
+        for (int j = 0; j < k; j++)
+            for (size_t x = m[j]->first; x < m[j]->first + m[j]->count; x++) g[x] += (float)((t + 1) * (l.shard + 1));
+    }
+    CM_TEST_OK(cm_reduce_prompt_gradients(&s, &l, &c, g));
+    /* Expected: over tasks t using the method, sum over t's shards k of (t+1)(k+1). */
+    for (int i = 0; i < l.nlocal; i++) {
+        const cm_prompt_method *m[2];
+        int t = l.local_tasks[i], k = cm_prompt_set_task_methods(&s, t, m);
+        for (int j = 0; j < k; j++) {
+            double want = 0;
+            for (int u = 0; u < N; u++) {
+                int uses = mode == CM_SET_SHARED || (mode == CM_SET_GROUPED && j == 0 ? groups[u] == groups[t] : u == t);
+                int n = l.task_nranks[u];
+                if (uses) want += (u + 1) * n * (n + 1) / 2.0;
+            }
+            CM_TEST(g[m[j]->first] == (float)want, "mode %d rank %d task %d method %d: %g, want %g", (int)mode, rank, t, j,
+                    g[m[j]->first], want);
+        }
+    }
+    free(g);
+    cm_comms_free(&c);
+    cm_layout_free(&l);
+    cm_prompt_set_destroy(&s);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -106,6 +152,9 @@ int main(int argc, char **argv)
         test_shards();
     }
     test_comms();
+    test_reduction(CM_SET_SHARED);
+    test_reduction(CM_SET_SINGLE);
+    test_reduction(CM_SET_GROUPED);
     int failures = cm_test_summary();
     int any;
     MPI_Allreduce(&failures, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
