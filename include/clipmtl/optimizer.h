@@ -41,6 +41,12 @@ cm_err cm_optimizer_create(cm_optimizer *o, const cm_optim_options *opt, size_t 
 void cm_optimizer_destroy(cm_optimizer *o);
 /* One update of params[n] with grads[n] (grads are left unchanged). */
 void cm_optimizer_step(cm_optimizer *o, float *params, const float *grads, double lr);
+/* The same update restricted to [first, first + count): a rank updates only the prompts it
+ * trains, so replicas it does not use are not decayed on their own. Call cm_optimizer_count_step
+ * once per step before the ranges (AdamW's bias correction counts steps). */
+void cm_optimizer_count_step(cm_optimizer *o);
+void cm_optimizer_update_range(cm_optimizer *o, float *params, const float *grads, size_t first, size_t count,
+                               double lr);
 
 /* Learning rate of the given epoch (0-based). */
 double cm_schedule_lr(const cm_schedule *s, int epoch);

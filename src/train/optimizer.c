@@ -24,13 +24,21 @@ void cm_optimizer_destroy(cm_optimizer *o)
     *o = (cm_optimizer){0};
 }
 
-void cm_optimizer_step(cm_optimizer *o, float *p, const float *g, double lr)
+void cm_optimizer_count_step(cm_optimizer *o) { o->steps++; }
+
+void cm_optimizer_step(cm_optimizer *o, float *params, const float *grads, double lr)
+{
+    cm_optimizer_count_step(o);
+    cm_optimizer_update_range(o, params, grads, 0, o->n, lr);
+}
+
+void cm_optimizer_update_range(cm_optimizer *o, float *p, const float *g, size_t first, size_t count, double lr)
 {
     const cm_optim_options *opt = &o->opt;
-    o->steps++;
+    const size_t end = first + count;
     if (opt->kind == CM_OPTIM_SGD) {
         const float mu = (float)opt->momentum, wd = (float)opt->weight_decay, flr = (float)lr;
-        for (size_t i = 0; i < o->n; i++) {
+        for (size_t i = first; i < end; i++) {
             float d = g[i] + wd * p[i];
             /* PyTorch seeds the buffer with the first gradient; mu * 0 + d is the same. */
             o->m[i] = mu * o->m[i] + d;
@@ -41,7 +49,7 @@ void cm_optimizer_step(cm_optimizer *o, float *p, const float *g, double lr)
     const double bc1 = 1 - pow(opt->beta1, (double)o->steps), bc2 = 1 - pow(opt->beta2, (double)o->steps);
     const float b1 = (float)opt->beta1, b2 = (float)opt->beta2, decay = (float)(1 - lr * opt->weight_decay);
     const float step = (float)(lr / bc1), rbc2 = (float)(1 / sqrt(bc2)), eps = (float)opt->eps;
-    for (size_t i = 0; i < o->n; i++) {
+    for (size_t i = first; i < end; i++) {
         p[i] *= decay;
         o->m[i] = b1 * o->m[i] + (1 - b1) * g[i];
         o->v[i] = b2 * o->v[i] + (1 - b2) * g[i] * g[i];
