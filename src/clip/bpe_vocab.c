@@ -103,17 +103,19 @@ typedef struct {
     const char *path;
     unsigned char *buf;
     size_t pos, len;
-    long line; /* 0-based number of the line last returned */
+    long line; /* lines returned so far: the 1-based number of the last one */
 } line_reader;
 
-/* Refills the buffer; sets *got to the number of bytes read (0 at the end). */
+/* Refills the buffer; sets *got to the number of bytes read (0 at the end). zlib reports a
+ * truncated stream as an end of file with Z_BUF_ERROR pending, so the end is checked too. */
 static cm_err refill(line_reader *r, size_t *got)
 {
-    int n = gzread(r->f, r->buf, READ_CHUNK);
-    if (n < 0) {
-        int code;
-        const char *msg = gzerror(r->f, &code);
-        CM_ERROR(CM_ERR_FORMAT, "%s: corrupt gzip data at line %ld: %s", r->path, r->line + 1,
+    int n = gzread(r->f, r->buf, READ_CHUNK), code;
+    const char *msg = gzerror(r->f, &code);
+    if (n < 0 || code != Z_OK) {
+        size_t path_len = strlen(r->path);
+        if (strncmp(msg, r->path, path_len) == 0 && strncmp(msg + path_len, ": ", 2) == 0) msg += path_len + 2;
+        CM_ERROR(CM_ERR_FORMAT, "%s: corrupt gzip data after line %ld: %s", r->path, r->line,
                  code == Z_ERRNO ? "read error" : msg);
     }
     r->pos = 0;
@@ -126,14 +128,14 @@ static cm_err refill(line_reader *r, size_t *got)
 static cm_err next_line(line_reader *r, unsigned char *line, size_t *n, int *more)
 {
     size_t used = 0;
-    r->line++;
     for (;;) {
         if (r->pos == r->len) {
-            size_t got;
+            size_t got = 0;
             CM_CHECK(refill(r, &got));
             if (got == 0) {
                 *n = used;
                 *more = used > 0; /* a last line without '\n' still counts, as in str.split */
+                r->line += *more;
                 return CM_OK;
             }
         }
@@ -148,6 +150,7 @@ static cm_err next_line(line_reader *r, unsigned char *line, size_t *n, int *mor
             r->pos++;
             *n = used;
             *more = 1;
+            r->line++;
             return CM_OK;
         }
     }
@@ -159,7 +162,7 @@ static cm_err parse_merge(const line_reader *r, const unsigned char *line, size_
                           unsigned char sym[2][LINE_MAX_BYTES], size_t sym_len[2])
 {
     char what[4200];
-    snprintf(what, sizeof what, "%s:%ld", r->path, r->line + 1);
+    snprintf(what, sizeof what, "%s:%ld", r->path, r->line);
     cm_ustr text = {0};
     cm_err err = CM_OK;
     int fields = 0;
@@ -279,7 +282,7 @@ cm_err cm_bpe_vocab_read(cm_tokenizer *tok, const char *path)
     cm_err err = CM_OK;
     string_table strings = {0};
     merge_line *merges = NULL;
-    line_reader r = {.path = path, .line = -1};
+    line_reader r = {.path = path};
     r.f = gzopen(path, "rb");
     if (!r.f) CM_ERROR(CM_ERR_IO, "cannot open the BPE vocabulary %s", path);
     r.buf = malloc(READ_CHUNK);
