@@ -1,1 +1,4 @@
 # Benchmarks: programs that print a speed ratio against a baseline measured in the same run.
+noinst_PROGRAMS += bench/bench_tokenizer
+bench_bench_tokenizer_SOURCES = bench/bench_tokenizer.c
+bench_bench_tokenizer_LDADD = libclipmtl.a $(DEPS_LIBS)

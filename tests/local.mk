@@ -10,6 +10,11 @@ FIXTURE_SCRIPTS =
 # automake reads *_SCRIPTS as scripts to install into FIXTUREdir; an empty directory
 # makes it accept the name and install nothing.
 FIXTUREdir =
+
+include tests/core/local.mk
+include tests/grouping/local.mk
+include tests/tokenizer/local.mk
+
 fixtures:
 	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
 .PHONY: fixtures

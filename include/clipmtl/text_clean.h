@@ -1,0 +1,47 @@
+/* The text cleaning of CLIP's tokenizer, on strings of Unicode code points.
+ *
+ * OpenAI's clip/simple_tokenizer.py cleans a text with
+ *   ftfy.fix_text  (of which clipmtl applies only the final NFC normalisation),
+ *   html.unescape twice, str.strip(),
+ *   regex.sub(r'\s+', ' ') and str.strip() again, then str.lower().
+ * Each step here reproduces the Python function named in its comment, so that the
+ * tokens are bit-identical; docs/tokenizer.md lists the known differences. */
+#ifndef CLIPMTL_TEXT_CLEAN_H
+#define CLIPMTL_TEXT_CLEAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clipmtl/error.h"
+
+/* A growable string of code points. Zero-initialise; release with cm_ustr_free. */
+typedef struct {
+    uint32_t *cp;
+    size_t len, cap;
+} cm_ustr;
+
+void cm_ustr_free(cm_ustr *s);
+/* Makes room for at least `extra` more code points. */
+cm_err cm_ustr_reserve(cm_ustr *s, size_t extra);
+cm_err cm_ustr_append(cm_ustr *s, const uint32_t *cp, size_t n);
+
+/* Decodes UTF-8 (strict: no overlong forms, surrogates or values above U+10FFFF) and appends to
+ * out. `what` names the text in error messages. */
+cm_err cm_utf8_decode(const char *bytes, size_t n, const char *what, cm_ustr *out);
+/* Encodes one valid code point; returns its length in bytes (1..4). */
+size_t cm_utf8_encode(uint32_t cp, unsigned char out[4]);
+
+/* unicodedata.normalize('NFC', in): canonical decomposition, canonical ordering, composition. */
+cm_err cm_unicode_nfc(const cm_ustr *in, cm_ustr *out);
+/* html.unescape(in): numeric and HTML5 named character references. */
+cm_err cm_html_unescape(const cm_ustr *in, cm_ustr *out);
+/* str.lower(in), including U+0130 -> "i\u0307" and the final-sigma rule. */
+cm_err cm_unicode_lower(const cm_ustr *in, cm_ustr *out);
+/* regex.sub(r'\s+', ' ', in).strip() after in.strip(): white space runs become one space. */
+cm_err cm_clip_fold_whitespace(const cm_ustr *in, cm_ustr *out);
+
+/* The whole cleaning of one UTF-8 text (replaces out's content). `scratch` is a second buffer
+ * the steps alternate with, kept by the caller to avoid reallocating for every text. */
+cm_err cm_clip_clean_text(const char *utf8, const char *what, cm_ustr *out, cm_ustr *scratch);
+
+#endif
