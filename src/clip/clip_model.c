@@ -90,6 +90,17 @@ cm_err cm_clip_layout(const cm_clip_config *c, cm_tensor_table *t)
     return CM_OK;
 }
 
+void cm_clip_count_params(const cm_tensor_table *t, size_t *vision, size_t *text, size_t *other)
+{
+    *vision = *text = *other = 0;
+    for (int i = 0; i < t->count; i++) {
+        const cm_tensor_desc *d = &t->entries[i];
+        if (strncmp(d->name, "visual.", 7) == 0) *vision += d->numel;
+        else if (strcmp(d->name, "logit_scale") == 0) *other += d->numel;
+        else *text += d->numel;
+    }
+}
+
 static cm_err find_ptr(const cm_tensor_table *t, float *buffer, const char *name, float **out)
 {
     const cm_tensor_desc *d = cm_table_find(t, name);
