@@ -6,6 +6,7 @@ AM_CPPFLAGS += -I$(top_srcdir)/tests
 
 include tests/core/local.mk
 include tests/grouping/local.mk
+include tests/weights/local.mk
 
 # `make fixtures` reruns the PyTorch/PIL reference scripts (Debian python3-torch, python3-pil),
 # which rewrite the committed files under tests/fixtures/. Parts append their scripts here.

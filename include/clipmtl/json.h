@@ -34,6 +34,7 @@ typedef struct {
     cm_json_type type;
     size_t offset;     /* byte offset of the value in the input */
     const char *key;   /* member name (NUL-terminated) inside an object, else NULL */
+    size_t key_offset; /* byte offset of that name's opening quote */
     /* NUMBER: `number` always; `integer` too when is_integer (no fraction or
      * exponent, and within int64). */
     double number;

@@ -288,7 +288,7 @@ static cm_err reject_duplicate_keys(parser *ps, int object)
     if (!keys) CM_ERROR(CM_ERR_MEM, "%s: out of memory checking %d keys", ps->source, count);
     int i = 0;
     for (int c = d->nodes[object].first; c >= 0; c = d->nodes[c].next, i++)
-        keys[i] = (key_at){d->nodes[c].key, d->nodes[c].offset};
+        keys[i] = (key_at){d->nodes[c].key, d->nodes[c].key_offset};
     qsort(keys, (size_t)count, sizeof *keys, compare_keys);
     for (i = 1; i < count; i++)
         if (strcmp(keys[i - 1].key, keys[i].key) == 0) {
@@ -327,9 +327,10 @@ static cm_err parse_container(parser *ps, int depth, int *index)
     }
     for (;;) {
         const char *key = NULL;
-        size_t key_len;
+        size_t key_len, key_offset = 0;
         skip_whitespace(ps);
         if (is_object) {
+            key_offset = ps->pos;
             if (at_end(ps) || ps->text[ps->pos] != '"') PARSE_ERROR(ps, ps->pos, "expected a string key");
             CM_CHECK(parse_string(ps, &key, &key_len));
             skip_whitespace(ps);
@@ -339,6 +340,7 @@ static cm_err parse_container(parser *ps, int depth, int *index)
         int child;
         CM_CHECK(parse_value(ps, depth + 1, &child));
         ps->doc->nodes[child].key = key;
+        ps->doc->nodes[child].key_offset = key_offset;
         link_child(ps->doc, container, &last, child);
         skip_whitespace(ps);
         if (at_end(ps)) PARSE_ERROR(ps, ps->doc->nodes[container].offset, "unterminated %s", is_object ? "object" : "array");
