@@ -48,7 +48,7 @@ static cm_err read_index(const cm_safetensors *st, const char *tensor, const cha
                          uint64_t *out)
 {
     if (n->type != CM_JSON_NUMBER || !n->is_integer || n->integer < 0)
-        CM_ERROR(CM_ERR_FORMAT, "%s: tensor \"%s\": %s must hold non-negative integers (header byte %zu)",
+        CM_ERROR(CM_ERR_FORMAT, "%s: tensor \"%s\": %s must hold integers in [0, 2^63) (header byte %zu)",
                  st->path, tensor, field, n->offset);
     *out = (uint64_t)n->integer;
     return CM_OK;

@@ -7,3 +7,7 @@ tests_weights_test_half_LDADD = $(TEST_LDADD)
 tests_weights_test_json_SOURCES = tests/weights/test_json.c
 tests_weights_test_json_LDADD = $(TEST_LDADD)
 TESTS += tests/weights/test_half tests/weights/test_json
+check_PROGRAMS += tests/weights/test_safetensors
+tests_weights_test_safetensors_SOURCES = tests/weights/test_safetensors.c $(WEIGHTS_TEST_HELPERS)
+tests_weights_test_safetensors_LDADD = $(TEST_LDADD)
+TESTS += tests/weights/test_safetensors
