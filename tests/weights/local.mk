@@ -11,3 +11,7 @@ check_PROGRAMS += tests/weights/test_safetensors
 tests_weights_test_safetensors_SOURCES = tests/weights/test_safetensors.c $(WEIGHTS_TEST_HELPERS)
 tests_weights_test_safetensors_LDADD = $(TEST_LDADD)
 TESTS += tests/weights/test_safetensors
+check_PROGRAMS += tests/weights/test_clip_weights
+tests_weights_test_clip_weights_SOURCES = tests/weights/test_clip_weights.c $(WEIGHTS_TEST_HELPERS)
+tests_weights_test_clip_weights_LDADD = $(TEST_LDADD)
+TESTS += tests/weights/test_clip_weights
