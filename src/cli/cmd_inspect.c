@@ -12,7 +12,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: clipmtl inspect W.safetensors\n\n"
                "Prints the tensor naming (openai or hf), the configuration inferred from the shapes, the\n"
                "number of tensors and of parameters per tower, and checks that the file is a complete CLIP\n"
-               "model (exit status 1 with the list of missing/unexpected/mis-shaped tensors if not).\n");
+               "model (exit status 1 with the list of missing/unexpected/mis-shaped tensors if not), then\n"
+               "loads every weight to time it.\n");
 }
 
 static void print_file_summary(const cm_safetensors *st)
@@ -54,6 +55,11 @@ static cm_err run(const char *path)
     printf("config:     %s\n", cm_clip_config_str(&cfg, desc, sizeof desc));
     printf("parameters: %zu (vision %zu, text %zu, other %zu)\n", vision + text + other, vision, text, other);
     printf("check:      ok, every tensor matches (header parsed and validated in %.3f s)\n", t1 - t0);
+    cm_clip_model m;
+    double t2 = cm_now();
+    CM_CHECK_GOTO(err, cm_clip_load_from(&m, &st), done);
+    printf("load:       %.3f s (every weight read and converted to fp32)\n", cm_now() - t2);
+    cm_clip_destroy(&m);
 done:
     cm_table_free(&layout);
     cm_safetensors_close(&st);
