@@ -35,9 +35,9 @@ EXTRA_DIST += tests/weights/fuzz_safetensors.c
 if HAVE_LIBFUZZER
 check_SCRIPTS += tests/weights/fuzz_safetensors
 CLEANFILES += tests/weights/fuzz_safetensors
-FUZZ_TARGET_HEADERS = include/clipmtl/json.h include/clipmtl/safetensors.h include/clipmtl/clip_weights.h \
+FUZZ_TARGET_INCLUDES = include/clipmtl/json.h include/clipmtl/safetensors.h include/clipmtl/clip_weights.h \
   include/clipmtl/clip_model.h include/clipmtl/half.h include/clipmtl/tensor_table.h include/clipmtl/error.h
-tests/weights/fuzz_safetensors: $(FUZZ_TARGET_SRC:%=$(top_srcdir)/%) $(FUZZ_TARGET_HEADERS:%=$(top_srcdir)/%)
+tests/weights/fuzz_safetensors: $(FUZZ_TARGET_SRC:%=$(top_srcdir)/%) $(FUZZ_TARGET_INCLUDES:%=$(top_srcdir)/%)
 	@$(MKDIR_P) tests/weights
 	$(AM_V_CCLD)$(CLANG) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -I$(top_srcdir)/include -o $@ $(FUZZ_TARGET_SRC:%=$(top_srcdir)/%) -lm
