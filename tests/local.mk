@@ -10,18 +10,16 @@ FIXTURE_SCRIPTS =
 # automake reads *_SCRIPTS as scripts to install into FIXTUREdir; an empty directory
 # makes it accept the name and install nothing.
 FIXTUREdir =
-
-include tests/core/local.mk
-include tests/grouping/local.mk
-include tests/tokenizer/local.mk
-
 fixtures:
 	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
 .PHONY: fixtures
 
+# One line per part, so that parts added on different branches merge cleanly.
 include tests/core/local.mk
 include tests/grouping/local.mk
 include tests/methods/local.mk
 include tests/train/local.mk
 include tests/data/local.mk
 include tests/parallel/local.mk
+include tests/tokenizer/local.mk
+include tests/weights/local.mk

@@ -77,6 +77,10 @@ const char *cm_clip_config_str(const cm_clip_config *cfg, char *buf, size_t len)
 /* Number of tokens of the image sequence without prompts: 1 + grid^2. */
 int cm_clip_vision_tokens(const cm_clip_config *cfg);
 
+/* Parameter counts of a layout: the image tower (visual.*), the text tower,
+ * and the rest (logit_scale). */
+void cm_clip_count_params(const cm_tensor_table *table, size_t *vision, size_t *text, size_t *other);
+
 /* Appends every CLIP tensor to `table` in a fixed order under OpenAI names. */
 cm_err cm_clip_layout(const cm_clip_config *cfg, cm_tensor_table *table);
 /* Points `w` into `buffer` (laid out by cm_clip_layout); allocates the block arrays. */

@@ -1,7 +1,9 @@
 # Command line: main.c dispatches; one file per subcommand (commands.def lists them).
 libclipmtl_a_SOURCES += \
   src/cli/common.c \
-  src/cli/cmd_tokenize.c
+  src/cli/cmd_tokenize.c \
+  src/cli/cmd_makemodel.c \
+  src/cli/cmd_inspect.c
 noinst_HEADERS += \
   include/clipmtl/cli.h \
   src/cli/commands.def

@@ -4,10 +4,12 @@ libclipmtl_a_SOURCES += \
   src/core/log.c \
   src/core/arena.c \
   src/core/rng.c \
-  src/core/tensor_table.c
+  src/core/tensor_table.c \
+  src/core/half.c
 noinst_HEADERS += \
   include/clipmtl/error.h \
   include/clipmtl/log.h \
   include/clipmtl/arena.h \
   include/clipmtl/rng.h \
-  include/clipmtl/tensor_table.h
+  include/clipmtl/tensor_table.h \
+  include/clipmtl/half.h
