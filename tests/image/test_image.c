@@ -198,7 +198,7 @@ static void run_manifest(void)
             char img[300], rgb[300];
             snprintf(img, sizeof img, "image/%s", file);
             snprintf(rgb, sizeof rgb, "image/%s", a);
-            check_decode(img, w, h, rgb)
+            check_decode(img, w, h, rgb);
             kinds |= 1;
         } else if (sscanf(line, "preprocess %255s %d %255s %255s", file, &s, a, b) == 4) {
             char img[300], u8[300], f32[300];
@@ -208,25 +208,25 @@ static void run_manifest(void)
                 snprintf(f32, sizeof f32, "-");
             else
                 snprintf(f32, sizeof f32, "image/%s", b);
-            check_preprocess(img, s, u8, f32)
+            check_preprocess(img, s, u8, f32);
             kinds |= 2;
         } else if (sscanf(line, "resize %255s %d %d %255s", file, &w, &h, a) == 4) {
             char img[300], u8[300];
             snprintf(img, sizeof img, "image/%s", file);
             snprintf(u8, sizeof u8, "image/%s", a);
-            check_resize(img, w, h, u8)
+            check_resize(img, w, h, u8);
             kinds |= 4;
         } else if (sscanf(line, "crop_resize %255s %d %d %d %d %d %255s %255s", file, &l, &t, &w, &h, &s, a, b) == 8) {
             char img[300], u8[300], f32[300];
             snprintf(img, sizeof img, "image/%s", file);
             snprintf(u8, sizeof u8, "image/%s", a);
             snprintf(f32, sizeof f32, "image/%s", b);
-            check_crop_resize(img, (cm_image_box){l, t, w, h}, s, u8, f32)
+            check_crop_resize(img, (cm_image_box){l, t, w, h}, s, u8, f32);
             kinds |= 8;
         } else if (sscanf(line, "corrupt %255s", file) == 1) {
             char img[300];
             snprintf(img, sizeof img, "image/%s", file);
-            check_corrupt(img)
+            check_corrupt(img);
             kinds |= 16;
         } else {
             CM_TEST(0, "%s: unreadable line: %s", path, line);
