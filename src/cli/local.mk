@@ -1,6 +1,7 @@
 # Command line: main.c dispatches; one file per subcommand (commands.def lists them).
 libclipmtl_a_SOURCES += \
-  src/cli/common.c
+  src/cli/common.c \
+  src/cli/cmd_mkdemo.c
 noinst_HEADERS += \
   include/clipmtl/cli.h \
   src/cli/commands.def
