@@ -1,1 +1,4 @@
 # Benchmarks: programs that print a speed ratio against a baseline measured in the same run.
+noinst_PROGRAMS += bench/bench_image
+bench_bench_image_SOURCES = bench/bench_image.c
+bench_bench_image_LDADD = libclipmtl.a $(DEPS_LIBS)

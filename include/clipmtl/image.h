@@ -41,8 +41,9 @@ cm_err cm_image_read(const char *path, cm_image *img);
  *  - 16-bit RGB, RGBA and gray+alpha keep the high byte; 16-bit gray WITHOUT alpha is clipped to
  *    0..255 (PIL opens it as mode "I" and convert("RGB") clips, so most such images turn white);
  *  - CMYK/YCCK JPEG read as Adobe-inverted CMYK and converted with PIL's cmyk2rgb.
- * A JPEG whose data ends before the last pixel row is an error (PIL: "image file is truncated");
- * one that lacks only the final EOI marker is accepted, as PIL accepts it. */
+ * A JPEG that ends before its EOI marker is an error, even when only the marker is missing, as
+ * in PIL ("image file is truncated"); libjpeg alone would pad the missing rows with gray. Other
+ * libjpeg warnings (e.g. extraneous bytes before a marker) are ignored, as PIL ignores them. */
 cm_err cm_image_decode(const uint8_t *bytes, size_t n, const char *name, cm_image *img);
 
 /* Writers for tests and tools: 8-bit RGB PNG; baseline JPEG with 4:2:0 chroma, quality 1..100. */

@@ -99,8 +99,8 @@ static inline uint8_t clip_fixed(int32_t acc)
 }
 
 /* dst[r] (width f->count) from source rows row0 + r, columns col0 + start ... of src. */
-static void resample_rows(const uint8_t *src, size_t src_stride, int col0, int row0, int rows,
-                          const axis_filter *f, uint8_t *dst)
+static void resample_rows(const uint8_t *restrict src, size_t src_stride, int col0, int row0, int rows,
+                          const axis_filter *f, uint8_t *restrict dst)
 {
     for (int r = 0; r < rows; r++) {
         const uint8_t *in = src + (size_t)(row0 + r) * src_stride + (size_t)col0 * 3;
@@ -121,19 +121,24 @@ static void resample_rows(const uint8_t *src, size_t src_stride, int col0, int r
     }
 }
 
-/* dst row i (width `width`) from rows start[i] ... of src (stride `width` pixels). */
-static void resample_columns(const uint8_t *src, int width, const axis_filter *f, uint8_t *dst)
+/* dst row i (width `width`) from rows start[i] ... of src (stride `width` pixels). Whole rows are
+ * accumulated at once (acc holds one row) so that the inner loop runs along memory; integer sums
+ * do not depend on the order of their terms, so this equals PIL's per-pixel loop. */
+static void resample_columns(const uint8_t *restrict src, int width, const axis_filter *f, int32_t *restrict acc,
+                             uint8_t *restrict dst)
 {
     size_t stride = (size_t)width * 3;
     for (int i = 0; i < f->count; i++) {
         const int32_t *k = f->weight + (size_t)i * f->ksize;
-        const uint8_t *in = src + (size_t)f->start[i] * stride;
-        uint8_t *out = dst + (size_t)i * stride;
-        for (size_t c = 0; c < stride; c++) {
-            int32_t s = 1 << (PRECISION_BITS - 1);
-            for (int y = 0; y < f->taps[i]; y++) s += in[(size_t)y * stride + c] * k[y];
-            out[c] = clip_fixed(s);
+        const uint8_t *restrict in = src + (size_t)f->start[i] * stride;
+        for (size_t c = 0; c < stride; c++) acc[c] = 1 << (PRECISION_BITS - 1);
+        for (int y = 0; y < f->taps[i]; y++) {
+            const uint8_t *restrict row = in + (size_t)y * stride;
+            int32_t ky = k[y];
+            for (size_t c = 0; c < stride; c++) acc[c] += row[c] * ky;
         }
+        uint8_t *out = dst + (size_t)i * stride;
+        for (size_t c = 0; c < stride; c++) out[c] = clip_fixed(acc[c]);
     }
 }
 
@@ -155,6 +160,7 @@ cm_err cm_image_resample_bicubic(const cm_image *src, cm_image_box src_box, int 
 
     axis_filter horizontal = {0}, vertical = {0};
     uint8_t *rows = NULL;
+    int32_t *acc = NULL;
     cm_err err = CM_OK;
     CM_CHECK_GOTO(err, axis_filter_build(src_box.w, full_w, out_box.left, out_box.w, &horizontal), done);
     CM_CHECK_GOTO(err, axis_filter_build(src_box.h, full_h, out_box.top, out_box.h, &vertical), done);
@@ -168,13 +174,15 @@ cm_err cm_image_resample_bicubic(const cm_image *src, cm_image_box src_box, int 
     }
     int nrows = row_end - row_first;
     rows = malloc((size_t)nrows * out_box.w * 3);
-    if (!rows) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "resample: out of memory for %d intermediate rows", nrows);
+    acc = malloc(sizeof(int32_t) * out_box.w * 3);
+    if (!rows || !acc) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "resample: out of memory for %d intermediate rows", nrows);
     resample_rows(src->rgb, (size_t)src->w * 3, src_box.left, src_box.top + row_first, nrows, &horizontal, rows);
     for (int i = 0; i < vertical.count; i++) vertical.start[i] -= row_first;
-    resample_columns(rows, out_box.w, &vertical, dst->rgb);
+    resample_columns(rows, out_box.w, &vertical, acc, dst->rgb);
 done:
     if (err != CM_OK) cm_image_free(dst);
     free(rows);
+    free(acc);
     axis_filter_free(&horizontal);
     axis_filter_free(&vertical);
     return err;
