@@ -2,3 +2,6 @@
 noinst_PROGRAMS += bench/bench_tokenizer
 bench_bench_tokenizer_SOURCES = bench/bench_tokenizer.c
 bench_bench_tokenizer_LDADD = libclipmtl.a $(DEPS_LIBS)
+noinst_PROGRAMS += bench/bench_image
+bench_bench_image_SOURCES = bench/bench_image.c
+bench_bench_image_LDADD = libclipmtl.a $(DEPS_LIBS)

@@ -23,3 +23,4 @@ include tests/data/local.mk
 include tests/parallel/local.mk
 include tests/tokenizer/local.mk
 include tests/weights/local.mk
+include tests/image/local.mk

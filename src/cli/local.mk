@@ -3,7 +3,8 @@ libclipmtl_a_SOURCES += \
   src/cli/common.c \
   src/cli/cmd_tokenize.c \
   src/cli/cmd_makemodel.c \
-  src/cli/cmd_inspect.c
+  src/cli/cmd_inspect.c \
+  src/cli/cmd_mkdemo.c
 noinst_HEADERS += \
   include/clipmtl/cli.h \
   src/cli/commands.def
