@@ -4,9 +4,6 @@ tests_libtestutil_a_SOURCES = tests/test_util.c tests/test_util.h
 TEST_LDADD = tests/libtestutil.a libclipmtl.a $(DEPS_LIBS)
 AM_CPPFLAGS += -I$(top_srcdir)/tests
 
-include tests/core/local.mk
-include tests/grouping/local.mk
-
 # `make fixtures` reruns the PyTorch/PIL reference scripts (Debian python3-torch, python3-pil),
 # which rewrite the committed files under tests/fixtures/. Parts append their scripts here.
 FIXTURE_SCRIPTS =
@@ -16,3 +13,8 @@ FIXTUREdir =
 fixtures:
 	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
 .PHONY: fixtures
+
+# The parts' fragments come after FIXTURE_SCRIPTS is defined so that they can append to it.
+include tests/core/local.mk
+include tests/grouping/local.mk
+include tests/ops/local.mk

@@ -1,0 +1,78 @@
+/* Scaled dot-product attention over the heads of packed qkv rows. Each
+ * (sequence, head) pair is two GEMMs that read q, k and v in place through
+ * the row stride 3D, so the packed layout is never transposed or copied. */
+#include <cblas.h>
+#include <math.h>
+
+#include "clipmtl/ops.h"
+
+/* Row-wise softmax of a [T,T] score block in place; with causal, row t keeps
+ * columns 0..t and the rest become exact zeros (the -inf of the mask). */
+static void softmax_rows(float *s, int T, int causal)
+{
+    for (int t = 0; t < T; t++) {
+        float *row = s + (long)t * T;
+        int keep = causal ? t + 1 : T;
+        float max = row[0];
+        for (int j = 1; j < keep; j++)
+            if (row[j] > max) max = row[j];
+        float sum = 0.0f;
+        for (int j = 0; j < keep; j++) {
+            row[j] = expf(row[j] - max);
+            sum += row[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < keep; j++) row[j] *= inv;
+        for (int j = keep; j < T; j++) row[j] = 0.0f;
+    }
+}
+
+void cm_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int D, int H, int causal)
+{
+    int hd = D / H, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int b = 0; b < B; b++) {
+        const float *seq = qkv + (long)b * T * ld;
+        for (int h = 0; h < H; h++) {
+            const float *q = seq + h * hd, *k = q + D, *v = q + 2 * D;
+            float *p = probs + ((long)b * H + h) * T * T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
+            softmax_rows(p, T, causal);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
+                        out + (long)b * T * D + h * hd, D);
+        }
+    }
+}
+
+/* Per (sequence, head), with P the probs, dY the output gradient of the head:
+ *   dV += P^T dY;  dP = dY V^T;  dS = P o (dP - rowsum(P o dP));
+ *   dQ += scale dS K;  dK += scale dS^T Q.
+ * Masked entries have P = 0, hence dS = 0: the mask needs no special case. */
+void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
+                           int B, int T, int D, int H)
+{
+    int hd = D / H, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *ds = scratch;
+    for (int b = 0; b < B; b++) {
+        const float *seq = qkv + (long)b * T * ld;
+        float *dseq = dqkv + (long)b * T * ld;
+        for (int h = 0; h < H; h++) {
+            const float *q = seq + h * hd, *k = q + D, *v = q + 2 * D;
+            float *dq = dseq + h * hd, *dk = dq + D, *dv = dq + 2 * D;
+            const float *dy = dout + (long)b * T * D + h * hd;
+            const float *p = probs + ((long)b * H + h) * T * T;
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
+            for (int t = 0; t < T; t++) {
+                const float *prow = p + (long)t * T;
+                float *drow = ds + (long)t * T;
+                float dot = 0.0f;
+                for (int j = 0; j < T; j++) dot += prow[j] * drow[j];
+                for (int j = 0; j < T; j++) drow[j] = prow[j] * (drow[j] - dot);
+            }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, 1.0f, dq, ld);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, 1.0f, dk, ld);
+        }
+    }
+}
