@@ -18,3 +18,4 @@ fixtures:
 include tests/core/local.mk
 include tests/grouping/local.mk
 include tests/ops/local.mk
+include tests/clip/local.mk
