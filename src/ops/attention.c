@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "clipmtl/ops.h"
+#include "vec4.h"
 
 /* Row-wise softmax of a [T,T] score block in place; with causal, row t keeps
  * columns 0..t and the rest become exact zeros (the -inf of the mask). */
@@ -12,18 +13,25 @@ static void softmax_rows(float *s, int T, int causal)
 {
     for (int t = 0; t < T; t++) {
         float *row = s + (long)t * T;
-        int keep = causal ? t + 1 : T;
-        float max = row[0];
-        for (int j = 1; j < keep; j++)
-            if (row[j] > max) max = row[j];
-        float sum = 0.0f;
-        for (int j = 0; j < keep; j++) {
-            row[j] = expf(row[j] - max);
-            sum += row[j];
+        int keep = causal ? t + 1 : T, j;
+        cm_v4 vmax = cm_v4_splat(-INFINITY);
+        for (j = 0; j + 4 <= keep; j += 4) vmax = cm_v4_max(vmax, cm_v4_load(row + j));
+        if (j < keep) vmax = cm_v4_max(vmax, cm_v4_load_part(row + j, keep - j, -INFINITY));
+        cm_v4 max = cm_v4_splat(cm_v4_hmax(vmax)), vsum = cm_v4_splat(0.0f);
+        for (j = 0; j + 4 <= keep; j += 4) {
+            cm_v4 e = cm_v4_exp(cm_v4_load(row + j) - max);
+            cm_v4_store(row + j, e);
+            vsum += e;
         }
-        float inv = 1.0f / sum;
-        for (int j = 0; j < keep; j++) row[j] *= inv;
-        for (int j = keep; j < T; j++) row[j] = 0.0f;
+        float sum = cm_v4_sum(vsum);
+        if (j < keep) {
+            cm_v4_store_part(row + j, cm_v4_exp(cm_v4_load_part(row + j, keep - j, 0.0f) - max), keep - j);
+            for (int i = j; i < keep; i++) sum += row[i];
+        }
+        cm_v4 inv = cm_v4_splat(1.0f / sum);
+        for (j = 0; j + 4 <= keep; j += 4) cm_v4_store(row + j, cm_v4_load(row + j) * inv);
+        for (; j < keep; j++) row[j] *= inv[0];
+        for (; j < T; j++) row[j] = 0.0f;
     }
 }
 

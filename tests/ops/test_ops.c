@@ -283,6 +283,24 @@ static void test_quick_gelu(void)
     check(k, "out in place", inplace, c.out, n, 0.0);
 }
 
+/* Over a wide range against the formula evaluated in double from the float
+ * argument 1.702f * x (as PyTorch forms it): the vectorised exp behind
+ * QuickGELU (and softmax) must stay within a few float ulps everywhere,
+ * including where sigmoid saturates (rtol 1e-6; atol 1e-30 for the results
+ * below FLT_MIN that the clamped exp does not produce as denormals). */
+static void test_quick_gelu_range(void)
+{
+    enum { n = 12001 };
+    static float x[n], got[n], want[n];
+    for (int i = 0; i < n; i++) {
+        x[i] = -60.0f + 0.01f * i;
+        float arg = -1.702f * x[i];
+        want[i] = (float)(x[i] / (1.0 + exp((double)arg)));
+    }
+    cm_quick_gelu_forward(got, x, n);
+    cm_test_close("quick_gelu on [-60, 60] vs double formula", got, want, n, 1e-6, 1e-30);
+}
+
 static void res_run(void *v)
 {
     ew_ctx *c = v;
@@ -393,6 +411,7 @@ int main(void)
     test_attention("attention_hd64", 2, 5, 128, 2, 0);
     test_attention("attention_hd64_causal", 2, 5, 128, 2, 1);
     test_quick_gelu();
+    test_quick_gelu_range();
     test_residual();
     test_patch_embed();
     test_embedding();
