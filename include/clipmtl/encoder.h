@@ -44,7 +44,8 @@ typedef struct {
     float *ln2, *ln2_mean, *ln2_rstd;  /* [N,D], [N], [N] */
     float *fc;                         /* [N,M] c_fc output (QuickGELU's input) */
     float *fc_act;                     /* [N,M] QuickGELU output (c_proj's input) */
-    float *out;                        /* [N,D] block output: the next block's x */
+    float *out;                        /* [N,D] block output, which is the next block's x: the
+                                          next layer's deep prompts overwrite their rows in it */
 } cm_block_acts;
 
 /* The stack of blocks of one tower plus the pooled head. In inference mode all
