@@ -5,3 +5,6 @@ bench_bench_tokenizer_LDADD = libclipmtl.a $(DEPS_LIBS)
 noinst_PROGRAMS += bench/bench_image
 bench_bench_image_SOURCES = bench/bench_image.c
 bench_bench_image_LDADD = libclipmtl.a $(DEPS_LIBS)
+noinst_PROGRAMS += bench/bench_vit_forward
+bench_bench_vit_forward_SOURCES = bench/bench_vit_forward.c
+bench_bench_vit_forward_LDADD = libclipmtl.a $(DEPS_LIBS)

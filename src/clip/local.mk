@@ -2,6 +2,15 @@
 libclipmtl_a_SOURCES += \
   src/clip/clip_model.c
 
+# Encoders: the shared residual block, image and text towers, prompt insertion, logits.
+libclipmtl_a_SOURCES += \
+  src/clip/prompts.c \
+  src/clip/transformer.c \
+  src/clip/vision_encoder.c \
+  src/clip/text_encoder.c \
+  src/clip/logits.c
+noinst_HEADERS += include/clipmtl/prompts.h include/clipmtl/encoder.h
+
 # Weights: safetensors <-> model under OpenAI or Hugging Face names, random init, presets.
 libclipmtl_a_SOURCES += \
   src/clip/clip_naming.c \

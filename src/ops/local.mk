@@ -5,3 +5,15 @@ libclipmtl_a_SOURCES += \
 noinst_HEADERS += \
   include/clipmtl/kron.h \
   include/clipmtl/loss.h
+# Encoder ops: one file per op family, each a
+# forward/backward pair declared in include/clipmtl/ops.h.
+libclipmtl_a_SOURCES += \
+  src/ops/layernorm.c \
+  src/ops/matmul.c \
+  src/ops/attention.c \
+  src/ops/activation.c \
+  src/ops/residual.c \
+  src/ops/patch_embed.c \
+  src/ops/embedding.c
+noinst_HEADERS += \
+  include/clipmtl/ops.h

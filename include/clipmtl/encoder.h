@@ -1,0 +1,133 @@
+/* The CLIP image and text encoders (spec.md 1.1-1.3), the residual block they
+ * share and the activations a backward pass will need.
+ *
+ * All activations live in one cm_arena. Two modes decide how much is kept:
+ *  - CM_ACTS_INFERENCE: every layer reuses one set of buffers and the residual
+ *    stream is updated in place; only the features are meaningful afterwards.
+ *  - CM_ACTS_TRAINING: every layer keeps its own ln inputs, means and rstd,
+ *    qkv, attention probabilities, attention output, MLP pre-activation and
+ *    activation, so that a backward pass can run through the saved values.
+ * Sizing: the *_acts_bytes functions run the allocation sequence of a forward
+ * on a measuring arena; create the arena with (at least) that many bytes.
+ *
+ * Linear layers run as one GEMM over all tokens of all sequences (B*T rows);
+ * attention runs per sequence and head (see ops.h). */
+#ifndef CLIPMTL_ENCODER_H
+#define CLIPMTL_ENCODER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "clipmtl/arena.h"
+#include "clipmtl/clip_model.h"
+#include "clipmtl/error.h"
+#include "clipmtl/prompts.h"
+
+typedef enum { CM_ACTS_INFERENCE, CM_ACTS_TRAINING } cm_acts_mode;
+
+/* ---- the residual block (src/clip/transformer.c) ------------------------ */
+
+typedef struct {
+    int B, T;      /* sequences, tokens per sequence: N = B*T rows */
+    int D, H, M;   /* width, heads, MLP width */
+    int causal;    /* 1 on the text tower */
+} cm_block_shape;
+
+/* One block: x_mid = x + out_proj(attn(ln_1(x))); out = x_mid + c_proj(qgelu(c_fc(ln_2(x_mid)))). */
+typedef struct {
+    float *x;                          /* [N,D] block input (ln_1's input), deep prompts inserted */
+    float *ln1, *ln1_mean, *ln1_rstd;  /* [N,D], [N], [N] */
+    float *qkv;                        /* [N,3D] */
+    float *probs;                      /* [B,H,T,T] softmax */
+    float *att;                        /* [N,D] heads concatenated, out_proj's input */
+    float *x_mid;                      /* [N,D] stream after the attention residual (ln_2's input) */
+    float *ln2, *ln2_mean, *ln2_rstd;  /* [N,D], [N], [N] */
+    float *fc;                         /* [N,M] c_fc output (QuickGELU's input) */
+    float *fc_act;                     /* [N,M] QuickGELU output (c_proj's input) */
+    float *out;                        /* [N,D] block output, which is the next block's x: the
+                                          next layer's deep prompts overwrite their rows in it */
+} cm_block_acts;
+
+/* The stack of blocks of one tower plus the pooled head. In inference mode all
+ * blocks share buffers, and x, x_mid and out are one stream updated in place. */
+typedef struct {
+    cm_acts_mode mode;
+    cm_block_shape shape;
+    int layers;
+    cm_block_acts *blocks;                 /* [layers] */
+    float *branch;                         /* [N,D] scratch: out_proj / c_proj output */
+    float *pooled;                         /* [B,D] the pooled rows of the last output (CLS or EOT) */
+    float *head_ln, *head_mean, *head_rstd; /* [B,D], [B], [B]: ln_post / ln_final of the pooled rows */
+} cm_tower_acts;
+
+/* Allocates the tower's activations for `shape` (NULL pointers on a measuring arena). */
+cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int layers, cm_acts_mode mode,
+                           cm_tower_acts *acts);
+/* Runs one block on a->x (weights w), writing every activation of a. */
+void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_block_acts *a, float *branch);
+/* Runs all blocks from acts->blocks[0].x. Before block i in 1..depth-1 the deep
+ * prompts of layer i overwrite rows prompt_row..prompt_row+n-1 of every
+ * sequence (deep may be NULL; layer 0 is the encoder's business). */
+void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const cm_prompt_stack *deep,
+                      int prompt_row);
+/* The last block's output (the stream after all layers). */
+float *cm_tower_output(const cm_tower_acts *acts);
+
+/* ---- image encoder (src/clip/vision_encoder.c) -------------------------- */
+
+typedef struct {
+    cm_tower_acts tower;    /* T = 1 + grid^2 + n tokens */
+    int nprompts;
+    float *patches;         /* [B*G, 3*P*P] im2col of the pixels (conv1 weight gradient) */
+    float *patch_out;       /* [B*G, D] conv1 output */
+    float *embed;           /* [B,T,D] CLS + pos, patches + pos, layer-0 prompts: ln_pre's input */
+    float *ln_pre_mean, *ln_pre_rstd; /* [B*T]; ln_pre's output is tower.blocks[0].x */
+} cm_vision_acts;
+
+size_t cm_vision_acts_bytes(const cm_clip_config *cfg, int B, int nprompts, cm_acts_mode mode);
+cm_err cm_vision_acts_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, int nprompts, cm_acts_mode mode,
+                            cm_vision_acts *acts);
+/* Allocates acts in the arena (left allocated) and computes features [B,E]. */
+cm_err cm_vision_forward(const cm_clip_model *m, const float *pixels, int B, const cm_prompt_stack *visual,
+                         cm_acts_mode mode, cm_arena *arena, cm_vision_acts *acts, float *features);
+
+/* ---- text encoder (src/clip/text_encoder.c) ----------------------------- */
+
+typedef struct {
+    cm_tower_acts tower; /* T = tokens actually run (<= context) */
+    int32_t *eot;        /* [B] EOT position (argmax id) of each sequence */
+} cm_text_acts;
+
+/* Sized for T = context_length, the most a forward can use. */
+size_t cm_text_acts_bytes(const cm_clip_config *cfg, int B, cm_acts_mode mode);
+cm_err cm_text_acts_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, int T, cm_acts_mode mode,
+                          cm_text_acts *acts);
+/* EOT position of each row of ids [B,context] (the first maximal id) and the
+ * number of tokens a forward must run: max EOT position + 1. Checks the ids
+ * against the vocabulary (the message names row and column). */
+cm_err cm_text_eot_positions(const cm_clip_config *cfg, const int32_t *ids, int B, int32_t *eot, int *tokens);
+/* Runs `tokens` tokens of each sequence (0: up to the last EOT of the batch,
+ * which gives the same features as the full context thanks to the causal
+ * mask), allocating acts in the arena (left allocated); features [B,E]. */
+cm_err cm_text_forward(const cm_clip_model *m, const int32_t *ids, int B, int tokens, const cm_prompt_stack *text,
+                       cm_acts_mode mode, cm_arena *arena, cm_text_acts *acts, float *features);
+
+/* ---- public API used by the encode / zeroshot commands ------------------ */
+
+/* Arena bytes that cm_clip_encode_images / _texts need for a batch of B. */
+size_t cm_clip_images_arena_bytes(const cm_clip_config *cfg, int B, int nprompts);
+size_t cm_clip_texts_arena_bytes(const cm_clip_config *cfg, int B);
+
+/* Image features [B,E] (before L2 normalisation) of normalised pixels
+ * [B,3,H,W]; visual prompts may be NULL. The arena is rewound on return. */
+cm_err cm_clip_encode_images(const cm_clip_model *m, const float *pixels, int B, const cm_prompt_stack *visual,
+                             cm_arena *arena, float *features);
+/* Text features [B,E] (before L2 normalisation) of token ids [B,context];
+ * text prompts may be NULL. The arena is rewound on return. */
+cm_err cm_clip_encode_texts(const cm_clip_model *m, const int32_t *ids, int B, const cm_prompt_stack *text,
+                            cm_arena *arena, float *features);
+/* logits[B,C] = exp(logit_scale_log) * cos(img_b, txt_c) (src/clip/logits.c). */
+void cm_clip_logits(const float *img, int B, const float *txt, int C, int E, float logit_scale_log,
+                    float *logits);
+
+#endif

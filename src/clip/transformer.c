@@ -1,0 +1,119 @@
+/* The pre-LN residual block both CLIP towers are made of, its activations and
+ * the loop over layers with deep-prompt insertion. The text tower differs only
+ * by the causal mask, a flag of the block shape. */
+#include <string.h>
+
+#include "clipmtl/encoder.h"
+#include "clipmtl/ops.h"
+
+void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_block_acts *a, float *branch)
+{
+    int N = s->B * s->T, D = s->D, M = s->M;
+    long ND = (long)N * D;
+    cm_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->x, w->ln_1_w, w->ln_1_b, N, D);
+    cm_matmul_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, N, D, 3 * D);
+    cm_attention_forward(a->att, a->probs, a->qkv, s->B, s->T, D, s->H, s->causal);
+    cm_matmul_forward(branch, a->att, w->out_w, w->out_b, N, D, D);
+    cm_residual_forward(a->x_mid, a->x, branch, ND);
+    cm_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x_mid, w->ln_2_w, w->ln_2_b, N, D);
+    cm_matmul_forward(a->fc, a->ln2, w->fc_w, w->fc_b, N, D, M);
+    cm_quick_gelu_forward(a->fc_act, a->fc, (long)N * M);
+    cm_matmul_forward(branch, a->fc_act, w->proj_w, w->proj_b, N, M, D);
+    cm_residual_forward(a->out, a->x_mid, branch, ND);
+}
+
+void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const cm_prompt_stack *deep,
+                      int prompt_row)
+{
+    const cm_block_shape *s = &acts->shape;
+    int rows = 0; /* prompt rows inside the T tokens actually run */
+    if (cm_prompts_active(deep)) {
+        rows = deep->n;
+        if (rows > s->T - prompt_row) rows = s->T - prompt_row;
+    }
+    for (int l = 0; l < acts->layers; l++) {
+        cm_block_acts *a = &acts->blocks[l];
+        if (l > 0 && rows > 0 && l < deep->depth)
+            cm_prompts_insert(a->x, s->B, s->T, s->D, prompt_row, cm_prompts_layer(deep, l), rows);
+        cm_block_forward(&blocks[l], s, a, acts->branch);
+    }
+}
+
+float *cm_tower_output(const cm_tower_acts *acts) { return acts->blocks[acts->layers - 1].out; }
+
+/* Everything of one block except x, which is the previous block's out. */
+static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, cm_block_acts *a)
+{
+    size_t N = (size_t)s->B * s->T, D = s->D, M = s->M;
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
+    CM_CHECK(cm_arena_floats(arena, N * 3 * D, &a->qkv));
+    CM_CHECK(cm_arena_floats(arena, (size_t)s->B * s->H * s->T * s->T, &a->probs));
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->att));
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->x_mid));
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln2));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln2_mean));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln2_rstd));
+    CM_CHECK(cm_arena_floats(arena, N * M, &a->fc));
+    CM_CHECK(cm_arena_floats(arena, N * M, &a->fc_act));
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->out));
+    return CM_OK;
+}
+
+/* Inference: buffers whose lifetimes do not overlap inside a block share
+ * memory (ln_1 output, attention output, ln_2 output; the MLP activation
+ * overwrites its input), and the stream is updated in place. */
+static cm_err shared_acts_alloc(cm_arena *arena, const cm_block_shape *s, cm_block_acts *a)
+{
+    size_t N = (size_t)s->B * s->T, D = s->D, M = s->M;
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->x));
+    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
+    CM_CHECK(cm_arena_floats(arena, N * 3 * D, &a->qkv));
+    CM_CHECK(cm_arena_floats(arena, (size_t)s->B * s->H * s->T * s->T, &a->probs));
+    CM_CHECK(cm_arena_floats(arena, N * M, &a->fc));
+    a->att = a->ln2 = a->ln1;
+    a->ln2_mean = a->ln1_mean;
+    a->ln2_rstd = a->ln1_rstd;
+    a->fc_act = a->fc;
+    a->x_mid = a->out = a->x;
+    return CM_OK;
+}
+
+cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int layers, cm_acts_mode mode,
+                           cm_tower_acts *acts)
+{
+    memset(acts, 0, sizeof *acts);
+    acts->mode = mode;
+    acts->shape = *shape;
+    acts->layers = layers;
+    int measuring = arena->base == NULL;
+    void *blocks;
+    CM_CHECK(cm_arena_alloc(arena, (size_t)layers * sizeof(cm_block_acts), &blocks));
+    cm_block_acts scratch; /* receives the (NULL) pointers while measuring */
+    acts->blocks = blocks;
+    if (mode == CM_ACTS_TRAINING) {
+        float *x;
+        CM_CHECK(cm_arena_floats(arena, (size_t)shape->B * shape->T * shape->D, &x));
+        for (int l = 0; l < layers; l++) {
+            cm_block_acts *a = measuring ? &scratch : &acts->blocks[l];
+            a->x = x;
+            CM_CHECK(block_acts_alloc(arena, shape, a));
+            x = a->out;
+        }
+    } else {
+        cm_block_acts *a = measuring ? &scratch : &acts->blocks[0];
+        CM_CHECK(shared_acts_alloc(arena, shape, a));
+        if (!measuring)
+            for (int l = 1; l < layers; l++) acts->blocks[l] = acts->blocks[0];
+    }
+    size_t N = (size_t)shape->B * shape->T, B = shape->B, D = shape->D;
+    CM_CHECK(cm_arena_floats(arena, N * D, &acts->branch));
+    CM_CHECK(cm_arena_floats(arena, B * D, &acts->pooled));
+    CM_CHECK(cm_arena_floats(arena, B * D, &acts->head_ln));
+    CM_CHECK(cm_arena_floats(arena, B, &acts->head_mean));
+    CM_CHECK(cm_arena_floats(arena, B, &acts->head_rstd));
+    return CM_OK;
+}

@@ -1,0 +1,66 @@
+/* LayerNorm over the channels of each row (CLIP's ln_1, ln_2, ln_pre, ln_post,
+ * ln_final). The forward runs 4 lanes at a time; mean and variance are two
+ * passes (the variance of centred values), which keeps them as accurate as
+ * PyTorch's at CLIP's widths. The backward accumulates its row sums in double. */
+#include <math.h>
+
+#include "clipmtl/ops.h"
+#include "vec4.h"
+
+void cm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (long)n * C;
+        float *y = out + (long)n * C;
+        int c, tail = C % 4, body = C - tail;
+        cm_v4 acc = cm_v4_splat(0.0f);
+        for (c = 0; c < body; c += 4) acc += cm_v4_load(x + c);
+        if (tail) acc += cm_v4_load_part(x + body, tail, 0.0f);
+        float m = cm_v4_sum(acc) / C;
+        cm_v4 vm = cm_v4_splat(m);
+        acc = cm_v4_splat(0.0f);
+        for (c = 0; c < body; c += 4) {
+            cm_v4 d = cm_v4_load(x + c) - vm;
+            acc += d * d;
+        }
+        if (tail) {
+            cm_v4 d = cm_v4_load_part(x + body, tail, m) - vm;
+            acc += d * d;
+        }
+        float s = (float)(1.0 / sqrt((double)cm_v4_sum(acc) / C + CM_LAYERNORM_EPS));
+        cm_v4 vs = cm_v4_splat(s);
+        for (c = 0; c < body; c += 4)
+            cm_v4_store(y + c, (cm_v4_load(x + c) - vm) * vs * cm_v4_load(weight + c) + cm_v4_load(bias + c));
+        for (; c < C; c++) y[c] = (x[c] - m) * s * weight[c] + bias[c];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+/* With xhat = (x - mean) rstd and g = dout * weight:
+ *   dx = rstd (g - mean_c(g) - xhat mean_c(g xhat)). */
+void cm_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (long)n * C, *dy = dout + (long)n * C;
+        float *dx = dinp + (long)n * C;
+        float m = mean[n], s = rstd[n];
+        double g_sum = 0, gx_sum = 0;
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s;
+            float g = dy[c] * weight[c];
+            g_sum += g;
+            gx_sum += (double)g * xhat;
+        }
+        float g_mean = (float)(g_sum / C), gx_mean = (float)(gx_sum / C);
+        for (int c = 0; c < C; c++) {
+            float xhat = (x[c] - m) * s;
+            float g = dy[c] * weight[c];
+            dx[c] += s * (g - g_mean - xhat * gx_mean);
+            if (dweight) dweight[c] += dy[c] * xhat;
+            if (dbias) dbias[c] += dy[c];
+        }
+    }
+}
