@@ -16,3 +16,4 @@ FIXTUREdir =
 fixtures:
 	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
 .PHONY: fixtures
+include tests/config/local.mk
