@@ -17,3 +17,4 @@ fixtures:
 	@for s in $(FIXTURE_SCRIPTS); do echo "  REF      $$s"; $(PYTHON3) $(top_srcdir)/$$s || exit 1; done
 .PHONY: fixtures
 include tests/config/local.mk
+include tests/h5io/local.mk

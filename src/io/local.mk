@@ -11,3 +11,10 @@ libclipmtl_a_SOURCES += \
   src/io/config_dump.c
 noinst_HEADERS += \
   include/clipmtl/config.h
+# HDF5: checked wrappers (serial or MPI-IO) and atomic checkpoints.
+libclipmtl_a_SOURCES += \
+  src/io/h5io.c \
+  src/io/h5io_internal.h \
+  src/io/h5_checkpoint.c
+noinst_HEADERS += \
+  include/clipmtl/h5io.h

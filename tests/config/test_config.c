@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clipmtl/config.h"
 #include "clipmtl/rng.h"
@@ -328,6 +329,7 @@ static void test_bad_input(void)
                 "file message\n  got:  %s\n  want: %s", cm_error_message(), want);
         cm_error_clear();
         remove(path);
+        rmdir(cm_test_tmpdir());
         snprintf(want, sizeof want, "%s: cannot open: No such file or directory", path);
         CM_TEST(cm_config_load(&c, path) == CM_ERR_IO && strcmp(cm_error_message(), want) == 0,
                 "missing file message\n  got:  %s\n  want: %s", cm_error_message(), want);
