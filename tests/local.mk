@@ -24,6 +24,7 @@ include tests/parallel/local.mk
 include tests/tokenizer/local.mk
 include tests/weights/local.mk
 include tests/image/local.mk
-# The parts' fragments come after FIXTURE_SCRIPTS is defined so that they can append to it.
 include tests/ops/local.mk
 include tests/clip/local.mk
+include tests/config/local.mk
+include tests/h5io/local.mk

@@ -8,3 +8,5 @@ libclipmtl_a_SOURCES += \
 noinst_HEADERS += \
   include/clipmtl/cli.h \
   src/cli/commands.def
+libclipmtl_a_SOURCES += \
+  src/cli/cmd_config.c

@@ -1,0 +1,351 @@
+/* The tables of every configuration key: type, place in cm_config, range, default, meaning.
+ * Defaults follow ../shared/docs/spec.md: MaPLe-repo optimisation (2.6, 2.7) and the MmAP
+ * defaults of 3.4; what the paper did not state is marked as our choice in the doc strings. */
+#include "config_schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clipmtl/config.h"
+
+/* Enum values are stored through int pointers. */
+_Static_assert(sizeof(cm_data_kind) == sizeof(int) && sizeof(cm_method_name) == sizeof(int) &&
+               sizeof(cm_grouping_rule) == sizeof(int) && sizeof(cm_precision) == sizeof(int),
+               "configuration enums must be int-sized");
+
+#define AT(field) offsetof(cm_config, field)
+/* The largest int64 a double holds exactly: ranges are stored as doubles. */
+#define BIG 1e15
+
+static const char *const data_kinds[] = {"folder", "office_home", "domainnet", "minidomainnet",
+                                         "fashion_mnist", NULL};
+static const char *const bad_data_policies[] = {"stop", "skip", NULL};
+static const char *const method_names[] = {"zeroshot", "coop", "vpt", "ivlp", "maple",
+                                           "mmap", "full", "bitfit", "adapter", NULL};
+static const char *const scaling_inits[] = {"ones", "normal", NULL};
+static const char *const adapter_targets[] = {"image", "text", "both", NULL};
+static const char *const multitask_modes[] = {"single", "shared", "grouped", NULL};
+static const char *const combine_rules[] = {"concat", "sum", NULL};
+static const char *const optimizers[] = {"sgd", "adamw", NULL};
+static const char *const schedules[] = {"cosine", "constant", NULL};
+static const char *const warmup_kinds[] = {"constant", "linear", NULL};
+static const char *const precisions[] = {"fp32", NULL};
+/* In the order of cm_grouping_rule; the tests check it against cm_grouping_rule_parse. */
+static const char *const grouping_rules[] = {"partition", "threshold", "spectral", "explicit", NULL};
+
+static const cm_config_key run_keys[] = {
+    {.name = "name", .type = CM_CFG_STRING, .offset = AT(run.name), .required = 1,
+     .flags = CM_CFG_NONEMPTY | CM_CFG_NAME, .default_yaml = "run",
+     .doc = "Name of the run; outputs go to `out_dir/name`. Letters, digits, `.`, `_`, `-`."},
+    {.name = "seed", .type = CM_CFG_INT64, .offset = AT(run.seed), .min = 0, .max = BIG,
+     .default_yaml = "0",
+     .doc = "Root seed of every random stream (prompt init, sampling, augmentation)."},
+    {.name = "out_dir", .type = CM_CFG_STRING, .offset = AT(run.out_dir), .flags = CM_CFG_NONEMPTY,
+     .default_yaml = "runs", .doc = "Directory holding one subdirectory per run."},
+    {.name = "log_every", .type = CM_CFG_INT, .offset = AT(run.log_every), .min = 1, .max = 1e9,
+     .default_yaml = "10", .doc = "Steps between two log lines."},
+    {.name = "checkpoint_every", .type = CM_CFG_INT64, .offset = AT(run.checkpoint_every),
+     .min = 0, .max = BIG, .default_yaml = "0",
+     .doc = "Steps between two checkpoints; 0 = only at the end (and on a signal)."},
+    {.name = "keep_checkpoints", .type = CM_CFG_INT, .offset = AT(run.keep_checkpoints),
+     .min = 1, .max = 1000, .default_yaml = "2", .doc = "Newest checkpoints kept on disk."},
+};
+
+static const cm_config_key model_keys[] = {
+    {.name = "weights", .type = CM_CFG_STRING, .offset = AT(model.weights), .default_yaml = "\"\"",
+     .doc = "CLIP checkpoint (safetensors, OpenAI or Hugging Face names). When empty, the model "
+            "is built from `preset` with random weights."},
+    {.name = "preset", .type = CM_CFG_STRING, .offset = AT(model.preset),
+     .flags = CM_CFG_NONEMPTY | CM_CFG_NAME, .default_yaml = "vit_b16",
+     .doc = "Architecture of a randomly initialised model, used when `weights` is empty "
+            "(names known to the model part, e.g. `vit_b16`, `tiny`)."},
+    {.name = "init_seed", .type = CM_CFG_INT64, .offset = AT(model.init_seed), .min = 0,
+     .max = BIG, .default_yaml = "0", .doc = "Seed of the random weights of a preset model."},
+};
+
+static const cm_config_key data_keys[] = {
+    {.name = "kind", .type = CM_CFG_ENUM, .offset = AT(data.kind), .required = 1,
+     .names = data_kinds, .default_yaml = "fashion_mnist",
+     .doc = "Dataset reader. `folder`: `root/<domain>/<class>/*.jpg|png`; `office_home`: "
+            "OfficeHomeDataset_10072016 layout; `domainnet`/`minidomainnet`: Dassl split files; "
+            "`fashion_mnist`: the Debian dataset-fashion-mnist files."},
+    {.name = "root", .type = CM_CFG_STRING, .offset = AT(data.root), .default_yaml = "\"\"",
+     .doc = "Dataset directory. Empty means the standard place, which only `fashion_mnist` has "
+            "(/usr/share/datasets/fashion-mnist)."},
+    {.name = "domains", .type = CM_CFG_STRING_LIST, .offset = AT(data.domains),
+     .flags = CM_CFG_NONEMPTY | CM_CFG_UNIQUE, .default_yaml = "[]",
+     .doc = "Domains used as tasks, in task order. Empty = every domain of the dataset."},
+    {.name = "train_fraction", .type = CM_CFG_DOUBLE, .offset = AT(data.train_fraction), .min = 0,
+     .max = 1, .flags = CM_CFG_MIN_OPEN, .default_yaml = "1",
+     .doc = "Per-class fraction of each domain's training split that is used (spec 5.3)."},
+    {.name = "k_shot", .type = CM_CFG_INT, .offset = AT(data.k_shot), .min = 0, .max = 1e6,
+     .default_yaml = "0",
+     .doc = "Training images per class and task; 0 = use `train_fraction` instead."},
+    {.name = "test_fraction", .type = CM_CFG_DOUBLE, .offset = AT(data.test_fraction), .min = 0,
+     .max = 1, .flags = CM_CFG_MAX_OPEN, .default_yaml = "0.2",
+     .doc = "Held-out per-class share for datasets without an official split (office_home, "
+            "folder); our choice, the paper's split is unknown."},
+    {.name = "split_seed", .type = CM_CFG_INT64, .offset = AT(data.split_seed), .min = 0,
+     .max = BIG, .default_yaml = "1", .doc = "Seed of the train/test split and of the sampling."},
+    {.name = "image_size", .type = CM_CFG_INT, .offset = AT(data.image_size), .min = 8,
+     .max = 4096, .default_yaml = "224",
+     .doc = "Side of the square model input; must equal the model's input resolution."},
+    {.name = "bad_data", .type = CM_CFG_ENUM, .offset = AT(data.bad_data),
+     .names = bad_data_policies, .default_yaml = "stop",
+     .doc = "An unreadable image stops the run (`stop`) or is logged and left out (`skip`)."},
+    {.name = "packed", .type = CM_CFG_STRING, .offset = AT(data.packed), .default_yaml = "\"\"",
+     .doc = "Packed file of preprocessed images to read instead of decoding; empty = decode."},
+};
+
+static const cm_config_key mmap_keys[] = {
+    {.name = "b", .type = CM_CFG_INT, .offset = AT(method.mmap.b), .min = 1, .max = 256,
+     .default_yaml = "4", .doc = "Prompt vectors per modality and layer."},
+    {.name = "m", .type = CM_CFG_INT, .offset = AT(method.mmap.m), .min = 1, .max = 256,
+     .default_yaml = "4", .doc = "Rows of the source prompt [m x n]; must divide b."},
+    {.name = "n", .type = CM_CFG_INT, .offset = AT(method.mmap.n), .min = 1, .max = 8192,
+     .default_yaml = "256",
+     .doc = "Columns of the source prompt; must divide both widths (512 and 768 for ViT-B/16). "
+            "Scaling matrices are [b/m x 512/n] and [b/m x 768/n]."},
+    {.name = "shared_source", .type = CM_CFG_BOOL, .offset = AT(method.mmap.shared_source),
+     .default_yaml = "false",
+     .doc = "One source prompt for all layers (own scaling matrices per layer) instead of one "
+            "per layer (spec 7, item 2; our choice)."},
+    {.name = "scaling_init", .type = CM_CFG_ENUM, .offset = AT(method.mmap.scaling_init),
+     .names = scaling_inits, .default_yaml = "ones",
+     .doc = "Initial scaling matrices: all ones (prompts start as the tiled source prompt) or "
+            "N(0, init_std^2)."},
+};
+
+static const cm_config_key adapter_keys[] = {
+    {.name = "reduction", .type = CM_CFG_INT, .offset = AT(method.adapter.reduction), .min = 1,
+     .max = 1024, .default_yaml = "4", .doc = "Bottleneck width = feature width / reduction."},
+    {.name = "ratio", .type = CM_CFG_DOUBLE, .offset = AT(method.adapter.ratio), .min = 0,
+     .max = 1, .default_yaml = "0.2", .doc = "Residual ratio alpha of CLIP-Adapter."},
+    {.name = "target", .type = CM_CFG_ENUM, .offset = AT(method.adapter.target),
+     .names = adapter_targets, .default_yaml = "image", .doc = "Feature(s) the adapter acts on."},
+};
+
+static const cm_config_section mmap_section = {
+    "mmap", "MmAP: a source prompt and two scaling matrices per prompted layer (spec 3).",
+    mmap_keys, (int)(sizeof mmap_keys / sizeof mmap_keys[0])};
+static const cm_config_section adapter_section = {
+    "adapter", "CLIP-Adapter (spec 2.9).", adapter_keys,
+    (int)(sizeof adapter_keys / sizeof adapter_keys[0])};
+
+static const cm_config_key method_keys[] = {
+    {.name = "name", .type = CM_CFG_ENUM, .offset = AT(method.name), .required = 1,
+     .names = method_names, .default_yaml = "mmap",
+     .doc = "What is trained: prompts (`coop`, `vpt`, `ivlp`, `maple`, `mmap`), nothing "
+            "(`zeroshot`) or weights (`full`, `bitfit`, `adapter`)."},
+    {.name = "n_ctx_text", .type = CM_CFG_INT, .offset = AT(method.n_ctx_text), .min = 0,
+     .max = 75, .default_yaml = "2",
+     .doc = "Text prompt tokens per layer (CoOp 16, IVLP and MaPLe 2). MmAP uses `mmap.b`."},
+    {.name = "n_ctx_visual", .type = CM_CFG_INT, .offset = AT(method.n_ctx_visual), .min = 0,
+     .max = 1024, .default_yaml = "2",
+     .doc = "Visual prompt tokens per layer (VPT 8, IVLP 2; MaPLe needs `n_ctx_text`)."},
+    {.name = "depth", .type = CM_CFG_INT, .offset = AT(method.depth), .min = 1, .max = 64,
+     .default_yaml = "9",
+     .doc = "Prompted layers J, counting layer 0 (MaPLe 9; CoOp 1; VPT-deep 12)."},
+    {.name = "ctx_init", .type = CM_CFG_STRING, .offset = AT(method.ctx_init),
+     .default_yaml = "\"\"",
+     .doc = "Words whose embeddings initialise the layer-0 text context (MaPLe: "
+            "`a photo of a`); empty = N(0, init_std^2)."},
+    {.name = "init_std", .type = CM_CFG_DOUBLE, .offset = AT(method.init_std), .min = 0, .max = 1,
+     .flags = CM_CFG_MIN_OPEN, .default_yaml = "0.02",
+     .doc = "Standard deviation of every random prompt initialisation."},
+    {.name = "mmap", .type = CM_CFG_SECTION, .section = &mmap_section},
+    {.name = "adapter", .type = CM_CFG_SECTION, .section = &adapter_section},
+};
+
+static const cm_config_key multitask_keys[] = {
+    {.name = "mode", .type = CM_CFG_ENUM, .offset = AT(multitask.mode), .names = multitask_modes,
+     .default_yaml = "grouped",
+     .doc = "`single`: one model per task; `shared`: one prompt set for all tasks (X-MT); "
+            "`grouped`: phase 1 shared, then group-shared + task-specific prompts (spec 4)."},
+    {.name = "phase1_steps", .type = CM_CFG_INT64, .offset = AT(multitask.phase1_steps),
+     .min = 1, .max = BIG, .default_yaml = "100",
+     .doc = "Steps of phase 1 (one shared prompt set) in `grouped` mode; our choice."},
+    {.name = "snapshot_count", .type = CM_CFG_INT, .offset = AT(multitask.snapshot_count),
+     .min = 1, .max = 1e6, .default_yaml = "5",
+     .doc = "Gradient-similarity snapshots, evenly spaced over phase 1, ending at its last step."},
+    {.name = "snapshot_steps", .type = CM_CFG_INT_LIST, .offset = AT(multitask.snapshot_steps),
+     .min = 1, .max = BIG, .flags = CM_CFG_INCREASING, .default_yaml = "[]",
+     .doc = "Explicit snapshot steps of phase 1 (increasing); when given, `snapshot_count` is "
+            "not used."},
+    {.name = "combine", .type = CM_CFG_ENUM, .offset = AT(multitask.combine),
+     .names = combine_rules, .default_yaml = "concat",
+     .doc = "Group and task prompts are concatenated along tokens or summed (spec 4.4)."},
+};
+
+static const cm_config_key grouping_keys[] = {
+    {.name = "rule", .type = CM_CFG_ENUM, .offset = AT(grouping.options.rule),
+     .names = grouping_rules, .default_yaml = "partition",
+     .doc = "From the averaged similarity to disjoint groups: best partition under TAG's "
+            "objective, complete linkage at `tau`, spectral into `k` groups, or `groups`."},
+    {.name = "tau", .type = CM_CFG_DOUBLE, .offset = AT(grouping.options.tau), .min = -1,
+     .max = 1, .default_yaml = "0",
+     .doc = "threshold: every pair in a group has similarity > tau (also the partition rule's "
+            "fallback above 12 tasks)."},
+    {.name = "k", .type = CM_CFG_INT, .offset = AT(grouping.options.k), .min = 0, .max = 4096,
+     .default_yaml = "0", .doc = "spectral: number of groups; 0 = not set."},
+    {.name = "max_groups", .type = CM_CFG_INT, .offset = AT(grouping.options.max_groups),
+     .min = 0, .max = 4096, .default_yaml = "0",
+     .doc = "partition: at most this many groups; 0 = no limit."},
+    {.name = "max_group_size", .type = CM_CFG_INT, .offset = AT(grouping.options.max_group_size),
+     .min = 0, .max = 4096, .default_yaml = "0",
+     .doc = "partition and threshold: at most this many tasks per group; 0 = no limit."},
+    {.name = "singleton_score", .type = CM_CFG_DOUBLE,
+     .offset = AT(grouping.options.singleton_score), .min = -1e12, .max = 1,
+     .default_yaml = "-1000000", .doc = "partition: score of a task alone (TAG: -1e6)."},
+    {.name = "groups", .type = CM_CFG_GROUPS, .offset = AT(grouping.groups),
+     .flags = CM_CFG_NONEMPTY | CM_CFG_UNIQUE, .default_yaml = "[]",
+     .doc = "explicit: the groups as lists of task (domain) names, each task exactly once, "
+            "e.g. `[[Art, Clipart], [Product, Real World]]`."},
+};
+
+static const cm_config_key optim_keys[] = {
+    {.name = "name", .type = CM_CFG_ENUM, .offset = AT(optim.name), .names = optimizers,
+     .default_yaml = "sgd", .doc = "Optimizer (MaPLe: SGD)."},
+    {.name = "lr", .type = CM_CFG_DOUBLE, .offset = AT(optim.lr), .min = 0, .max = 10,
+     .flags = CM_CFG_MIN_OPEN, .default_yaml = "0.0035",
+     .doc = "Peak learning rate (MaPLe 0.0035, CoOp 0.002, VPT 0.0025)."},
+    {.name = "momentum", .type = CM_CFG_DOUBLE, .offset = AT(optim.momentum), .min = 0, .max = 1,
+     .flags = CM_CFG_MAX_OPEN, .default_yaml = "0.9", .doc = "SGD momentum (Dassl 0.9)."},
+    {.name = "weight_decay", .type = CM_CFG_DOUBLE, .offset = AT(optim.weight_decay), .min = 0,
+     .max = 1, .default_yaml = "0.0005",
+     .doc = "Weight decay on the trained parameters (Dassl 5e-4; decoupled for adamw)."},
+    {.name = "beta1", .type = CM_CFG_DOUBLE, .offset = AT(optim.beta1), .min = 0, .max = 1,
+     .flags = CM_CFG_MAX_OPEN, .default_yaml = "0.9", .doc = "adamw: first-moment decay."},
+    {.name = "beta2", .type = CM_CFG_DOUBLE, .offset = AT(optim.beta2), .min = 0, .max = 1,
+     .flags = CM_CFG_MAX_OPEN, .default_yaml = "0.999", .doc = "adamw: second-moment decay."},
+    {.name = "eps", .type = CM_CFG_DOUBLE, .offset = AT(optim.eps), .min = 0, .max = 1,
+     .flags = CM_CFG_MIN_OPEN, .default_yaml = "1e-08", .doc = "adamw: denominator epsilon."},
+    {.name = "schedule", .type = CM_CFG_ENUM, .offset = AT(optim.schedule), .names = schedules,
+     .default_yaml = "cosine",
+     .doc = "Learning-rate schedule after warm-up, stepped once per epoch (Dassl cosine)."},
+    {.name = "warmup_epochs", .type = CM_CFG_INT, .offset = AT(optim.warmup_epochs), .min = 0,
+     .max = 1e6, .default_yaml = "1", .doc = "Warm-up epochs (MaPLe 1); 0 = none."},
+    {.name = "warmup", .type = CM_CFG_ENUM, .offset = AT(optim.warmup), .names = warmup_kinds,
+     .default_yaml = "constant",
+     .doc = "Warm-up at `warmup_lr` (constant) or rising from it to `lr` (linear)."},
+    {.name = "warmup_lr", .type = CM_CFG_DOUBLE, .offset = AT(optim.warmup_lr), .min = 0,
+     .max = 10, .default_yaml = "1e-05", .doc = "Warm-up learning rate (MaPLe 1e-5)."},
+    {.name = "clip_grad_norm", .type = CM_CFG_DOUBLE, .offset = AT(optim.clip_grad_norm),
+     .min = 0, .max = 1e12, .default_yaml = "0",
+     .doc = "Clip the global gradient norm to this value; 0 = no clipping."},
+    {.name = "batch_size", .type = CM_CFG_INT, .offset = AT(optim.batch_size), .min = 1,
+     .max = 1e6, .default_yaml = "4",
+     .doc = "Images per task per step (MaPLe 4; the paper's is unknown)."},
+    {.name = "epochs", .type = CM_CFG_INT, .offset = AT(optim.epochs), .min = 0, .max = 1e6,
+     .default_yaml = "5", .doc = "Training epochs (MaPLe 5); not used when `steps` > 0."},
+    {.name = "steps", .type = CM_CFG_INT64, .offset = AT(optim.steps), .min = 0, .max = BIG,
+     .default_yaml = "0", .doc = "Training steps; when > 0 they replace `epochs`."},
+};
+
+static const cm_config_key train_keys[] = {
+    {.name = "eval_every", .type = CM_CFG_INT64, .offset = AT(train.eval_every), .min = 0,
+     .max = BIG, .default_yaml = "0",
+     .doc = "Steps between two evaluations on the test splits; 0 = only at the end."},
+    {.name = "eval_batch_size", .type = CM_CFG_INT, .offset = AT(train.eval_batch_size),
+     .min = 1, .max = 1e6, .default_yaml = "64", .doc = "Images per evaluation batch."},
+    {.name = "precision", .type = CM_CFG_ENUM, .offset = AT(train.precision),
+     .names = precisions, .default_yaml = "fp32",
+     .doc = "Arithmetic precision (the reference runs fp16; clipmtl computes in fp32)."},
+};
+
+#define SECTION(name, doc, keys) {name, doc, keys, (int)(sizeof keys / sizeof keys[0])}
+const cm_config_section cm_config_sections[] = {
+    SECTION("run", "Naming, seeding and output of the run.", run_keys),
+    SECTION("model", "The frozen CLIP model.", model_keys),
+    SECTION("data", "Datasets, tasks and splits (spec 5).", data_keys),
+    SECTION("method", "The trained parameters (spec 2 and 3).", method_keys),
+    SECTION("multitask", "How tasks share parameters (spec 4).", multitask_keys),
+    SECTION("grouping", "From task similarity to groups (spec 4.3).", grouping_keys),
+    SECTION("optim", "Optimizer and learning-rate schedule (spec 2.7).", optim_keys),
+    SECTION("train", "Evaluation and arithmetic.", train_keys),
+};
+const int cm_config_nsections = (int)(sizeof cm_config_sections / sizeof cm_config_sections[0]);
+
+/* The top level: a section whose keys are the sections. */
+static const cm_config_key root_keys[] = {
+    {.name = "run", .type = CM_CFG_SECTION, .section = &cm_config_sections[0]},
+    {.name = "model", .type = CM_CFG_SECTION, .section = &cm_config_sections[1]},
+    {.name = "data", .type = CM_CFG_SECTION, .section = &cm_config_sections[2]},
+    {.name = "method", .type = CM_CFG_SECTION, .section = &cm_config_sections[3]},
+    {.name = "multitask", .type = CM_CFG_SECTION, .section = &cm_config_sections[4]},
+    {.name = "grouping", .type = CM_CFG_SECTION, .section = &cm_config_sections[5]},
+    {.name = "optim", .type = CM_CFG_SECTION, .section = &cm_config_sections[6]},
+    {.name = "train", .type = CM_CFG_SECTION, .section = &cm_config_sections[7]},
+};
+const cm_config_section cm_config_root = {"", "", root_keys, (int)(sizeof root_keys / sizeof root_keys[0])};
+
+const char cm_config_doc_intro[] =
+    "A run is described by one YAML file with the sections below. Every key is optional unless "
+    "marked required;\n"
+    "a key left out keeps its default. Unknown keys, duplicate keys, values of the wrong type or "
+    "out of range are\n"
+    "errors that name the file, line and column. Show the effective configuration of a file "
+    "(with overrides) by\n\n"
+    "    clipmtl config experiments/demo.yaml --set optim.lr=0.01\n\n"
+    "Defaults follow the MaPLe repository (optimizer) and the MmAP defaults of the specification "
+    "(section 3.4);\n"
+    "the paper's own hyper-parameters are unknown. Ranges: `[a, b]` closed, `(a, b]` excludes a.\n";
+
+/* ---- key numbering and lookup ---- */
+
+typedef struct {
+    const char *want;    /* path searched, or NULL */
+    int want_index;      /* index searched, or -1 */
+    int next;            /* running index */
+    const cm_config_key *found;
+    int found_index;
+    char *path;          /* where the found key's path is written (may be NULL) */
+    size_t len;
+} key_walk;
+
+static void walk_section(const cm_config_section *s, const char *prefix, key_walk *w)
+{
+    for (int i = 0; i < s->nkeys && !w->found; i++) {
+        const cm_config_key *k = &s->keys[i];
+        char path[256];
+        snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k->name);
+        if (k->type == CM_CFG_SECTION) {
+            walk_section(k->section, path, w);
+            continue;
+        }
+        int index = w->next++;
+        if ((w->want && strcmp(w->want, path) == 0) || index == w->want_index) {
+            w->found = k;
+            w->found_index = index;
+            if (w->path) snprintf(w->path, w->len, "%s", path);
+        }
+    }
+}
+
+/* Sections are not keys: the walk numbers the leaves below them. */
+static const cm_config_key *walk_root(key_walk *w)
+{
+    walk_section(&cm_config_root, "", w);
+    return w->found;
+}
+
+int cm_config_nkeys(void)
+{
+    key_walk w = {.want_index = -1};
+    walk_root(&w);
+    return w.next;
+}
+
+const cm_config_key *cm_config_find_key(const char *path, int *index)
+{
+    key_walk w = {.want = path, .want_index = -1};
+    const cm_config_key *k = walk_root(&w);
+    if (k && index) *index = w.found_index;
+    return k;
+}
+
+const cm_config_key *cm_config_key_at(int index, char *path, size_t len)
+{
+    key_walk w = {.want_index = index, .path = path, .len = len};
+    return index >= 0 ? walk_root(&w) : NULL;
+}

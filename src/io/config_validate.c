@@ -1,0 +1,223 @@
+/* Rules between keys: checked once every file and override has been applied
+ * (cm_config_validate), once the model is known (cm_config_check_model) and once the tasks are
+ * known (cm_config_grouping_options). Each error names the key and where its value came from. */
+#include <string.h>
+
+#include "clipmtl/config.h"
+#include "config_schema.h"
+
+/* Of two keys, the one the user set (the first if both or neither): the error points there. */
+static const char *user_key(const cm_config *c, const char *first, const char *second)
+{
+    if (strcmp(cm_config_origin(c, first), "default") == 0 && strcmp(cm_config_origin(c, second), "default") != 0)
+        return second;
+    return first;
+}
+
+#define RULE_ERROR(c, key, ...)                                                                   \
+    do {                                                                                          \
+        const char *key_ = (key);                                                                 \
+        char msg_[1024];                                                                          \
+        snprintf(msg_, sizeof msg_, __VA_ARGS__);                                                 \
+        CM_ERROR(CM_ERR_CONFIG, "%s: %s: %s", cm_config_origin((c), key_), key_, msg_);            \
+    } while (0)
+
+static const char *enum_name(const char *key, int value)
+{
+    const cm_config_key *k = cm_config_find_key(key, NULL);
+    if (!k || !k->names || value < 0) return "unknown";
+    for (int i = 0; k->names[i]; i++)
+        if (i == value) return k->names[i];
+    return "unknown";
+}
+
+const char *cm_config_method_name(cm_method_name m) { return enum_name("method.name", (int)m); }
+const char *cm_config_data_kind_name(cm_data_kind k) { return enum_name("data.kind", (int)k); }
+const char *cm_config_multitask_mode_name(cm_multitask_mode m) { return enum_name("multitask.mode", (int)m); }
+
+static int is_prompt_method(cm_method_name m)
+{
+    return m == CM_METHOD_COOP || m == CM_METHOD_VPT || m == CM_METHOD_IVLP || m == CM_METHOD_MAPLE ||
+           m == CM_METHOD_MMAP;
+}
+
+static cm_err validate_data(const cm_config *c)
+{
+    const cm_config_data *d = &c->data;
+    if (d->kind != CM_DATA_FASHION_MNIST && !d->root[0])
+        RULE_ERROR(c, user_key(c, "data.root", "data.kind"), "data.root is required for kind %s",
+                   cm_config_data_kind_name(d->kind));
+    if (d->k_shot > 0 && d->train_fraction < 1)
+        RULE_ERROR(c, user_key(c, "data.k_shot", "data.train_fraction"),
+                   "give k_shot (%d) or train_fraction (%g), not both", d->k_shot, d->train_fraction);
+    return CM_OK;
+}
+
+static cm_err validate_method(const cm_config *c)
+{
+    const cm_config_method *m = &c->method;
+    switch (m->name) {
+    case CM_METHOD_COOP:
+        if (m->depth != 1) RULE_ERROR(c, "method.depth", "coop prompts layer 0 only; set depth to 1 (got %d)", m->depth);
+        if (m->n_ctx_text < 1) RULE_ERROR(c, "method.n_ctx_text", "coop needs at least one text token");
+        break;
+    case CM_METHOD_VPT:
+        if (m->n_ctx_visual < 1) RULE_ERROR(c, "method.n_ctx_visual", "vpt needs at least one visual token");
+        break;
+    case CM_METHOD_IVLP:
+        if (m->n_ctx_text + m->n_ctx_visual < 1)
+            RULE_ERROR(c, user_key(c, "method.n_ctx_text", "method.n_ctx_visual"),
+                       "ivlp needs text or visual tokens (both are 0)");
+        break;
+    case CM_METHOD_MAPLE:
+        if (m->n_ctx_text < 1) RULE_ERROR(c, "method.n_ctx_text", "maple needs at least one token");
+        if (m->n_ctx_visual != m->n_ctx_text)
+            RULE_ERROR(c, user_key(c, "method.n_ctx_visual", "method.n_ctx_text"),
+                       "maple projects each text token to a visual one, so n_ctx_visual (%d) must equal "
+                       "n_ctx_text (%d)", m->n_ctx_visual, m->n_ctx_text);
+        break;
+    case CM_METHOD_MMAP:
+        if (m->mmap.b % m->mmap.m != 0)
+            RULE_ERROR(c, user_key(c, "method.mmap.b", "method.mmap.m"),
+                       "b = %d is not a multiple of m = %d (the scaling matrices have b/m rows)", m->mmap.b,
+                       m->mmap.m);
+        break;
+    default:
+        break;
+    }
+    return CM_OK;
+}
+
+static cm_err validate_multitask(const cm_config *c)
+{
+    const cm_config_multitask *t = &c->multitask;
+    if (t->mode == CM_MULTITASK_GROUPED && !is_prompt_method(c->method.name))
+        RULE_ERROR(c, user_key(c, "multitask.mode", "method.name"),
+                   "grouped mode combines group and task prompts; method %s has none (use coop, vpt, ivlp, "
+                   "maple or mmap)", cm_config_method_name(c->method.name));
+    if (t->snapshot_steps.n == 0 && t->snapshot_count > t->phase1_steps)
+        RULE_ERROR(c, user_key(c, "multitask.snapshot_count", "multitask.phase1_steps"),
+                   "%d snapshots do not fit in %lld phase-1 steps", t->snapshot_count, (long long)t->phase1_steps);
+    if (t->snapshot_steps.n > 0 && t->snapshot_steps.items[t->snapshot_steps.n - 1] > t->phase1_steps)
+        RULE_ERROR(c, user_key(c, "multitask.snapshot_steps", "multitask.phase1_steps"),
+                   "step %lld is after the last phase-1 step (phase1_steps = %lld)",
+                   (long long)t->snapshot_steps.items[t->snapshot_steps.n - 1], (long long)t->phase1_steps);
+    return CM_OK;
+}
+
+/* The explicit groups against a known task list: every task exactly once, no other names. */
+static cm_err check_groups_cover(const cm_config *c, int ntasks, const char *const *task_names)
+{
+    const cm_config_groups *g = &c->grouping.groups;
+    for (int i = 0; i < g->nnames; i++) {
+        int t = 0;
+        while (t < ntasks && strcmp(task_names[t], g->names[i]) != 0) t++;
+        if (t == ntasks) RULE_ERROR(c, "grouping.groups", "\"%s\" is not one of the tasks (data.domains)", g->names[i]);
+    }
+    for (int t = 0; t < ntasks; t++) {
+        int i = 0;
+        while (i < g->nnames && strcmp(task_names[t], g->names[i]) != 0) i++;
+        if (i == g->nnames) RULE_ERROR(c, "grouping.groups", "task \"%s\" is in no group", task_names[t]);
+    }
+    return CM_OK;
+}
+
+static cm_err validate_grouping(const cm_config *c)
+{
+    const cm_config_grouping *g = &c->grouping;
+    const cm_config_strings *domains = &c->data.domains;
+    if (g->options.rule == CM_GROUPING_SPECTRAL) {
+        if (g->options.k < 1) RULE_ERROR(c, user_key(c, "grouping.k", "grouping.rule"), "the spectral rule needs k >= 1 groups");
+        if (domains->n > 0 && g->options.k > domains->n)
+            RULE_ERROR(c, user_key(c, "grouping.k", "data.domains"), "k = %d groups but only %d tasks in data.domains",
+                       g->options.k, domains->n);
+    }
+    if (g->options.rule == CM_GROUPING_EXPLICIT) {
+        if (g->groups.ngroups == 0)
+            RULE_ERROR(c, user_key(c, "grouping.groups", "grouping.rule"), "the explicit rule needs the groups listed");
+        if (domains->n > 0) {
+            const char *names[CM_CONFIG_MAX_LIST];
+            for (int i = 0; i < domains->n; i++) names[i] = domains->items[i];
+            CM_CHECK(check_groups_cover(c, domains->n, names));
+        }
+    } else if (g->groups.ngroups > 0) {
+        RULE_ERROR(c, "grouping.groups", "groups are only used by rule explicit (grouping.rule is %s)",
+                   cm_grouping_rule_name(g->options.rule));
+    }
+    return CM_OK;
+}
+
+static cm_err validate_optim(const cm_config *c)
+{
+    const cm_config_optim *o = &c->optim;
+    if (c->method.name == CM_METHOD_ZEROSHOT) return CM_OK; /* nothing is trained */
+    if (o->steps == 0 && o->epochs == 0)
+        RULE_ERROR(c, user_key(c, "optim.epochs", "optim.steps"), "no training length: set epochs or steps above 0");
+    if (o->steps == 0 && o->warmup_epochs >= o->epochs)
+        RULE_ERROR(c, user_key(c, "optim.warmup_epochs", "optim.epochs"),
+                   "%d warm-up epochs leave none of the %d epochs to the schedule", o->warmup_epochs, o->epochs);
+    return CM_OK;
+}
+
+cm_err cm_config_validate(const cm_config *c)
+{
+    CM_CHECK(validate_data(c));
+    CM_CHECK(validate_method(c));
+    CM_CHECK(validate_multitask(c));
+    CM_CHECK(validate_grouping(c));
+    CM_CHECK(validate_optim(c));
+    return CM_OK;
+}
+
+cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model)
+{
+    const cm_config_method *m = &c->method;
+    if (c->data.image_size != model->image_size)
+        RULE_ERROR(c, "data.image_size", "%d but the model takes %dx%d images", c->data.image_size,
+                   model->image_size, model->image_size);
+    if (!is_prompt_method(m->name)) return CM_OK;
+    int min_layers = model->text.layers < model->vision.layers ? model->text.layers : model->vision.layers;
+    if (m->depth > min_layers)
+        RULE_ERROR(c, "method.depth", "%d prompted layers but the model has %d text and %d vision layers", m->depth,
+                   model->text.layers, model->vision.layers);
+    /* In grouped mode with concatenation, group and task prompts both take text slots. */
+    int copies = c->multitask.mode == CM_MULTITASK_GROUPED && c->multitask.combine == CM_COMBINE_CONCAT ? 2 : 1;
+    int text_tokens = (m->name == CM_METHOD_MMAP ? m->mmap.b : m->n_ctx_text) * copies;
+    if (text_tokens > model->context_length - 2)
+        RULE_ERROR(c, m->name == CM_METHOD_MMAP ? "method.mmap.b" : "method.n_ctx_text",
+                   "%d text prompt tokens leave no room for SOS and EOT in a context of %d", text_tokens,
+                   model->context_length);
+    if (m->name == CM_METHOD_MMAP) {
+        int n = m->mmap.n;
+        if (model->text.width % n != 0 || model->vision.width % n != 0)
+            RULE_ERROR(c, "method.mmap.n", "n = %d must divide the text width %d and the vision width %d", n,
+                       model->text.width, model->vision.width);
+    }
+    return CM_OK;
+}
+
+cm_err cm_config_grouping_options(const cm_config *c, int ntasks, const char *const *task_names,
+                                  cm_grouping_options *options, int *sizes, int *members)
+{
+    *options = c->grouping.options;
+    options->explicit_ngroups = 0;
+    options->explicit_sizes = NULL;
+    options->explicit_members = NULL;
+    if (options->rule == CM_GROUPING_SPECTRAL && options->k > ntasks)
+        RULE_ERROR(c, "grouping.k", "k = %d groups but the run has %d tasks", options->k, ntasks);
+    if (options->rule != CM_GROUPING_EXPLICIT) return CM_OK;
+    const cm_config_groups *g = &c->grouping.groups;
+    if (g->ngroups > ntasks)
+        RULE_ERROR(c, "grouping.groups", "%d groups for %d tasks", g->ngroups, ntasks);
+    CM_CHECK(check_groups_cover(c, ntasks, task_names));
+    for (int i = 0; i < g->nnames; i++) {
+        int t = 0;
+        while (strcmp(task_names[t], g->names[i]) != 0) t++;
+        members[i] = t;
+    }
+    for (int k = 0; k < g->ngroups; k++) sizes[k] = g->size[k];
+    options->explicit_ngroups = g->ngroups;
+    options->explicit_sizes = sizes;
+    options->explicit_members = members;
+    return CM_OK;
+}
