@@ -28,18 +28,6 @@ static void usage(FILE *f)
             CM_DEMO_MAX_DOMAINS, CM_DEMO_MAX_CLASSES);
 }
 
-static cm_err parse_long(const char *option, const char *text, long lo, long hi, long *out)
-{
-    CM_ASSERT(text, CM_ERR_ARG, "%s needs a value", option);
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    CM_ASSERT(errno == 0 && end != text && *end == '\0', CM_ERR_ARG, "%s: '%s' is not an integer", option, text);
-    CM_ASSERT(v >= lo && v <= hi, CM_ERR_ARG, "%s %ld outside %ld..%ld", option, v, lo, hi);
-    *out = v;
-    return CM_OK;
-}
-
 static cm_err run(int argc, char **argv)
 {
     const char *out = NULL;
@@ -50,15 +38,15 @@ static cm_err run(int argc, char **argv)
             CM_ASSERT(val, CM_ERR_ARG, "--out needs a folder");
             out = val;
         } else if (strcmp(opt, "--domains") == 0) {
-            CM_CHECK(parse_long(opt, val, 1, CM_DEMO_MAX_DOMAINS, &domains));
+            CM_CHECK(cm_cli_parse_long(opt, val, 1, CM_DEMO_MAX_DOMAINS, &domains));
         } else if (strcmp(opt, "--classes") == 0) {
-            CM_CHECK(parse_long(opt, val, 1, CM_DEMO_MAX_CLASSES, &classes));
+            CM_CHECK(cm_cli_parse_long(opt, val, 1, CM_DEMO_MAX_CLASSES, &classes));
         } else if (strcmp(opt, "--per-class") == 0) {
-            CM_CHECK(parse_long(opt, val, 1, 100000, &per_class));
+            CM_CHECK(cm_cli_parse_long(opt, val, 1, 100000, &per_class));
         } else if (strcmp(opt, "--size") == 0) {
-            CM_CHECK(parse_long(opt, val, 16, 4096, &size));
+            CM_CHECK(cm_cli_parse_long(opt, val, 16, 4096, &size));
         } else if (strcmp(opt, "--seed") == 0) {
-            CM_CHECK(parse_long(opt, val, 0, LONG_MAX, &seed));
+            CM_CHECK(cm_cli_parse_long(opt, val, 0, LONG_MAX, &seed));
         } else {
             CM_ERROR(CM_ERR_ARG, "mkdemo: unknown option '%s' (see clipmtl mkdemo --help)", opt);
         }

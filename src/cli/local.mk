@@ -4,7 +4,9 @@ libclipmtl_a_SOURCES += \
   src/cli/cmd_tokenize.c \
   src/cli/cmd_makemodel.c \
   src/cli/cmd_inspect.c \
-  src/cli/cmd_mkdemo.c
+  src/cli/cmd_mkdemo.c \
+  src/cli/cmd_encode.c \
+  src/cli/cmd_zeroshot.c
 noinst_HEADERS += \
   include/clipmtl/cli.h \
   src/cli/commands.def

@@ -4,3 +4,10 @@ tests_clip_test_encoders_SOURCES = tests/clip/test_encoders.c
 tests_clip_test_encoders_LDADD = $(TEST_LDADD)
 TESTS += tests/clip/test_encoders
 FIXTURE_SCRIPTS += tests/reference/clip_reference.py
+
+# OpenAI's oracle in ../shared/data/oracle_tiny, through the library and through `clipmtl encode`.
+check_PROGRAMS += tests/clip/test_oracle
+tests_clip_test_oracle_SOURCES = tests/clip/test_oracle.c
+tests_clip_test_oracle_LDADD = $(TEST_LDADD)
+TESTS += tests/clip/test_oracle tests/clip/test_encode_cli.sh tests/clip/test_zeroshot_cli.sh
+EXTRA_DIST += tests/clip/test_encode_cli.sh tests/clip/test_zeroshot_cli.sh
