@@ -6,7 +6,7 @@ tests_tokenizer_test_tokenizer_LDADD = $(TEST_LDADD)
 tests_tokenizer_test_bpe_vocab_SOURCES = tests/tokenizer/test_bpe_vocab.c
 tests_tokenizer_test_bpe_vocab_LDADD = $(TEST_LDADD)
 TESTS += tests/tokenizer/test_tokenizer tests/tokenizer/test_bpe_vocab tests/tokenizer/test_tokenize_cli.sh
-EXTRA_DIST += tests/tokenizer/test_tokenize_cli.sh tests/fixtures/tokenizer
+EXTRA_DIST += tests/tokenizer/test_tokenize_cli.sh tests/fixtures/tokenizer tests/reference/tokenizer_reference.py
 FIXTURE_SCRIPTS += tests/reference/tokenizer_reference.py
 
 # libFuzzer run of the tokenizer (15 s) when clang is available: the tokenizer's sources are
