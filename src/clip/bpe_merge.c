@@ -47,26 +47,33 @@ void cm_bpe_work_free(cm_bpe_work *w)
     *w = (cm_bpe_work){0};
 }
 
+static cm_err grow(void **array, size_t count, size_t size)
+{
+    void *grown = realloc(*array, count * size);
+    CM_ASSERT(grown, CM_ERR_MEM, "out of memory for %zu symbols of a word", count);
+    *array = grown;
+    return CM_OK;
+}
+
+/* Room for a word of n bytes: its symbols, and as many merge candidates to start with. */
 static cm_err reserve(cm_bpe_work *w, size_t n)
 {
     if (n <= w->symbol_cap) return CM_OK;
     CM_ASSERT(n < END, CM_ERR_ARG, "a word of %zu bytes is too long to encode", n);
     size_t cap = w->symbol_cap ? w->symbol_cap : 64;
     while (cap < n) cap *= 2;
-    cm_bpe_work grown = *w;
-    grown.symbol = realloc(w->symbol, cap * sizeof *grown.symbol);
-    if (grown.symbol) w->symbol = grown.symbol;
-    grown.next = realloc(w->next, cap * sizeof *grown.next);
-    if (grown.next) w->next = grown.next;
-    grown.prev = realloc(w->prev, cap * sizeof *grown.prev);
-    if (grown.prev) w->prev = grown.prev;
-    grown.heap = realloc(w->heap, cap * sizeof *grown.heap);
-    if (grown.heap) w->heap = grown.heap, w->heap_cap = cap;
-    grown.pass = realloc(w->pass, cap * sizeof *grown.pass);
-    if (grown.pass) w->pass = grown.pass, w->pass_cap = cap;
-    CM_ASSERT(grown.symbol && grown.next && grown.prev && grown.heap && grown.pass, CM_ERR_MEM,
-              "out of memory encoding a word of %zu bytes", n);
+    CM_CHECK(grow((void **)&w->symbol, cap, sizeof *w->symbol));
+    CM_CHECK(grow((void **)&w->next, cap, sizeof *w->next));
+    CM_CHECK(grow((void **)&w->prev, cap, sizeof *w->prev));
     w->symbol_cap = cap;
+    if (cap > w->heap_cap) {
+        CM_CHECK(grow((void **)&w->heap, cap, sizeof *w->heap));
+        w->heap_cap = cap;
+    }
+    if (cap > w->pass_cap) {
+        CM_CHECK(grow((void **)&w->pass, cap, sizeof *w->pass));
+        w->pass_cap = cap;
+    }
     return CM_OK;
 }
 

@@ -136,19 +136,25 @@ static cm_err encode_text(const cm_tokenizer *tok, const char *text, const char 
     return CM_OK;
 }
 
-/* Names a text in messages: its first bytes, cut at a character boundary. */
+/* Names a text in messages: its first bytes, cut at a character boundary, control characters
+ * shown as '?' so that the message stays on one line. */
 static void describe_text(char *buf, size_t size, const char *text, size_t index, int batch)
 {
     enum { SHOWN = 60 };
-    size_t n = strlen(text), shown = n;
-    if (shown > SHOWN) {
-        shown = SHOWN;
-        while (shown > 0 && ((unsigned char)text[shown] & 0xC0) == 0x80) shown--;
+    char shown[SHOWN + 1];
+    size_t n = 0;
+    while (n < SHOWN && text[n]) {
+        unsigned char c = (unsigned char)text[n];
+        shown[n++] = (c < 0x20 || c == 0x7F) ? '?' : (char)c;
     }
+    int more = text[n] != '\0';
+    if (more)
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+    shown[n] = '\0';
     if (batch)
-        snprintf(buf, size, "text %zu \"%.*s%s\"", index, (int)shown, text, shown < n ? "..." : "");
+        snprintf(buf, size, "text %zu \"%s%s\"", index, shown, more ? "..." : "");
     else
-        snprintf(buf, size, "text \"%.*s%s\"", (int)shown, text, shown < n ? "..." : "");
+        snprintf(buf, size, "text \"%s%s\"", shown, more ? "..." : "");
 }
 
 /* clip.tokenize's framing of one text. */

@@ -38,8 +38,8 @@ static inline size_t cm_bpe_pair_slot(uint64_t key, size_t mask)
     return (size_t)((key * 0x9E3779B97F4A7C15ull) >> 17) & mask;
 }
 
-/* Rank of the merge (left, right), or 0 with *merged untouched if there is none.
- * Returns rank + 1 so that 0 can mean "no merge". */
+/* Looks up the merge rule (left, right): returns its rank + 1 and sets *merged, or returns 0
+ * (and leaves *merged alone) if the pair has no rule. */
 static inline uint32_t cm_bpe_pair_find(const cm_bpe_pairs *p, int32_t left, int32_t right, int32_t *merged)
 {
     uint64_t key = cm_bpe_pair_key(left, right);

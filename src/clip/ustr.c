@@ -29,7 +29,7 @@ cm_err cm_ustr_reserve(cm_ustr *s, size_t extra)
 cm_err cm_ustr_append(cm_ustr *s, const uint32_t *cp, size_t n)
 {
     CM_CHECK(cm_ustr_reserve(s, n));
-    memcpy(s->cp + s->len, cp, n * sizeof *cp);
+    if (n) memcpy(s->cp + s->len, cp, n * sizeof *cp);
     s->len += n;
     return CM_OK;
 }
