@@ -243,6 +243,10 @@ static void test_mismatches(const cm_clip_model *m)
     rewrite(base, bad, NULL, "visual.conv1.weight", 4, conv);
     expect_load_error("width", bad, (const char *[]){"vision width 100 is not a multiple of 64", NULL});
 
+    int64_t one_position[2] = {1, 64};
+    rewrite(base, bad, NULL, "positional_embedding", 2, one_position);
+    expect_load_error("context", bad, (const char *[]){"inferred from the shapes is invalid", "context length 1", NULL});
+
     /* A gap in the layers: block 0 gone, block 1 present, so block 0 is missing. */
     const char *drop_block[13];
     char names[12][CM_NAME_MAX];
