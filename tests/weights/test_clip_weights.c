@@ -402,5 +402,6 @@ int main(void)
     test_mismatches(&m);
     cm_clip_destroy(&m);
     test_presets();
+    st_remove_temp_dir();
     return cm_test_summary();
 }
