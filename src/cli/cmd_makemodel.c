@@ -53,8 +53,12 @@ static cm_err run(int argc, char **argv)
     uint64_t seed = 0;
     cm_weight_naming naming = CM_NAMING_OPENAI;
     cm_dtype dtype = CM_DTYPE_F32;
+    static const char *const options[] = {"--preset", "--config-from", "--out", "--seed", "--naming", "--dtype"};
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+        int known = 0;
+        for (size_t k = 0; k < sizeof options / sizeof options[0]; k++) known |= strcmp(opt, options[k]) == 0;
+        CM_ASSERT(known, CM_ERR_ARG, "makemodel: unknown option %s (see clipmtl makemodel --help)", opt);
         CM_ASSERT(value, CM_ERR_ARG, "makemodel: %s needs a value (see clipmtl makemodel --help)", opt);
         if (strcmp(opt, "--preset") == 0) preset = value;
         else if (strcmp(opt, "--config-from") == 0) config_from = value;
@@ -64,7 +68,7 @@ static cm_err run(int argc, char **argv)
         else if (strcmp(opt, "--dtype") == 0) {
             CM_CHECK(cm_dtype_parse(value, "--dtype", &dtype));
             CM_ASSERT(cm_dtype_is_float(dtype), CM_ERR_ARG, "--dtype must be f32, f16 or bf16, not %s", value);
-        } else CM_ERROR(CM_ERR_ARG, "makemodel: unknown option %s (see clipmtl makemodel --help)", opt);
+        }
         i++;
     }
     CM_ASSERT(!preset != !config_from, CM_ERR_ARG, "makemodel: give exactly one of --preset and --config-from");

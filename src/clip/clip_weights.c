@@ -209,7 +209,11 @@ cm_err cm_clip_infer_config(const cm_safetensors *st, cm_weight_naming *naming, 
         return err;
     }
     report_close(&r);
-    CM_CHECK(cm_clip_config_validate(&c));
+    if (cm_clip_config_validate(&c) != CM_OK) {
+        char why[1024];
+        snprintf(why, sizeof why, "%s", cm_error_message());
+        CM_ERROR(CM_ERR_FORMAT, "%s: the configuration inferred from the shapes is invalid: %s", st->path, why);
+    }
     *cfg = c;
     return CM_OK;
 }

@@ -1,5 +1,8 @@
+/* nftw() */
+#define _XOPEN_SOURCE 700
 #include "st_files.h"
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,3 +72,13 @@ int st_append_tensor(const char *src, const char *dst, const char *name, const c
     free(file);
     return rc;
 }
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void st_remove_temp_dir(void) { nftw(cm_test_tmpdir(), remove_entry, 16, FTW_DEPTH | FTW_PHYS); }

@@ -16,4 +16,7 @@ int st_write_raw(const char *path, const char *header, long long length_field, c
 int st_append_tensor(const char *src, const char *dst, const char *name, const char *dtype, const char *shape_json,
                      const void *bytes, size_t n);
 
+/* Removes the test's temporary directory and everything in it. */
+void st_remove_temp_dir(void);
+
 #endif

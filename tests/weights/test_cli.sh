@@ -43,6 +43,8 @@ check "unknown preset fails" test $? -eq 1
 check "and lists the presets" grep -q "unknown model preset 'vit-x' (known: tiny, vit-b32, vit-b16, vit-l14)" "$work/bad.out"
 "$bin" makemodel --preset tiny --naming tf --out "$work/x.safetensors" >/dev/null 2>&1
 check "unknown naming fails" test $? -eq 1
+"$bin" makemodel --preset tiny --bogus >"$work/bad.out" 2>&1
+check "unknown option fails" grep -q "unknown option --bogus" "$work/bad.out"
 "$bin" makemodel --preset tiny >/dev/null 2>&1
 check "--out is required" test $? -eq 1
 check "no file was left behind by failures" test ! -e "$work/x.safetensors"

@@ -243,6 +243,10 @@ static void test_mismatches(const cm_clip_model *m)
     rewrite(base, bad, NULL, "visual.conv1.weight", 4, conv);
     expect_load_error("width", bad, (const char *[]){"vision width 100 is not a multiple of 64", NULL});
 
+    int64_t one_position[2] = {1, 64};
+    rewrite(base, bad, NULL, "positional_embedding", 2, one_position);
+    expect_load_error("context", bad, (const char *[]){"inferred from the shapes is invalid", "context length 1", NULL});
+
     /* A gap in the layers: block 0 gone, block 1 present, so block 0 is missing. */
     const char *drop_block[13];
     char names[12][CM_NAME_MAX];
@@ -388,9 +392,16 @@ int main(void)
     CM_TEST_OK(cm_clip_create(&m, &cfg));
     CM_TEST_OK(cm_clip_init_random(&m, 7));
     test_init(&m);
+    cm_clip_destroy(&m);
+    /* The file tests need no 49408-word vocabulary: 1000 keeps each file
+     * small (the many atomic writes fsync) without changing any block shape. */
+    cfg.vocab_size = 1000;
+    CM_TEST_OK(cm_clip_create(&m, &cfg));
+    CM_TEST_OK(cm_clip_init_random(&m, 7));
     test_round_trips(&m);
     test_mismatches(&m);
     cm_clip_destroy(&m);
     test_presets();
+    st_remove_temp_dir();
     return cm_test_summary();
 }

@@ -264,5 +264,6 @@ int main(void)
     test_malformed();
     test_every_truncation();
     test_integer_tensors();
+    st_remove_temp_dir();
     return cm_test_summary();
 }
