@@ -28,6 +28,8 @@
 #include "clipmtl/clip_model.h"
 #include "clipmtl/error.h"
 #include "clipmtl/grouping.h"
+#include "clipmtl/optimizer.h"
+#include "clipmtl/prompt_method.h"
 
 /* Owned list values (freed by cm_config_free). */
 typedef struct {
@@ -52,15 +54,11 @@ typedef struct {
 typedef enum { CM_DATA_FOLDER, CM_DATA_OFFICE_HOME, CM_DATA_DOMAINNET, CM_DATA_MINIDOMAINNET,
                CM_DATA_FASHION_MNIST } cm_data_kind;
 typedef enum { CM_BAD_DATA_STOP, CM_BAD_DATA_SKIP } cm_bad_data_policy;
-typedef enum { CM_METHOD_ZEROSHOT, CM_METHOD_COOP, CM_METHOD_VPT, CM_METHOD_IVLP, CM_METHOD_MAPLE,
-               CM_METHOD_MMAP, CM_METHOD_FULL, CM_METHOD_BITFIT, CM_METHOD_ADAPTER } cm_method_name;
 typedef enum { CM_MMAP_SCALING_ONES, CM_MMAP_SCALING_NORMAL } cm_mmap_scaling_init;
 typedef enum { CM_ADAPTER_IMAGE, CM_ADAPTER_TEXT, CM_ADAPTER_BOTH } cm_adapter_target;
 typedef enum { CM_MULTITASK_SINGLE, CM_MULTITASK_SHARED, CM_MULTITASK_GROUPED } cm_multitask_mode;
 typedef enum { CM_COMBINE_CONCAT, CM_COMBINE_SUM } cm_prompt_combine;
-typedef enum { CM_OPTIM_SGD, CM_OPTIM_ADAMW } cm_optim_name;
 typedef enum { CM_SCHEDULE_COSINE, CM_SCHEDULE_CONSTANT } cm_lr_schedule;
-typedef enum { CM_WARMUP_CONSTANT, CM_WARMUP_LINEAR } cm_warmup_kind;
 typedef enum { CM_PRECISION_FP32 } cm_precision;
 
 typedef struct {
@@ -104,7 +102,7 @@ typedef struct {
 } cm_config_adapter;
 
 typedef struct {
-    cm_method_name name;
+    cm_method_kind name;
     int n_ctx_text, n_ctx_visual; /* prompt tokens per layer (CoOp, VPT, IVLP, MaPLe) */
     int depth;                  /* prompted layers J, counting layer 0 */
     char *ctx_init;             /* words initialising the layer-0 text context; "" = random */
@@ -129,7 +127,7 @@ typedef struct {
 } cm_config_grouping;
 
 typedef struct {
-    cm_optim_name name;
+    cm_optim_kind name;
     double lr, momentum, weight_decay;
     double beta1, beta2, eps;   /* adamw */
     cm_lr_schedule schedule;
@@ -200,7 +198,7 @@ cm_err cm_config_doc(FILE *f);
 const char *cm_config_origin(const cm_config *c, const char *key);
 
 /* Names of the enum values (for logs and file names). */
-const char *cm_config_method_name(cm_method_name m);
+const char *cm_config_method_name(cm_method_kind m);
 const char *cm_config_data_kind_name(cm_data_kind k);
 const char *cm_config_multitask_mode_name(cm_multitask_mode m);
 

@@ -27,6 +27,10 @@ typedef enum {
     CM_METHOD_IVLP,  /* independent text and visual prompts, depth J */
     CM_METHOD_MAPLE, /* text prompts, visual = Linear(text) per layer */
     CM_METHOD_MMAP,  /* Kronecker products of a source prompt with two scaling matrices */
+    /* Parameter-updating baselines (spec.md 2.9): they train CLIP's own weights, not prompts. */
+    CM_METHOD_FULL,
+    CM_METHOD_BITFIT,
+    CM_METHOD_ADAPTER,
     CM_METHOD_COUNT_
 } cm_method_kind;
 

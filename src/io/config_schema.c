@@ -9,7 +9,7 @@
 #include "clipmtl/config.h"
 
 /* Enum values are stored through int pointers. */
-_Static_assert(sizeof(cm_data_kind) == sizeof(int) && sizeof(cm_method_name) == sizeof(int) &&
+_Static_assert(sizeof(cm_data_kind) == sizeof(int) && sizeof(cm_method_kind) == sizeof(int) &&
                sizeof(cm_grouping_rule) == sizeof(int) && sizeof(cm_precision) == sizeof(int),
                "configuration enums must be int-sized");
 

@@ -31,11 +31,11 @@ static const char *enum_name(const char *key, int value)
     return "unknown";
 }
 
-const char *cm_config_method_name(cm_method_name m) { return enum_name("method.name", (int)m); }
+const char *cm_config_method_name(cm_method_kind m) { return enum_name("method.name", (int)m); }
 const char *cm_config_data_kind_name(cm_data_kind k) { return enum_name("data.kind", (int)k); }
 const char *cm_config_multitask_mode_name(cm_multitask_mode m) { return enum_name("multitask.mode", (int)m); }
 
-static int is_prompt_method(cm_method_name m)
+static int is_prompt_method(cm_method_kind m)
 {
     return m == CM_METHOD_COOP || m == CM_METHOD_VPT || m == CM_METHOD_IVLP || m == CM_METHOD_MAPLE ||
            m == CM_METHOD_MMAP;

@@ -5,7 +5,8 @@
 
 #include "method_impl.h"
 
-static const char *const kind_names[CM_METHOD_COUNT_] = {"zeroshot", "coop", "vpt", "ivlp", "maple", "mmap"};
+static const char *const kind_names[CM_METHOD_COUNT_] = {"zeroshot", "coop",   "vpt",    "ivlp",   "maple",
+                                                         "mmap",     "full",   "bitfit", "adapter"};
 
 const char *cm_method_name(cm_method_kind kind)
 {
@@ -19,7 +20,8 @@ cm_err cm_method_kind_parse(const char *name, cm_method_kind *kind)
             *kind = (cm_method_kind)k;
             return CM_OK;
         }
-    CM_ERROR(CM_ERR_CONFIG, "unknown prompt method '%s' (zeroshot, coop, vpt, ivlp, maple, mmap)", name);
+    CM_ERROR(CM_ERR_CONFIG, "unknown method '%s' (zeroshot, coop, vpt, ivlp, maple, mmap, full, bitfit, adapter)",
+             name);
 }
 
 void cm_method_options_default(cm_method_kind kind, cm_method_options *o)
@@ -101,6 +103,8 @@ cm_err cm_method_create(cm_prompt_method *pm, const cm_method_options *opt, int 
         pm->first = table->total;
         return CM_OK;
     }
+    CM_ASSERT(impl_of(opt->kind), CM_ERR_CONFIG, "method %s trains CLIP's weights, not prompts: not a prompt generator",
+              cm_method_name(opt->kind));
     CM_CHECK(validate(opt, text_width, visual_width, text_layers, visual_layers));
     if (pm->opt.n_text == 0) pm->opt.depth_text = 0; /* a tower without prompts has no prompted layers */
     if (pm->opt.n_visual == 0) pm->opt.depth_visual = 0;
