@@ -3,15 +3,22 @@ import h5py
 import numpy as np
 
 
-def _strings(ds):
-    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
+def _attr(f, key, default=""):
+    if key not in f.attrs:
+        return default
+    v = f.attrs[key]
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _tasks(f):
+    return str(_attr(f, "tasks")).split("\n")
 
 
 def read_similarity(path):
     """Returns dict(tasks, steps, cosine [K,N,N], norms [K,N], average [N,N], groups or None)."""
     with h5py.File(path, "r") as f:
         out = {
-            "tasks": _strings(f["tasks"]),
+            "tasks": _tasks(f),
             "steps": np.asarray(f["steps"][()]),
             "cosine": np.asarray(f["cosine"][()]),
             "norms": np.asarray(f["norms"][()]),
@@ -28,16 +35,15 @@ def read_similarity(path):
 def read_results(path):
     """Returns dict(tasks, accuracy [N], average, trainable, method, mode, seed)."""
     with h5py.File(path, "r") as f:
-        attr = lambda k: (f.attrs[k].decode() if isinstance(f.attrs[k], bytes) else f.attrs[k]) if k in f.attrs else ""
         return {
-            "tasks": _strings(f["tasks"]),
+            "tasks": _tasks(f),
             "accuracy": np.asarray(f["accuracy"][()], dtype=float),
-            "average": float(f["average_accuracy"][()]),
-            "trainable": int(f["trainable_params"][()]),
-            "clip": int(f["clip_params"][()]),
-            "method": str(attr("method")),
-            "mode": str(attr("mode")),
-            "seed": attr("seed"),
+            "average": float(np.ravel(f["average_accuracy"][()])[0]),
+            "trainable": int(np.ravel(f["trainable_params"][()])[0]),
+            "clip": int(np.ravel(f["clip_params"][()])[0]),
+            "method": str(_attr(f, "method")),
+            "mode": str(_attr(f, "mode")),
+            "seed": _attr(f, "seed"),
         }
 
 

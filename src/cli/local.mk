@@ -6,7 +6,8 @@ libclipmtl_a_SOURCES += \
   src/cli/cmd_inspect.c \
   src/cli/cmd_mkdemo.c \
   src/cli/cmd_encode.c \
-  src/cli/cmd_zeroshot.c
+  src/cli/cmd_zeroshot.c \
+  src/cli/cmd_regroup.c
 noinst_HEADERS += \
   include/clipmtl/cli.h \
   src/cli/commands.def

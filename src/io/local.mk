@@ -23,6 +23,8 @@ noinst_HEADERS += \
 libclipmtl_a_SOURCES += \
   src/io/h5io.c \
   src/io/h5io_internal.h \
-  src/io/h5_checkpoint.c
+  src/io/h5_checkpoint.c \
+  src/io/run_files.c
 noinst_HEADERS += \
-  include/clipmtl/h5io.h
+  include/clipmtl/h5io.h \
+  include/clipmtl/run_files.h

@@ -1,0 +1,57 @@
+/* The files a run leaves behind (docs/formats.md): the phase-1 similarity file, checkpoints of
+ * the trainable parameters and optimizer, and the results file. Task names are stored as one
+ * string attribute `tasks`, names separated by newlines. */
+#ifndef CLIPMTL_RUN_FILES_H
+#define CLIPMTL_RUN_FILES_H
+
+#include <stdint.h>
+
+#include <mpi.h>
+
+#include "clipmtl/error.h"
+#include "clipmtl/optimizer.h"
+#include "clipmtl/similarity.h"
+#include "clipmtl/tensor_table.h"
+
+/* ---- similarity file: written by one process ---- */
+cm_err cm_similarity_file_write(const char *path, int ntasks, const char *const *task_names,
+                                const cm_similarity_snapshots *snapshots, const double *average,
+                                const int *group_of_task /* NULL: not grouped yet */, const char *rule,
+                                const char *config_text);
+
+typedef struct {
+    int ntasks, count;
+    char **task_names;
+    int64_t *steps;                  /* [count] */
+    double *cosine, *norms, *average; /* [count][N][N], [count][N], [N][N] */
+} cm_similarity_record;
+
+/* Reads and checks a similarity file (shapes, symmetric finite average); errors name the file. */
+cm_err cm_similarity_file_read(const char *path, cm_similarity_record *r);
+void cm_similarity_record_free(cm_similarity_record *r);
+
+/* ---- checkpoints: collective over comm ---- */
+/* One dataset per table entry: params/<name>, and the optimizer moments optim/m/<name>
+ * (and optim/v/<name> for AdamW); entry i is written by rank owner[i], which holds its current
+ * values. Attributes: step, optimizer_steps, config. Atomic (h5io checkpoints). */
+cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int keep, const cm_tensor_table *table,
+                           const float *params, const cm_optimizer *opt, const int *owner, const char *config_text);
+/* Reads every entry of table (by name and shape) on every rank, so a run can resume on any
+ * number of ranks. */
+cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table *table, float *params,
+                          cm_optimizer *opt, int64_t *step);
+
+/* ---- results: written by one process ---- */
+typedef struct {
+    int ntasks;
+    const char *const *task_names;
+    const double *accuracy;   /* [ntasks], percent */
+    int64_t trainable_params, clip_params;
+    const int *group_of_task; /* NULL unless grouped */
+    double wall_time;
+    const char *method, *mode, *config_text;
+    int64_t seed;
+} cm_results;
+cm_err cm_results_write(const char *path, const cm_results *r);
+
+#endif

@@ -1,0 +1,227 @@
+#include "clipmtl/run_files.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clipmtl/h5io.h"
+
+static cm_err join_names(int n, const char *const *names, char **out)
+{
+    size_t len = 1;
+    for (int i = 0; i < n; i++) len += strlen(names[i]) + 1;
+    CM_CALLOC(*out, len);
+    for (int i = 0; i < n; i++) {
+        CM_ASSERT(!strchr(names[i], '\n'), CM_ERR_ARG, "task name '%s' contains a newline", names[i]);
+        strcat(*out, names[i]);
+        if (i + 1 < n) strcat(*out, "\n");
+    }
+    return CM_OK;
+}
+
+static cm_err split_names(const char *path, const char *text, int n, char ***out)
+{
+    CM_CALLOC(*out, n);
+    const char *p = text;
+    for (int i = 0; i < n; i++) {
+        const char *end = strchr(p, '\n');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        CM_ASSERT(i + 1 < n ? end != NULL : end == NULL, CM_ERR_FORMAT, "%s: attribute tasks does not hold %d names",
+                  path, n);
+        CM_CALLOC((*out)[i], len + 1);
+        memcpy((*out)[i], p, len);
+        p = end ? end + 1 : p + len;
+    }
+    return CM_OK;
+}
+
+static cm_err write_attr_names(cm_h5_file *f, int n, const char *const *names)
+{
+    char *joined = NULL;
+    CM_CHECK(join_names(n, names, &joined));
+    cm_err err = cm_h5_write_attr_string(f, "/", "tasks", joined);
+    free(joined);
+    return err;
+}
+
+cm_err cm_similarity_file_write(const char *path, int N, const char *const *names, const cm_similarity_snapshots *s,
+                                const double *average, const int *group_of_task, const char *rule,
+                                const char *config_text)
+{
+    cm_h5_file f = {0};
+    cm_err err;
+    const uint64_t K = (uint64_t)s->count, n = (uint64_t)N;
+    uint64_t d3[3] = {K, n, n}, d2[2] = {K, n}, dn[2] = {n, n}, d1[1] = {K}, dt[1] = {n};
+    CM_CHECK_GOTO(err, cm_h5_create(&f, MPI_COMM_SELF, path), fail);
+    CM_CHECK_GOTO(err, write_attr_names(&f, N, names), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "steps", CM_H5_INT64, 1, d1, 0, s->steps), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "norms", CM_H5_DOUBLE, 2, d2, 0, s->norms), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "average", CM_H5_DOUBLE, 2, dn, 0, average), fail);
+    if (group_of_task) {
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dt, 0, group_of_task), fail);
+        CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "grouping_rule", rule ? rule : ""), fail);
+    }
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "config", config_text ? config_text : ""), fail);
+    CM_CHECK(cm_h5_close(&f));
+    return CM_OK;
+fail:
+    cm_h5_close(&f);
+    return err;
+}
+
+void cm_similarity_record_free(cm_similarity_record *r)
+{
+    for (int i = 0; r->task_names && i < r->ntasks; i++) free(r->task_names[i]);
+    free(r->task_names), free(r->steps), free(r->cosine), free(r->norms), free(r->average);
+    *r = (cm_similarity_record){0};
+}
+
+cm_err cm_similarity_file_read(const char *path, cm_similarity_record *r)
+{
+    *r = (cm_similarity_record){0};
+    cm_h5_file f = {0};
+    char *names = NULL;
+    cm_err err;
+    cm_h5_type type;
+    int ndims;
+    uint64_t dims[CM_H5_MAX_DIMS];
+    CM_CHECK_GOTO(err, cm_h5_open(&f, MPI_COMM_SELF, path, 0), fail);
+    CM_CHECK_GOTO(err, cm_h5_shape(&f, "cosine", &type, &ndims, dims), fail);
+    if (ndims != 3 || dims[1] != dims[2] || dims[1] < 1 || dims[1] > 100000 || dims[0] > 1000000)
+        CM_ERROR_GOTO(err, fail, CM_ERR_FORMAT, "%s: dataset cosine is not [K,N,N]", path);
+    const int K = (int)dims[0], N = (int)dims[1];
+    r->count = K, r->ntasks = N;
+    CM_CHECK_GOTO(err, cm_h5_read_attr_string(&f, "/", "tasks", &names), fail);
+    CM_CHECK_GOTO(err, split_names(path, names, N, &r->task_names), fail);
+    if (!(r->steps = calloc((size_t)K + 1, sizeof *r->steps)) ||
+        !(r->cosine = calloc((size_t)K * N * N + 1, sizeof *r->cosine)) ||
+        !(r->norms = calloc((size_t)K * N + 1, sizeof *r->norms)) || !(r->average = calloc((size_t)N * N, sizeof *r->average)))
+        CM_ERROR_GOTO(err, fail, CM_ERR_MEM, "%s: out of memory for %d snapshots of %d tasks", path, K, N);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "steps", CM_H5_INT64, r->steps, (size_t)K), fail);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "cosine", CM_H5_DOUBLE, r->cosine, (size_t)K * N * N), fail);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "norms", CM_H5_DOUBLE, r->norms, (size_t)K * N), fail);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "average", CM_H5_DOUBLE, r->average, (size_t)N * N), fail);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            double a = r->average[i * N + j], b = r->average[j * N + i];
+            if (!isfinite(a) || fabs(a - b) > 1e-9)
+                CM_ERROR_GOTO(err, fail, CM_ERR_FORMAT, "%s: average[%d][%d] = %g is not finite and symmetric", path, i,
+                              j, a);
+        }
+    free(names);
+    CM_CHECK(cm_h5_close(&f));
+    return CM_OK;
+fail:
+    free(names);
+    cm_h5_close(&f);
+    cm_similarity_record_free(r);
+    return err;
+}
+
+static cm_err entry_dims(const cm_tensor_desc *e, uint64_t *dims, int *ndims)
+{
+    *ndims = e->ndim ? e->ndim : 1;
+    dims[0] = 1;
+    for (int d = 0; d < e->ndim; d++) dims[d] = (uint64_t)e->shape[d];
+    return CM_OK;
+}
+
+cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int keep, const cm_tensor_table *table,
+                           const float *params, const cm_optimizer *opt, const int *owner, const char *config_text)
+{
+    cm_h5_checkpoint ck;
+    CM_CHECK(cm_h5_checkpoint_begin(&ck, comm, dir, step, keep));
+    cm_err err;
+    char name[CM_NAME_MAX + 16];
+    for (int i = 0; i < table->count; i++) {
+        const cm_tensor_desc *e = &table->entries[i];
+        uint64_t dims[CM_MAX_DIMS];
+        int nd;
+        entry_dims(e, dims, &nd);
+        snprintf(name, sizeof name, "params/%s", e->name);
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], params + e->offset), fail);
+        snprintf(name, sizeof name, "optim/m/%s", e->name);
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], opt->m + e->offset), fail);
+        if (opt->v) {
+            snprintf(name, sizeof name, "optim/v/%s", e->name);
+            CM_CHECK_GOTO(err, cm_h5_write_owner(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], opt->v + e->offset),
+                          fail);
+        }
+    }
+    CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&ck.file, "/", "optimizer_steps", opt->steps), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&ck.file, "/", "config", config_text ? config_text : ""), fail);
+    CM_CHECK(cm_h5_checkpoint_end(&ck));
+    return CM_OK;
+fail:
+    cm_h5_checkpoint_abort(&ck);
+    return err;
+}
+
+static cm_err read_entry(cm_h5_file *f, const char *prefix, const cm_tensor_desc *e, float *dst)
+{
+    char name[CM_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s/%s", prefix, e->name);
+    cm_h5_type type;
+    int nd;
+    uint64_t dims[CM_H5_MAX_DIMS], want[CM_MAX_DIMS];
+    int want_nd;
+    entry_dims(e, want, &want_nd);
+    CM_CHECK(cm_h5_shape(f, name, &type, &nd, dims));
+    int same = type == CM_H5_FLOAT && nd == want_nd;
+    for (int d = 0; same && d < nd; d++) same = dims[d] == want[d];
+    CM_ASSERT(same, CM_ERR_FORMAT, "%s: %s has another type or shape than this run's %s", f->path, name, e->name);
+    CM_CHECK(cm_h5_read_all(f, name, CM_H5_FLOAT, dst, e->numel));
+    return CM_OK;
+}
+
+cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table *table, float *params,
+                          cm_optimizer *opt, int64_t *step)
+{
+    cm_h5_file f = {0};
+    cm_err err;
+    int64_t opt_steps;
+    CM_CHECK_GOTO(err, cm_h5_open(&f, comm, path, 0), fail);
+    CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "step", step), fail);
+    CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "optimizer_steps", &opt_steps), fail);
+    for (int i = 0; i < table->count; i++) {
+        const cm_tensor_desc *e = &table->entries[i];
+        CM_CHECK_GOTO(err, read_entry(&f, "params", e, params + e->offset), fail);
+        CM_CHECK_GOTO(err, read_entry(&f, "optim/m", e, opt->m + e->offset), fail);
+        if (opt->v) CM_CHECK_GOTO(err, read_entry(&f, "optim/v", e, opt->v + e->offset), fail);
+    }
+    opt->steps = opt_steps;
+    CM_CHECK(cm_h5_close(&f));
+    return CM_OK;
+fail:
+    cm_h5_close(&f);
+    return err;
+}
+
+cm_err cm_results_write(const char *path, const cm_results *r)
+{
+    cm_h5_file f = {0};
+    cm_err err;
+    double avg = 0;
+    for (int t = 0; t < r->ntasks; t++) avg += r->accuracy[t] / r->ntasks;
+    uint64_t dn[1] = {(uint64_t)r->ntasks}, scalar[1] = {1};
+    CM_CHECK_GOTO(err, cm_h5_create(&f, MPI_COMM_SELF, path), fail);
+    CM_CHECK_GOTO(err, write_attr_names(&f, r->ntasks, r->task_names), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "accuracy", CM_H5_DOUBLE, 1, dn, 0, r->accuracy), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "average_accuracy", CM_H5_DOUBLE, 1, scalar, 0, &avg), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "trainable_params", CM_H5_INT64, 1, scalar, 0, &r->trainable_params), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "clip_params", CM_H5_INT64, 1, scalar, 0, &r->clip_params), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "wall_time", CM_H5_DOUBLE, 1, scalar, 0, &r->wall_time), fail);
+    if (r->group_of_task)
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dn, 0, r->group_of_task), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "method", r->method), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "mode", r->mode), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&f, "/", "seed", r->seed), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "config", r->config_text ? r->config_text : ""), fail);
+    CM_CHECK(cm_h5_close(&f));
+    return CM_OK;
+fail:
+    cm_h5_close(&f);
+    return err;
+}
