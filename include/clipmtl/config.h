@@ -124,6 +124,7 @@ typedef struct {
      * explicit_* members stay empty until cm_config_grouping_options resolves `groups`. */
     cm_grouping_options options;
     cm_config_groups groups;    /* explicit rule: groups of task (domain) names */
+    char *similarity_file;      /* phase-1 output to group from; "" = run phase 1 */
 } cm_config_grouping;
 
 typedef struct {

@@ -79,9 +79,10 @@ void cm_method_prompts_forward(const cm_prompt_method *pm, const float *params, 
 void cm_method_prompts_backward(const cm_prompt_method *pm, const float *params, const cm_prompt_stack *d_text,
                                 const cm_prompt_stack *d_visual, float *d_params);
 
-/* The sentence whose tokens carry the prompts of class `classname` (spec.md 2.1):
- * "<ctx_init or X X .. X> <class>." for methods with text prompts, "a photo of a <class>."
- * otherwise; '_' in class names becomes a space. */
-cm_err cm_method_class_sentence(const cm_prompt_method *pm, const char *classname, char *buf, size_t len);
+/* The sentence whose tokens carry n_text layer-0 text prompts for class `classname` (spec.md 2.1):
+ * "<ctx_init, or X repeated n_text times> <class>." when n_text > 0, "a photo of a <class>."
+ * otherwise; '_' in class names becomes a space. The prompts replace the n_text tokens after
+ * SOS, so ctx_init must have at least n_text tokens (callers check after tokenizing). */
+cm_err cm_class_sentence(const char *ctx_init, int n_text, const char *classname, char *buf, size_t len);
 
 #endif

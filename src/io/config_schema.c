@@ -201,6 +201,10 @@ static const cm_config_key grouping_keys[] = {
      .flags = CM_CFG_NONEMPTY | CM_CFG_UNIQUE, .default_yaml = "[]",
      .doc = "explicit: the groups as lists of task (domain) names, each task exactly once, "
             "e.g. `[[Art, Clipart], [Product, Real World]]`."},
+    {.name = "similarity_file", .type = CM_CFG_STRING, .offset = AT(grouping.similarity_file),
+     .default_yaml = "\"\"",
+     .doc = "A similarity file written by `clipmtl group`: phase 2 applies `rule` to its average "
+            "instead of running phase 1 (threshold sweeps); empty = run phase 1."},
 };
 
 static const cm_config_key optim_keys[] = {

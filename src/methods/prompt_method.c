@@ -165,7 +165,7 @@ void cm_method_prompts_backward(const cm_prompt_method *pm, const float *params,
     if (pm->count) impl_of(pm->opt.kind)->backward(pm, params, d_text, d_visual, d_params);
 }
 
-cm_err cm_method_class_sentence(const cm_prompt_method *pm, const char *classname, char *buf, size_t len)
+cm_err cm_class_sentence(const char *ctx_init, int n_text, const char *classname, char *buf, size_t len)
 {
     size_t used = 0;
 #define APPEND(...)                                                                              \
@@ -174,10 +174,10 @@ cm_err cm_method_class_sentence(const cm_prompt_method *pm, const char *classnam
         CM_ASSERT(w_ >= 0 && used + (size_t)w_ < len, CM_ERR_ARG, "class sentence for '%s' too long", classname); \
         used += (size_t)w_;                                                                      \
     } while (0)
-    if (pm->opt.n_text == 0) APPEND("a photo of a");
-    else if (pm->opt.ctx_init[0]) APPEND("%s", pm->opt.ctx_init);
+    if (n_text == 0) APPEND("a photo of a");
+    else if (ctx_init && ctx_init[0]) APPEND("%s", ctx_init);
     else
-        for (int i = 0; i < pm->opt.n_text; i++) APPEND(i ? " X" : "X");
+        for (int i = 0; i < n_text; i++) APPEND(i ? " X" : "X");
     APPEND(" ");
     size_t start = used;
     APPEND("%s.", classname);
