@@ -13,3 +13,21 @@ noinst_HEADERS += \
   src/cli/commands.def
 libclipmtl_a_SOURCES += \
   src/cli/cmd_config.c
+
+# The pipeline commands; the demo configuration is embedded from experiments/demo.yaml.
+libclipmtl_a_SOURCES += \
+  src/cli/pipeline.c \
+  src/cli/cmd_group.c \
+  src/cli/cmd_train.c \
+  src/cli/cmd_run.c
+nodist_libclipmtl_a_SOURCES = src/cli/demo_config.c
+noinst_HEADERS += include/clipmtl/pipeline.h
+BUILT_SOURCES += src/cli/demo_config.c
+CLEANFILES += src/cli/demo_config.c
+EXTRA_DIST += experiments/demo.yaml
+src/cli/demo_config.c: $(top_srcdir)/experiments/demo.yaml
+	$(AM_V_GEN)$(MKDIR_P) src/cli && { \
+	  echo '/* Generated from experiments/demo.yaml by src/cli/local.mk: the default of clipmtl run. */'; \
+	  echo 'const char cm_demo_config_yaml[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $(top_srcdir)/experiments/demo.yaml; \
+	  echo ';'; } >$@

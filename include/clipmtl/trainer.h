@@ -1,0 +1,74 @@
+/* A training session on MPI_COMM_WORLD: the model, the tasks and their loaders, the rank/task
+ * layout and communicators, one prompt set with its parameters, gradients and optimizer.
+ *
+ *   phase 1 (clipmtl group): CM_SET_SHARED prompts of the configured method trained on all tasks;
+ *            at the snapshot steps every task's gradient is reduced over its task communicator
+ *            and the cosine similarities are recorded;
+ *   phase 2 (clipmtl train): CM_SET_GROUPED (group + task prompts), CM_SET_SHARED (X-MT) or
+ *            CM_SET_SINGLE (independent tasks), then the test accuracy of every task.
+ * Each step every rank runs its tasks' shards (cm_task_step), the gradients meet in
+ * cm_reduce_prompt_gradients, each prompt method's gradient is clipped on its own (every rank
+ * that holds a method sees the same reduced values, so replicas stay identical), and the rank
+ * updates the methods it uses. Checkpoints every run.checkpoint_every steps, at the end, and
+ * when SIGTERM or SIGUSR1 arrives (then the step loop stops with CM_ERR_INTERRUPTED). */
+#ifndef CLIPMTL_TRAINER_H
+#define CLIPMTL_TRAINER_H
+
+#include <mpi.h>
+
+#include "clipmtl/arena.h"
+#include "clipmtl/clip_model.h"
+#include "clipmtl/config.h"
+#include "clipmtl/layout.h"
+#include "clipmtl/loader.h"
+#include "clipmtl/optimizer.h"
+#include "clipmtl/prompt_set.h"
+#include "clipmtl/similarity.h"
+#include "clipmtl/tasks.h"
+
+typedef struct {
+    const cm_config *cfg;
+    const char *config_text; /* the effective YAML, stored in every output file */
+    const char *phase;       /* "phase1" or "phase2": names the checkpoint folder */
+    char dir[4096];          /* out_dir/name */
+    int rank, nranks;
+    cm_clip_model model;
+    cm_tasks tasks;
+    cm_layout layout;
+    cm_comms comms;
+    cm_prompt_set set;
+    float *params, *grads, *task_grad; /* table.total floats each; task_grad: one local task's share */
+    float *scratch;                    /* prompt composition scratch */
+    cm_optimizer opt;
+    cm_schedule schedule;
+    int32_t *class_ids; /* [ntasks][C][context]: class sentences carry each task's prompt count */
+    cm_loader **loaders; /* [layout.nlocal] */
+    cm_arena arena;
+    float *pixels;       /* one shard of images */
+    int *labels;
+    int shard_start, shard_count;
+    int *entry_owner;    /* per table entry: the rank that writes it into checkpoints */
+    int64_t total_steps, steps_per_epoch, step;
+} cm_trainer;
+
+/* Collective. mode and grouping as cm_prompt_set_create; grouping NULL unless grouped.
+ * total_steps <= 0: optim.epochs epochs of the largest task. */
+cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config_text, const char *phase,
+                         cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps);
+void cm_trainer_destroy(cm_trainer *t);
+
+/* Collective. Continues from the newest checkpoint of this phase when there is one; *resumed = 1. */
+cm_err cm_trainer_resume(cm_trainer *t, int *resumed);
+
+/* Collective. Trains until total_steps. When snapshots is not NULL, the task-gradient cosine
+ * similarities are recorded at the steps listed in snapshot_steps[nsnapshots] (1-based: after
+ * that many updates, on the gradient of the next batch). */
+cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapshots, cm_similarity_snapshots *snapshots);
+
+/* Collective. Top-1 test accuracy (percent) of every task, identical on all ranks. */
+cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy);
+
+/* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. */
+void cm_trainer_catch_signals(void);
+
+#endif

@@ -1,0 +1,33 @@
+/* clipmtl run: the whole pipeline, phase 1 (grouping) -> phase 2 (training) -> evaluation. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "clipmtl/cli.h"
+#include "clipmtl/pipeline.h"
+#include "clipmtl/trainer.h"
+
+int cmd_run(int argc, char **argv)
+{
+    if (cm_cli_wants_help(argc, argv)) {
+        printf("usage: clipmtl run [CONFIG.yaml] [--set key=value]... [--resume]\n\n"
+               "The MmAP pipeline: in multitask.mode grouped, phase 1 (clipmtl group) unless the groups are\n"
+               "given (grouping.rule explicit or grouping.similarity_file), then phase 2 (clipmtl train) with\n"
+               "group-shared + task-specific prompts, then the results table. Other modes train directly.\n"
+               "Without CONFIG the embedded demo (experiments/demo.yaml) runs. --resume continues each phase\n"
+               "from its newest checkpoint (a finished phase 1 is reused). Run under mpirun/srun.\n");
+        return 0;
+    }
+    cm_pipeline p = {0};
+    int *group = NULL, ngroups = 0, ntasks = 0;
+    cm_err err = cm_cli_mpi_init(&argc, &argv);
+    cm_trainer_catch_signals();
+    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, 1);
+    const cm_config *c = &p.cfg;
+    if (err == CM_OK && c->multitask.mode == CM_MULTITASK_GROUPED && c->grouping.options.rule != CM_GROUPING_EXPLICIT &&
+        !(c->grouping.similarity_file && c->grouping.similarity_file[0]))
+        err = cm_pipeline_group(&p, &group, &ngroups, &ntasks);
+    if (err == CM_OK) err = cm_pipeline_train(&p, group, ngroups);
+    free(group);
+    cm_pipeline_free(&p);
+    return cm_cli_mpi_exit(err);
+}
