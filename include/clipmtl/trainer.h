@@ -38,7 +38,6 @@ typedef struct {
     cm_comms comms;
     cm_prompt_set set;
     float *params, *grads, *task_grad; /* table.total floats each; task_grad: one local task's share */
-    float *scratch;                    /* prompt composition scratch */
     cm_optimizer opt;
     cm_schedule schedule;
     int32_t *class_ids; /* [ntasks][C][context]: class sentences carry each task's prompt count */

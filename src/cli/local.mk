@@ -19,7 +19,8 @@ libclipmtl_a_SOURCES += \
   src/cli/pipeline.c \
   src/cli/cmd_group.c \
   src/cli/cmd_train.c \
-  src/cli/cmd_run.c
+  src/cli/cmd_run.c \
+  src/cli/cmd_grad.c
 nodist_libclipmtl_a_SOURCES = src/cli/demo_config.c
 noinst_HEADERS += include/clipmtl/pipeline.h
 BUILT_SOURCES += src/cli/demo_config.c

@@ -11,6 +11,7 @@
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
+#include "clipmtl/pipeline.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
@@ -43,29 +44,6 @@ static cm_err make_dir(const char *path)
         }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
     return CM_OK;
-}
-
-/* The prompt-method options of the configuration (config.h keeps them per method family). */
-static void method_options(const cm_config_method *m, cm_method_options *o)
-{
-    cm_method_options_default(m->name, o);
-    o->init_std = (float)m->init_std;
-    snprintf(o->ctx_init, sizeof o->ctx_init, "%s", m->ctx_init ? m->ctx_init : "");
-    o->n_text = o->n_visual = 0;
-    o->depth_text = o->depth_visual = m->depth;
-    switch (m->name) {
-    case CM_METHOD_COOP: o->n_text = m->n_ctx_text, o->depth_text = 1; break;
-    case CM_METHOD_VPT: o->n_visual = m->n_ctx_visual; break;
-    case CM_METHOD_IVLP: o->n_text = m->n_ctx_text, o->n_visual = m->n_ctx_visual; break;
-    case CM_METHOD_MAPLE: o->n_text = o->n_visual = m->n_ctx_text; break;
-    case CM_METHOD_MMAP:
-        o->n_text = o->n_visual = m->mmap.b;
-        o->mmap_m = m->mmap.m, o->mmap_n = m->mmap.n;
-        o->mmap_shared_source = m->mmap.shared_source;
-        o->mmap_scale_init_normal = m->mmap.scaling_init == CM_MMAP_SCALING_NORMAL;
-        break;
-    default: break;
-    }
 }
 
 static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
@@ -187,7 +165,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     CM_CHECK(cm_comms_create(&t->comms, MPI_COMM_WORLD, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
 
     cm_method_options opt;
-    method_options(&cfg->method, &opt);
+    cm_pipeline_method_options(&cfg->method, &opt);
     const cm_clip_config *mc = &t->model.cfg;
     CM_CHECK(cm_prompt_set_create(&t->set, mode, &opt, t->tasks.ntasks, group_of_task, ngroups, mc->text.width,
                                   mc->vision.width, mc->text.layers, mc->vision.layers));
@@ -195,7 +173,6 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     CM_CALLOC(t->params, P);
     CM_CALLOC(t->grads, P);
     CM_CALLOC(t->task_grad, P);
-    CM_CALLOC(t->scratch, cm_prompt_set_scratch_floats(&t->set) + 1);
     cm_optim_options oo;
     cm_optim_options_default(cfg->optim.name, &oo);
     oo.momentum = cfg->optim.momentum, oo.weight_decay = cfg->optim.weight_decay;
@@ -228,7 +205,18 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     const size_t per = (size_t)3 * mc->image_size * mc->image_size;
     CM_CALLOC(t->pixels, per * rows);
     CM_CALLOC(t->labels, rows);
-    CM_CHECK(cm_arena_create(&t->arena, cm_task_step_arena_bytes(mc, &t->set, rows, t->tasks.nclasses)));
+    /* The text tower runs up to the last EOT of the class sentences: size for that. */
+    int tokens = 0;
+    for (size_t r = 0; r < (size_t)t->tasks.ntasks * t->tasks.nclasses; r++) {
+        const int32_t *ids = t->class_ids + r * mc->context_length;
+        int eot = 0;
+        for (int k = 1; k < mc->context_length; k++)
+            if (ids[k] > ids[eot]) eot = k;
+        if (eot + 1 > tokens) tokens = eot + 1;
+    }
+    size_t train_bytes = cm_task_step_arena_bytes(mc, &t->set, t->shard_count, t->tasks.nclasses, tokens, 1);
+    size_t eval_bytes = cm_task_step_arena_bytes(mc, &t->set, cfg->train.eval_batch_size, t->tasks.nclasses, tokens, 0);
+    CM_CHECK(cm_arena_create(&t->arena, train_bytes > eval_bytes ? train_bytes : eval_bytes));
     t->schedule = (cm_schedule){.base_lr = cfg->optim.lr,
                                 .max_epochs = (int)((total_steps + t->steps_per_epoch - 1) / t->steps_per_epoch),
                                 .warmup_epochs = cfg->optim.warmup_epochs,
@@ -254,7 +242,7 @@ void cm_trainer_destroy(cm_trainer *t)
     free(t->loaders);
     cm_arena_destroy(&t->arena);
     free(t->pixels), free(t->labels), free(t->class_ids), free(t->entry_owner);
-    free(t->params), free(t->grads), free(t->task_grad), free(t->scratch);
+    free(t->params), free(t->grads), free(t->task_grad);
     cm_optimizer_destroy(&t->opt);
     cm_prompt_set_destroy(&t->set);
     cm_comms_free(&t->comms);
@@ -367,7 +355,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             memset(t->task_grad, 0, P * sizeof(float));
             CM_CHECK_GOTO(err, cm_task_step(&t->model, &t->set, task, t->params, t->pixels, t->labels, t->shard_count, B,
                                             t->class_ids + (size_t)task * C * ctx, C, &t->arena, t->task_grad, &loss,
-                                            &correct, t->scratch),
+                                            &correct),
                           done);
             for (size_t k = 0; k < P; k++) t->grads[k] += t->task_grad[k];
             if (snapshot) memcpy(snap_grads[i], t->task_grad + t->set.methods[0].first, t->set.methods[0].count * sizeof(float));
@@ -437,8 +425,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
             double loss;
             int correct;
             CM_CHECK_GOTO(err, cm_task_step(&t->model, &t->set, task, t->params, t->pixels, t->labels, nb, nb,
-                                            t->class_ids + (size_t)task * C * ctx, C, &t->arena, NULL, &loss, &correct,
-                                            t->scratch),
+                                            t->class_ids + (size_t)task * C * ctx, C, &t->arena, NULL, &loss, &correct),
                           done);
             counts[2 * task] += correct, counts[2 * task + 1] += nb;
         }
