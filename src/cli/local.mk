@@ -20,7 +20,8 @@ libclipmtl_a_SOURCES += \
   src/cli/cmd_group.c \
   src/cli/cmd_train.c \
   src/cli/cmd_run.c \
-  src/cli/cmd_grad.c
+  src/cli/cmd_grad.c \
+  src/cli/cmd_params.c
 nodist_libclipmtl_a_SOURCES = src/cli/demo_config.c
 noinst_HEADERS += include/clipmtl/pipeline.h
 BUILT_SOURCES += src/cli/demo_config.c
