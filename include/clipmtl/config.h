@@ -17,6 +17,9 @@
  *   exp.yaml:12:5: optim.lr: expected a number, got "fast"
  * with 1-based lines and columns.
  *
+ * A cm_config owns its strings and lists: never copy the struct (dump and read it instead). A
+ * failed read or set leaves every key valid, some perhaps already holding the new values.
+ *
  * The keys, their types, ranges, defaults and documentation are one table per section
  * (src/io/config_schema.c); `clipmtl config --doc` prints it as experiments/README.md. */
 #ifndef CLIPMTL_CONFIG_H

@@ -66,12 +66,22 @@ cm_err cm_h5_read(cm_h5_file *f, const char *name, cm_h5_type type, const uint64
 cm_err cm_h5_read_all(cm_h5_file *f, const char *name, cm_h5_type type, void *data, size_t nvalues);
 
 /* Collective. Attributes of the object at `object` ("/" for the file). Strings are stored as
- * fixed-length, NUL-terminated ASCII/UTF-8 (h5py reads bytes). Every rank passes the same value. */
+ * fixed-length, NUL-terminated UTF-8 (h5py reads bytes) of at most CM_H5_MAX_ATTR_BYTES: larger
+ * attributes need HDF5's dense storage, which was seen to hang H5Fclose in parallel (the ranks
+ * ended with different file sizes); longer texts go to cm_h5_write_text. Every rank passes the
+ * same value. */
+#define CM_H5_MAX_ATTR_BYTES 60000
 cm_err cm_h5_write_attr_string(cm_h5_file *f, const char *object, const char *name, const char *text);
 cm_err cm_h5_write_attr_int64(cm_h5_file *f, const char *object, const char *name, int64_t value);
 /* The caller frees *text. */
 cm_err cm_h5_read_attr_string(cm_h5_file *f, const char *object, const char *name, char **text);
 cm_err cm_h5_read_attr_int64(cm_h5_file *f, const char *object, const char *name, int64_t *value);
+
+/* Collective. A text of any length (e.g. the run's configuration) as a scalar fixed-length string
+ * dataset, written by rank 0 (every rank passes the same text); read back on every rank (the
+ * caller frees *text). */
+cm_err cm_h5_write_text(cm_h5_file *f, const char *name, const char *text);
+cm_err cm_h5_read_text(cm_h5_file *f, const char *name, char **text);
 
 const char *cm_h5_type_name(cm_h5_type type);
 

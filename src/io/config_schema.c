@@ -36,7 +36,7 @@ static const char *const grouping_rules[] = {"partition", "threshold", "spectral
 static const cm_config_key run_keys[] = {
     {.name = "name", .type = CM_CFG_STRING, .offset = AT(run.name), .required = 1,
      .flags = CM_CFG_NONEMPTY | CM_CFG_NAME, .default_yaml = "run",
-     .doc = "Name of the run; outputs go to `out_dir/name`. Letters, digits, `.`, `_`, `-`."},
+     .doc = "Name of the run; outputs go to `out_dir/name`."},
     {.name = "seed", .type = CM_CFG_INT64, .offset = AT(run.seed), .min = 0, .max = BIG,
      .default_yaml = "0",
      .doc = "Root seed of every random stream (prompt init, sampling, augmentation)."},
@@ -293,7 +293,9 @@ const char cm_config_doc_intro[] =
     "    clipmtl config experiments/demo.yaml --set optim.lr=0.01\n\n"
     "Defaults follow the MaPLe repository (optimizer) and the MmAP defaults of the specification "
     "(section 3.4);\n"
-    "the paper's own hyper-parameters are unknown. Ranges: `[a, b]` closed, `(a, b]` excludes a.\n";
+    "the paper's own hyper-parameters are unknown. Ranges: `[a, b]` closed, `(a, b]` excludes a.\n\n"
+    "Examples: `demo.yaml` (a small multi-task run on the Fashion-MNIST domains with the tiny preset\n"
+    "model) and `office_home.yaml` (the paper's setup: CLIP ViT-B/16, the four Office-Home domains).\n";
 
 /* ---- key numbering and lookup ---- */
 

@@ -68,7 +68,7 @@ static cm_err list_steps(const char *dir, int unfinished, int64_t **steps, int *
         (*steps)[(*n)++] = step;
     }
     closedir(d);
-    qsort(*steps, (size_t)*n, sizeof **steps, compare_descending);
+    if (*n > 1) qsort(*steps, (size_t)*n, sizeof **steps, compare_descending);
     return CM_OK;
 }
 

@@ -105,9 +105,6 @@ static cm_err file_setup(cm_h5_file *f, MPI_Comm comm, const char *path, hid_t *
     if (!f->path) CM_ERROR(CM_ERR_MEM, "out of memory copying the path %s", path);
     *fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (*fapl < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, path, "H5Pcreate", "file access list");
-    /* 1.8 format or later: large attributes (dense storage) for configuration texts */
-    if (H5Pset_libver_bounds(*fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0)
-        return cm_h5_fail(__FILE__, __LINE__, __func__, path, "H5Pset_libver_bounds", "%s", "");
     if (f->nranks > 1 && H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL) < 0)
         return cm_h5_fail(__FILE__, __LINE__, __func__, path, "H5Pset_fapl_mpio", "%s", "");
     return CM_OK;
@@ -484,6 +481,11 @@ done:
 
 cm_err cm_h5_write_attr_string(cm_h5_file *f, const char *object, const char *name, const char *text)
 {
+    /* Larger attributes need HDF5's dense attribute storage, whose parallel writes were seen to
+     * leave the ranks with different file sizes (a hang in H5Fclose): texts go to datasets. */
+    if (strlen(text) > CM_H5_MAX_ATTR_BYTES)
+        CM_ERROR(CM_ERR_ARG, "%s: attribute %s of %s: %zu bytes is more than %d; use cm_h5_write_text", f->path, name,
+                 object, strlen(text), CM_H5_MAX_ATTR_BYTES);
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t < 0 || H5Tset_size(t, strlen(text) + 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
         H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
@@ -574,5 +576,105 @@ cm_err cm_h5_read_attr_int64(cm_h5_file *f, const char *object, const char *name
     if (t >= 0) H5Tclose(t);
     H5Aclose(attr);
     H5Oclose(obj);
+    return err;
+}
+
+/* ---- texts ---- */
+
+/* A fixed-length string type of `size` bytes (NUL included). */
+static hid_t string_type(size_t size)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, size) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+cm_err cm_h5_write_text(cm_h5_file *f, const char *name, const char *text)
+{
+    int exists;
+    CM_CHECK(cm_h5_exists(f, name, &exists));
+    if (exists) CM_ERROR(CM_ERR_FORMAT, "%s: text %s: exists already", f->path, name);
+    cm_err err = CM_OK;
+    hid_t t = string_type(strlen(text) + 1), space = H5Screate(H5S_SCALAR), lcpl = H5I_INVALID_HID;
+    hid_t dset = H5I_INVALID_HID, filespace = H5I_INVALID_HID, memspace = H5I_INVALID_HID, dxpl = H5P_DEFAULT;
+    if (t < 0 || space < 0) {
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Tset_size", "text %s", name);
+        goto done;
+    }
+    CM_CHECK_GOTO(err, intermediate_groups(f, name, &lcpl), done);
+    dset = H5Dcreate2(f->id, name, t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    if (dset < 0) {
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dcreate2", "text %s", name);
+        goto done;
+    }
+    /* rank 0 writes, the others take part in the collective call with nothing selected */
+    filespace = H5Dget_space(dset);
+    memspace = H5Screate(H5S_SCALAR);
+    if (filespace < 0 || memspace < 0 ||
+        (f->rank != 0 && (H5Sselect_none(filespace) < 0 || H5Sselect_none(memspace) < 0))) {
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Sselect_none", "text %s", name);
+        goto done;
+    }
+    CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);
+    if (H5Dwrite(dset, t, memspace, filespace, dxpl, text) < 0)
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dwrite", "text %s", name);
+done:
+    if (dxpl != H5P_DEFAULT) H5Pclose(dxpl);
+    if (memspace >= 0) H5Sclose(memspace);
+    if (filespace >= 0) H5Sclose(filespace);
+    if (dset >= 0 && H5Dclose(dset) < 0 && err == CM_OK)
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dclose", "text %s", name);
+    if (lcpl >= 0) H5Pclose(lcpl);
+    if (space >= 0) H5Sclose(space);
+    if (t >= 0) H5Tclose(t);
+    return err;
+}
+
+cm_err cm_h5_read_text(cm_h5_file *f, const char *name, char **text)
+{
+    *text = NULL;
+    int exists;
+    CM_CHECK(cm_h5_exists(f, name, &exists));
+    if (!exists) CM_ERROR(CM_ERR_FORMAT, "%s: text %s: not found", f->path, name);
+    hid_t dset = H5Dopen2(f->id, name, H5P_DEFAULT);
+    if (dset < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dopen2", "text %s", name);
+    cm_err err = CM_OK;
+    hid_t stored = H5Dget_type(dset), space = H5Dget_space(dset), memory = H5I_INVALID_HID, dxpl = H5P_DEFAULT;
+    char *buf = NULL;
+    if (stored < 0 || space < 0) {
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dget_type", "text %s", name);
+        goto done;
+    }
+    if (H5Tget_class(stored) != H5T_STRING || H5Tis_variable_str(stored) != 0 ||
+        H5Sget_simple_extent_type(space) != H5S_SCALAR) {
+        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: text %s: not a fixed-length string", f->path,
+                             name);
+        goto done;
+    }
+    size_t size = H5Tget_size(stored);
+    buf = calloc(size + 1, 1); /* one byte more: terminated even without a stored NUL */
+    memory = string_type(size);
+    if (!buf || memory < 0) {
+        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: text %s: out of memory for %zu bytes", f->path,
+                             name, size);
+        goto done;
+    }
+    CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);
+    if (H5Dread(dset, memory, H5S_ALL, H5S_ALL, dxpl, buf) < 0) {
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dread", "text %s", name);
+        goto done;
+    }
+    *text = buf;
+    buf = NULL;
+done:
+    free(buf);
+    if (dxpl != H5P_DEFAULT) H5Pclose(dxpl);
+    if (memory >= 0) H5Tclose(memory);
+    if (space >= 0) H5Sclose(space);
+    if (stored >= 0) H5Tclose(stored);
+    H5Dclose(dset);
     return err;
 }

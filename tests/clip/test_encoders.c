@@ -255,5 +255,8 @@ int main(void)
     test_errors(&s);
     test_prompt_insert_backward();
     cm_clip_destroy(&s.m);
+    free(s.pixels);
+    free(s.visual.values);
+    free(s.text.values);
     return cm_test_summary();
 }

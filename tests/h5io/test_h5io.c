@@ -68,15 +68,26 @@ static void write_file(const char *path)
     CM_TEST_OK(cm_h5_write_owner(&f, "grouping/group_of_task", CM_H5_INT32, 2, odims, nranks - 1,
                                  rank == nranks - 1 ? owned : NULL));
 
-    /* attributes: a configuration text larger than HDF5's compact limit, and an integer */
-    size_t big = 100000;
+    /* attributes up to the limit, replaced, and an integer; a text of 1 MB as a dataset */
+    size_t big = 1000000;
     char *text = malloc(big + 1);
     for (size_t i = 0; i < big; i++) text[i] = (char)('a' + i % 26);
-    text[big] = '\0';
+    text[CM_H5_MAX_ATTR_BYTES] = '\0';
     CM_TEST_OK(cm_h5_write_attr_string(&f, "/", "config", text));
     CM_TEST_OK(cm_h5_write_attr_string(&f, "/", "config", "run:\n  name: \"t\"\n")); /* replaced */
     CM_TEST_OK(cm_h5_write_attr_string(&f, "prompts/layer0", "big", text));
     CM_TEST_OK(cm_h5_write_attr_int64(&f, "/", "step", -((int64_t)1 << 50)));
+    text[CM_H5_MAX_ATTR_BYTES] = 'x';
+    text[CM_H5_MAX_ATTR_BYTES + 1] = '\0';
+    char want[700];
+    snprintf(want, sizeof want, "%s: attribute big of prompts/layer0: %d bytes is more than %d; use cm_h5_write_text", path,
+             CM_H5_MAX_ATTR_BYTES + 1, CM_H5_MAX_ATTR_BYTES);
+    CM_TEST(cm_h5_write_attr_string(&f, "prompts/layer0", "big", text) == CM_ERR_ARG && strcmp(cm_error_message(), want) == 0,
+            "attribute over the limit: %s", cm_error_message());
+    cm_error_clear();
+    for (size_t i = CM_H5_MAX_ATTR_BYTES; i < CM_H5_MAX_ATTR_BYTES + 2; i++) text[i] = (char)('a' + i % 26);
+    text[big] = '\0';
+    CM_TEST_OK(cm_h5_write_text(&f, "run/config", text));
     free(text);
     CM_TEST_OK(cm_h5_create_group(&f, "empty/group"));
     CM_TEST_OK(cm_h5_close(&f));
@@ -124,7 +135,13 @@ static void read_file(const char *path, MPI_Comm comm, const char *label)
     CM_TEST(text && strcmp(text, "run:\n  name: \"t\"\n") == 0, "%s: config attribute", label);
     free(text);
     CM_TEST_OK(cm_h5_read_attr_string(&f, "prompts/layer0", "big", &text));
-    CM_TEST(text && strlen(text) == 100000 && text[99999] == (char)('a' + 99999 % 26), "%s: 100 kB attribute", label);
+    CM_TEST(text && strlen(text) == CM_H5_MAX_ATTR_BYTES && text[CM_H5_MAX_ATTR_BYTES - 1] == (char)('a' + (CM_H5_MAX_ATTR_BYTES - 1) % 26),
+            "%s: attribute of the largest size", label);
+    free(text);
+    CM_TEST_OK(cm_h5_read_text(&f, "run/config", &text));
+    int wrong = !text || strlen(text) != 1000000;
+    for (size_t i = 0; !wrong && i < 1000000; i++) wrong = text[i] != (char)('a' + i % 26);
+    CM_TEST(!wrong, "%s: 1 MB text", label);
     free(text);
     int64_t step = 0;
     CM_TEST_OK(cm_h5_read_attr_int64(&f, "/", "step", &step));

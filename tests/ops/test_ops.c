@@ -21,6 +21,25 @@
 #define TOL_FD 1e-3
 #define FD_STEP 1e-2
 
+/* Every buffer of the test, released at the end (the sanitizer build checks leaks). */
+static void *buffers[256];
+static int nbuffers;
+
+static float *keep(float *p)
+{
+    if (nbuffers == (int)(sizeof buffers / sizeof *buffers)) {
+        fprintf(stderr, "test_ops: too many buffers\n");
+        exit(1);
+    }
+    buffers[nbuffers++] = p;
+    return p;
+}
+
+static void release_all(void)
+{
+    while (nbuffers) free(buffers[--nbuffers]);
+}
+
 static float *fixture(const char *c, const char *tensor, size_t n)
 {
     char rel[256];
@@ -30,10 +49,10 @@ static float *fixture(const char *c, const char *tensor, size_t n)
         fprintf(stderr, "missing fixture %s (run `make fixtures`)\n", rel);
         exit(1);
     }
-    return v;
+    return keep(v);
 }
 
-static float *zeros(size_t n) { return calloc(n ? n : 1, sizeof(float)); }
+static float *zeros(size_t n) { return keep(calloc(n ? n : 1, sizeof(float))); }
 
 static void check(const char *c, const char *what, const float *got, const float *want, size_t n, double tol)
 {
@@ -277,7 +296,7 @@ static void test_quick_gelu(void)
     fd_problem p = {gelu_run, &c, c.out, dout, n};
     check_fd(k, "dinp", &p, c.a, n, ref);
     /* In place, as the MLP may run it. */
-    float *inplace = malloc(n * sizeof *inplace);
+    float *inplace = keep(malloc(n * sizeof *inplace));
     memcpy(inplace, c.a, n * sizeof *inplace);
     cm_quick_gelu_forward(inplace, inplace, n);
     check(k, "out in place", inplace, c.out, n, 0.0);
@@ -415,5 +434,6 @@ int main(void)
     test_residual();
     test_patch_embed();
     test_embedding();
+    release_all();
     return cm_test_summary();
 }
