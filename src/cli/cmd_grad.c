@@ -148,7 +148,7 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
         snprintf(name, sizeof name, "grads/%s", e->name);
         CM_CHECK_GOTO(err, cm_h5_write_owner(&out, name, CM_H5_FLOAT, e->ndim, dims, 0, grads + e->offset), done);
     }
-    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&out, "/", "config", p->config_text), done);
+    CM_CHECK_GOTO(err, cm_h5_write_text(&out, "config", p->config_text), done);
     CM_CHECK_GOTO(err, cm_h5_close(&out), done);
     printf("grad: %s, %zu parameters, %d images, %d classes: loss %.6f, %d correct -> %s\n", cm_method_name(opt.kind),
            set.table.total, b, C, loss, correct, files->out);

@@ -63,7 +63,7 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
         CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dt, 0, group_of_task), fail);
         CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "grouping_rule", rule ? rule : ""), fail);
     }
-    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_text(&f, "config", config_text ? config_text : ""), fail);
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
@@ -151,7 +151,7 @@ cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int kee
         }
     }
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&ck.file, "/", "optimizer_steps", opt->steps), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&ck.file, "/", "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_text(&ck.file, "config", config_text ? config_text : ""), fail);
     CM_CHECK(cm_h5_checkpoint_end(&ck));
     return CM_OK;
 fail:
@@ -218,7 +218,7 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "method", r->method), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "mode", r->mode), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&f, "/", "seed", r->seed), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "config", r->config_text ? r->config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_text(&f, "config", r->config_text ? r->config_text : ""), fail);
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
