@@ -28,3 +28,4 @@ include tests/ops/local.mk
 include tests/clip/local.mk
 include tests/config/local.mk
 include tests/h5io/local.mk
+include tests/pipeline/local.mk

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole pipeline (phase 1 -> grouping -> phase 2 -> evaluation) on 1, 2, 3 and 4 ranks:
+# the averaged similarity must agree across rank counts to 1e-4 (float sums in another order),
+# the grouping must be identical, and the test accuracies may differ by at most one of the 12
+# test images of a task (a near-tie that the other summation order flips). The analysis scripts
+# and `clipmtl regroup` then run on the outputs.
+set -euo pipefail
+. "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
+make_config "$tmp/run.yaml"
+for np in 1 2 3 4; do
+    mpi "$np" "$bin" run "$tmp/run.yaml" --set run.name=np$np >"$tmp/np$np.txt"
+done
+cat "$tmp/np4.txt"
+"$PYTHON3" - "$tmp/runs" <<'PY'
+import sys, h5py, numpy as np
+root = sys.argv[1]
+sim = {p: h5py.File(f"{root}/np{p}/similarity.h5", "r") for p in (1, 2, 3, 4)}
+res = {p: h5py.File(f"{root}/np{p}/results.h5", "r") for p in (1, 2, 3, 4)}
+a1 = sim[1]["average"][()]
+for p in (2, 3, 4):
+    d = np.abs(sim[p]["average"][()] - a1).max()
+    print(f"P={p}: max |similarity - P=1| = {d:.2e}")
+    assert d <= 1e-4, d
+    assert (sim[p]["group_of_task"][()] == sim[1]["group_of_task"][()]).all(), "grouping differs"
+    acc = np.abs(res[p]["accuracy"][()] - res[1]["accuracy"][()]).max()
+    print(f"P={p}: max |accuracy - P=1| = {acc:.3g} points")
+    assert acc <= 100.0 / 12 + 1e-9, acc
+assert sim[1]["cosine"].shape[0] == 3 and sim[1]["steps"][()].tolist() == [2, 4, 6]
+PY
+out=$tmp/analysis
+"$PYTHON3" "$CLIPMTL_SRCDIR/analysis/plot_similarity.py" "$tmp/runs/np2/similarity.h5" --out "$out"
+"$PYTHON3" "$CLIPMTL_SRCDIR/analysis/groups_vs_tau.py" "$tmp/runs/np2/similarity.h5" --out "$out"
+"$PYTHON3" "$CLIPMTL_SRCDIR/analysis/results_table.py" "$tmp"/runs/np*/results.h5 --csv "$out/results.csv" | tee "$out/table.md"
+for f in similarity_snapshot_0.png similarity_snapshot_2.png similarity_average.png dendrogram.png groups_vs_tau.png groups_vs_tau.csv results.csv; do
+    [ -s "$out/$f" ] || { echo "analysis output $f missing"; exit 1; }
+done
+grep -q "| mmap | grouped | 4 |" "$out/table.md"
+# regroup offline agrees with the threshold grouping the run chose
+"$bin" regroup "$tmp/runs/np1/similarity.h5" --threshold 0.0 | tee "$tmp/regroup.txt"
+"$PYTHON3" - "$tmp/runs/np1/similarity.h5" "$tmp/regroup.txt" <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+names = f.attrs["tasks"].decode().split("\n")
+groups = f["group_of_task"][()]
+lines = [l for l in open(sys.argv[2]).read().splitlines() if l.startswith("group ")]
+assert len(lines) == groups.max() + 1, lines
+for g, line in enumerate(lines):
+    members = [n.strip() for n in line.split(":", 1)[1].split(",")]
+    assert members == [names[t] for t in range(len(names)) if groups[t] == g], (line, groups)
+print("regroup agrees with the run")
+PY

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Checkpoints and resume (phase 2, shared prompts, 2 ranks, checkpoint every 2 steps):
+#  - a rank SIGKILLed after step 5 kills the job; --resume from ckpt-4 ends with exactly the
+#    prompts (and momentum) of an uninterrupted run: bitwise;
+#  - a rank that fails at step 3 aborts the job with its error on stderr, and ckpt-2 stays
+#    intact (readable, step 2);
+#  - SIGUSR1 to mpirun: the ranks checkpoint and stop, --resume finishes the run, bitwise again;
+#  - resuming on 3 ranks from a 2-rank checkpoint gives the same prompts to 1e-5.
+set -euo pipefail
+. "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
+make_config "$tmp/run.yaml"
+train() { local np=$1 name=$2; shift 2; mpi "$np" "$bin" train "$tmp/run.yaml" --set multitask.mode=shared --set run.name="$name" "$@"; }
+same() { # same CKPT_A CKPT_B TOLERANCE
+    "$PYTHON3" - "$@" <<'PY'
+import sys, h5py, numpy as np
+a, b, tol = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r"), float(sys.argv[3])
+names = []
+a.visit(lambda n: names.append(n) if isinstance(a[n], h5py.Dataset) and n.split("/")[0] in ("params", "optim") else None)
+assert names, "no parameters in " + sys.argv[1]
+worst = max(float(np.abs(a[n][()] - b[n][()]).max()) for n in names)
+print(f"{len(names)} tensors, max |difference| {worst:.3g} (tolerance {tol})")
+assert worst <= tol, worst
+PY
+}
+
+train 2 whole --set optim.steps=16 >"$tmp/whole.txt"
+ref=$tmp/runs/whole/checkpoints-phase2/ckpt-16.h5
+
+# SIGKILL of rank 1 after step 5, then resume.
+if CLIPMTL_FAULT=kill:1:5 train 2 killed --set optim.steps=16 >"$tmp/killed.txt" 2>&1; then
+    echo "the killed run succeeded"; exit 1
+fi
+ls "$tmp/runs/killed/checkpoints-phase2"
+grep -q "ckpt-4.h5" "$tmp/runs/killed/checkpoints-phase2/latest"
+train 2 killed --set optim.steps=16 --resume | grep "resumed from .*ckpt-4.h5 at step 4"
+same "$ref" "$tmp/runs/killed/checkpoints-phase2/ckpt-16.h5" 0
+
+# A failing rank: clear message, job aborted, last checkpoint intact.
+if CLIPMTL_FAULT=fail:1:3 train 2 failed --set optim.steps=16 >"$tmp/failed.txt" 2>&1; then
+    echo "the failing run succeeded"; exit 1
+fi
+grep -q "\[rank 1\] error: injected failure at step 3" "$tmp/failed.txt"
+grep -q "ckpt-2.h5" "$tmp/runs/failed/checkpoints-phase2/latest"
+"$PYTHON3" -c "
+import h5py; f = h5py.File('$tmp/runs/failed/checkpoints-phase2/ckpt-2.h5', 'r')
+assert int(f.attrs['step']) == 2 and len(f['params']) > 0; print('last checkpoint intact: step 2')"
+
+# SIGUSR1 (what Slurm sends before the time limit) to a long run, then resume.
+train 2 usr1 --set optim.steps=100000 --set run.checkpoint_every=100000 >"$tmp/usr1.txt" 2>&1 &
+job=$!
+for _ in $(seq 300); do grep -q "step 4/" "$tmp/usr1.txt" 2>/dev/null && break; sleep 0.1; done
+kill -USR1 "$job"
+status=0
+wait "$job" || status=$?
+[ "$status" -ne 0 ] || { echo "the signalled run exited 0"; exit 1; }
+grep -q "stopped by a signal at step" "$tmp/usr1.txt"
+stopped=$(sed -n 's/.*stopped by a signal at step \([0-9]*\).*/\1/p' "$tmp/usr1.txt" | head -1)
+echo "SIGUSR1: stopped at step $stopped"
+train 2 usr1 --set optim.steps=100000 --set run.checkpoint_every=100000 --set optim.steps=$((stopped + 4)) --resume \
+    | grep "resumed from .*ckpt-$stopped.h5"
+
+# Another rank count: resume the killed run's step-4 checkpoint on 3 ranks.
+mkdir -p "$tmp/runs/other/checkpoints-phase2"
+cp "$tmp/runs/killed/checkpoints-phase2/ckpt-4.h5" "$tmp/runs/other/checkpoints-phase2/"
+echo "ckpt-4.h5" >"$tmp/runs/other/checkpoints-phase2/latest"
+train 3 other --set optim.steps=16 --resume | grep "resumed from .*ckpt-4.h5"
+same "$ref" "$tmp/runs/other/checkpoints-phase2/ckpt-16.h5" 1e-5
+echo "resume: ok"
