@@ -152,7 +152,7 @@ cm_err cm_text_backward(const cm_clip_model *m, const cm_text_acts *acts, const 
     const cm_tower_acts *t = &acts->tower;
     int B = t->shape.B, T = t->shape.T, D = t->shape.D, E = c->embed_dim, ctx = c->context_length;
     int active = cm_prompts_active(text);
-    CM_ASSERT(t->mode == CM_ACTS_TRAINING, CM_ERR_ARG, "the text backward needs a forward in training mode");
+    CM_CHECK(cm_tower_backward_check(t, dw ? dw->blocks : NULL, "text"));
     CM_ASSERT(!d_text || !active ||
                   (d_text->n == text->n && d_text->depth == text->depth && d_text->width == D && d_text->values),
               CM_ERR_ARG, "the text prompt gradient must have the prompts' shape [%d,%d,%d]", text->depth, text->n,

@@ -41,22 +41,27 @@ void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const
 
 float *cm_tower_output(const cm_tower_acts *acts) { return acts->blocks[acts->layers - 1].out; }
 
-/* Everything of one block except x, which is the previous block's out. */
-static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, cm_block_acts *a)
+/* Everything of one block except x, which is the previous block's out. With `shared` (input
+ * gradients only) the inputs of the four linear layers are not kept: they point into
+ * shared->ln1 and shared->fc_act, one pair of buffers for all blocks. */
+static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, const cm_block_acts *shared,
+                               cm_block_acts *a)
 {
     size_t N = (size_t)s->B * s->T, D = s->D, M = s->M;
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
+    if (shared) a->ln1 = a->att = a->ln2 = shared->ln1;
+    else CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
     CM_CHECK(cm_arena_floats(arena, N * 3 * D, &a->qkv));
     CM_CHECK(cm_arena_floats(arena, (size_t)s->B * s->H * s->T * s->T, &a->probs));
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->att));
+    if (!shared) CM_CHECK(cm_arena_floats(arena, N * D, &a->att));
     CM_CHECK(cm_arena_floats(arena, N * D, &a->x_mid));
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln2));
+    if (!shared) CM_CHECK(cm_arena_floats(arena, N * D, &a->ln2));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln2_mean));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln2_rstd));
     CM_CHECK(cm_arena_floats(arena, N * M, &a->fc));
-    CM_CHECK(cm_arena_floats(arena, N * M, &a->fc_act));
+    if (shared) a->fc_act = shared->fc_act;
+    else CM_CHECK(cm_arena_floats(arena, N * M, &a->fc_act));
     CM_CHECK(cm_arena_floats(arena, N * D, &a->out));
     return CM_OK;
 }
@@ -94,13 +99,20 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
     CM_CHECK(cm_arena_alloc(arena, (size_t)layers * sizeof(cm_block_acts), &blocks));
     cm_block_acts scratch; /* receives the (NULL) pointers while measuring */
     acts->blocks = blocks;
-    if (mode == CM_ACTS_TRAINING) {
+    if (mode == CM_ACTS_TRAINING || mode == CM_ACTS_INPUT_GRAD) {
+        cm_block_acts shared = {0};
+        if (mode == CM_ACTS_INPUT_GRAD) {
+            /* ln_1 out, attention out and ln_2 out are each consumed before the next is made */
+            size_t N = (size_t)shape->B * shape->T;
+            CM_CHECK(cm_arena_floats(arena, N * shape->D, &shared.ln1));
+            CM_CHECK(cm_arena_floats(arena, N * shape->M, &shared.fc_act));
+        }
         float *x;
         CM_CHECK(cm_arena_floats(arena, (size_t)shape->B * shape->T * shape->D, &x));
         for (int l = 0; l < layers; l++) {
             cm_block_acts *a = measuring ? &scratch : &acts->blocks[l];
             a->x = x;
-            CM_CHECK(block_acts_alloc(arena, shape, a));
+            CM_CHECK(block_acts_alloc(arena, shape, mode == CM_ACTS_INPUT_GRAD ? &shared : NULL, a));
             x = a->out;
         }
     } else {
@@ -161,6 +173,19 @@ void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm
     cm_matmul_backward(g->d_narrow, GRAD(dw, qkv_w), GRAD(dw, qkv_b), g->d_wide, a->ln1, w->qkv_w, N, D, 3 * D);
     cm_layernorm_backward(d_stream, GRAD(dw, ln_1_w), GRAD(dw, ln_1_b), g->d_narrow, a->x, w->ln_1_w, a->ln1_mean,
                           a->ln1_rstd, N, D);
+}
+
+cm_err cm_tower_backward_check(const cm_tower_acts *acts, const cm_block_weights *d_blocks, const char *tower)
+{
+    CM_ASSERT(acts->mode == CM_ACTS_TRAINING || acts->mode == CM_ACTS_INPUT_GRAD, CM_ERR_ARG,
+              "the %s backward needs a forward in training mode", tower);
+    for (int l = 0; d_blocks && acts->mode == CM_ACTS_INPUT_GRAD && l < acts->layers; l++) {
+        const cm_block_weights *d = &d_blocks[l];
+        CM_ASSERT(!d->qkv_w && !d->out_w && !d->fc_w && !d->proj_w, CM_ERR_ARG,
+                  "%s layer %d: linear weight gradients need a forward that kept their inputs "
+                  "(CM_ACTS_TRAINING, not CM_ACTS_INPUT_GRAD)", tower, l);
+    }
+    return CM_OK;
 }
 
 void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_blocks, const cm_tower_acts *acts,

@@ -31,7 +31,7 @@ cm_err cm_vision_acts_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, i
     CM_CHECK(cm_arena_floats(arena, patches * IMAGE_CHANNELS * cfg->patch_size * cfg->patch_size, &acts->patches));
     CM_CHECK(cm_arena_floats(arena, patches * s.D, &acts->patch_out));
     /* Inference normalises the embedding in place into the stream. */
-    if (mode == CM_ACTS_TRAINING)
+    if (mode != CM_ACTS_INFERENCE) /* kept for ln_pre's backward */
         CM_CHECK(cm_arena_floats(arena, N * s.D, &acts->embed));
     else if (acts->tower.blocks)
         acts->embed = acts->tower.blocks[0].x;
@@ -165,7 +165,7 @@ cm_err cm_vision_backward(const cm_clip_model *m, const cm_vision_acts *acts, co
     const cm_tower_acts *t = &acts->tower;
     int B = t->shape.B, T = t->shape.T, D = t->shape.D, E = c->embed_dim, G = c->grid * c->grid;
     int n = acts->nprompts;
-    CM_ASSERT(t->mode == CM_ACTS_TRAINING, CM_ERR_ARG, "the image backward needs a forward in training mode");
+    CM_CHECK(cm_tower_backward_check(t, dw ? dw->blocks : NULL, "image"));
     CM_ASSERT(n == (cm_prompts_active(visual) ? visual->n : 0), CM_ERR_ARG,
               "the image backward got %d visual prompts per layer, the forward ran %d",
               cm_prompts_active(visual) ? visual->n : 0, n);

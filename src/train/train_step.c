@@ -66,10 +66,11 @@ static cm_err step_buffers_alloc(cm_arena *arena, const cm_clip_config *cfg, con
 /* By shape, so that it holds on a measuring arena too (where values stay NULL). */
 static int has_prompts(const cm_prompt_stack *p) { return stack_floats(p) > 0; }
 
-/* A tower keeps its activations for a backward only when it carries trained prompts. */
+/* A tower keeps activations for a backward only when it carries trained prompts, and only
+ * those the prompts' gradient needs (the weights are frozen). */
 static cm_acts_mode tower_mode(int backward, const cm_prompt_stack *p)
 {
-    return backward && has_prompts(p) ? CM_ACTS_TRAINING : CM_ACTS_INFERENCE;
+    return backward && has_prompts(p) ? CM_ACTS_INPUT_GRAD : CM_ACTS_INFERENCE;
 }
 
 /* The allocation sequence of a step on a measuring arena; the task with the largest stacks. */
@@ -89,11 +90,11 @@ static size_t measure_task(const cm_clip_config *cfg, const cm_prompt_set *set, 
     (void)cm_vision_acts_alloc(&a, cfg, b, has_prompts(&visual) ? visual.n : 0, tower_mode(backward, &visual), &vacts);
     size_t mark = a.used;
     void *unused;
-    if (tower_mode(backward, &text) == CM_ACTS_TRAINING) {
+    if (tower_mode(backward, &text) != CM_ACTS_INFERENCE) {
         (void)cm_arena_alloc(&a, cm_text_backward_bytes(cfg, C, T), &unused);
         cm_arena_rewind(&a, mark);
     }
-    if (tower_mode(backward, &visual) == CM_ACTS_TRAINING)
+    if (tower_mode(backward, &visual) != CM_ACTS_INFERENCE)
         (void)cm_arena_alloc(&a, cm_vision_backward_bytes(cfg, b, visual.n), &unused);
     return a.peak;
 }
@@ -152,17 +153,17 @@ static cm_err run_step(const cm_clip_model *m, const cm_prompt_set *set, int tas
     double mean = cm_cross_entropy_forward_backward(backward ? s.d_logits : NULL, correct, s.logits, labels, b, C);
     CM_ASSERT(isfinite(mean), CM_ERR_NUMERIC, "task %d: the loss of a shard of %d images is %g", task, b, mean);
     if (loss) *loss = mean * share;
-    if (!backward || (text_mode != CM_ACTS_TRAINING && vision_mode != CM_ACTS_TRAINING)) return CM_OK;
+    if (!backward || (text_mode == CM_ACTS_INFERENCE && vision_mode == CM_ACTS_INFERENCE)) return CM_OK;
 
     for (size_t i = 0; i < (size_t)b * C; i++) s.d_logits[i] = (float)(s.d_logits[i] * share);
-    cm_clip_head_backward(vision_mode == CM_ACTS_TRAINING ? s.d_img : NULL,
-                          text_mode == CM_ACTS_TRAINING ? s.d_txt : NULL, s.head_scratch, s.d_logits, s.img, s.txt,
+    cm_clip_head_backward(vision_mode != CM_ACTS_INFERENCE ? s.d_img : NULL,
+                          text_mode != CM_ACTS_INFERENCE ? s.d_txt : NULL, s.head_scratch, s.d_logits, s.img, s.txt,
                           s.inv_norm_img, s.inv_norm_txt, b, C, E, logit_scale);
     if (s.d_text.values) memset(s.d_text.values, 0, stack_floats(&s.d_text) * sizeof(float));
     if (s.d_visual.values) memset(s.d_visual.values, 0, stack_floats(&s.d_visual) * sizeof(float));
-    if (text_mode == CM_ACTS_TRAINING)
+    if (text_mode != CM_ACTS_INFERENCE)
         CM_CHECK(cm_text_backward(m, &tacts, class_ids, &s.text, s.d_txt, &s.d_text, NULL, arena));
-    if (vision_mode == CM_ACTS_TRAINING)
+    if (vision_mode != CM_ACTS_INFERENCE)
         CM_CHECK(cm_vision_backward(m, &vacts, &s.visual, s.d_img, &s.d_visual, NULL, arena));
     cm_prompt_set_backward(set, task, params, &s.d_text, &s.d_visual, d_params, s.set_scratch);
     return CM_OK;

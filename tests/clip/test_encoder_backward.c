@@ -244,6 +244,65 @@ static double text_probe(void *p)
     return dot_double(feat, c->R, NT * 16);
 }
 
+/* CM_ACTS_INPUT_GRAD: the same features and prompt gradients (bit for bit: the same
+ * arithmetic) from less memory, bias gradients still allowed, linear weight gradients refused. */
+static void check_input_grad_mode(tower_case *c, const char *tower, size_t training_bytes, const float *want,
+                                  size_t nprompt)
+{
+    const int vision = !strcmp(tower, "image"), B = vision ? NI : NT, E = 16;
+    const cm_prompt_stack *p = &c->prompts;
+    cm_prompt_stack d = {p->n, p->depth, p->width, calloc(nprompt, sizeof(float))};
+    float feat[NT * 16], ref[NT * 16];
+    cm_clip_model grads;
+    CM_TEST_OK(cm_clip_create(&grads, &c->m->cfg));
+    cm_vision_acts va;
+    cm_text_acts ta;
+    cm_tower_acts *t = vision ? &va.tower : &ta.tower;
+    cm_clip_weights *gw = &grads.w;
+    cm_block_weights *d_block1 = vision ? &gw->visual.blocks[1] : &gw->text.blocks[1];
+    if (vision) {
+        CM_TEST(cm_vision_acts_bytes(&c->m->cfg, NI, p->n, CM_ACTS_INPUT_GRAD) < training_bytes * 4 / 5,
+                "input-gradient activations must be smaller than training ones");
+        CM_TEST_OK(cm_clip_encode_images(c->m, c->pixels, NI, p, &c->arena, ref));
+        CM_TEST_OK(cm_vision_forward(c->m, c->pixels, NI, p, CM_ACTS_INPUT_GRAD, &c->arena, &va, feat));
+        CM_TEST_OK(cm_vision_backward(c->m, &va, p, c->R, &d, NULL, &c->arena));
+    } else {
+        CM_TEST(cm_text_acts_bytes(&c->m->cfg, NT, CM_ACTS_INPUT_GRAD) < training_bytes * 4 / 5,
+                "input-gradient activations must be smaller than training ones");
+        CM_TEST_OK(cm_clip_encode_texts(c->m, c->ids, NT, p, &c->arena, ref));
+        CM_TEST_OK(cm_text_forward(c->m, c->ids, NT, 0, p, CM_ACTS_INPUT_GRAD, &c->arena, &ta, feat));
+        CM_TEST_OK(cm_text_backward(c->m, &ta, c->ids, p, c->R, &d, NULL, &c->arena));
+    }
+    char label[96];
+    snprintf(label, sizeof label, "%s features: input-gradient mode vs inference", tower);
+    cm_test_close(label, feat, ref, (size_t)B * E, 0, 0);
+    snprintf(label, sizeof label, "%s prompt gradient: input-gradient mode vs training mode", tower);
+    cm_test_close(label, d.values, want, nprompt, 0, 0);
+    /* Biases need no saved input; a linear weight does. */
+    cm_block_weights only_bias = {0};
+    cm_block_weights *keep = vision ? gw->visual.blocks : gw->text.blocks;
+    only_bias.qkv_b = d_block1->qkv_b;
+    cm_block_weights *blocks = calloc((size_t)t->layers, sizeof *blocks);
+    blocks[1] = only_bias;
+    if (vision) gw->visual.blocks = blocks;
+    else gw->text.blocks = blocks;
+    cm_err e = vision ? cm_vision_backward(c->m, &va, p, c->R, &d, gw, &c->arena)
+                      : cm_text_backward(c->m, &ta, c->ids, p, c->R, &d, gw, &c->arena);
+    CM_TEST(e == CM_OK, "%s: a bias gradient from input-gradient activations must be allowed", tower);
+    blocks[1].out_w = d_block1->out_w;
+    e = vision ? cm_vision_backward(c->m, &va, p, c->R, &d, gw, &c->arena)
+               : cm_text_backward(c->m, &ta, c->ids, p, c->R, &d, gw, &c->arena);
+    CM_TEST(e == CM_ERR_ARG && strstr(cm_error_message(), "layer 1: linear weight gradients"),
+            "%s: a weight gradient from input-gradient activations must be refused (%s)", tower, cm_error_message());
+    cm_error_clear();
+    if (vision) gw->visual.blocks = keep;
+    else gw->text.blocks = keep;
+    free(blocks);
+    cm_arena_rewind(&c->arena, 0);
+    cm_clip_destroy(&grads);
+    free(d.values);
+}
+
 static void test_vision(cm_clip_model *m)
 {
     const int E = 16, D = 48, n = 2, depth = 2;
@@ -275,6 +334,7 @@ static void test_vision(cm_clip_model *m)
     cm_test_close("vision prompt gradient: frozen vs with weight gradients", d_frozen.values, d_prompts.values,
                   nprompt, 0, 0);
     cm_arena_rewind(&c.arena, 0);
+    check_input_grad_mode(&c, "image", fwd, d_prompts.values, nprompt);
 
     fd_compare_all("vision d prompts layer 0 (through ln_pre)", c.prompts.values, (size_t)n * D, d_prompts.values,
                    vision_probe, &c);
@@ -339,6 +399,7 @@ static void test_text(cm_clip_model *m)
     cm_test_close("text prompt gradient: frozen vs with weight gradients", d_frozen.values, d_prompts.values,
                   nprompt, 0, 0);
     cm_arena_rewind(&c.arena, 0);
+    check_input_grad_mode(&c, "text", cm_text_acts_bytes(&m->cfg, NT, CM_ACTS_TRAINING), d_prompts.values, nprompt);
 
     fd_compare_all("text d prompts layer 0 (embedding rows 1..n)", c.prompts.values, (size_t)n * D,
                    d_prompts.values, text_probe, &c);
