@@ -8,3 +8,7 @@ bench_bench_image_LDADD = libclipmtl.a $(DEPS_LIBS)
 noinst_PROGRAMS += bench/bench_vit_forward
 bench_bench_vit_forward_SOURCES = bench/bench_vit_forward.c
 bench_bench_vit_forward_LDADD = libclipmtl.a $(DEPS_LIBS)
+noinst_PROGRAMS += bench/bench_train_step
+bench_bench_train_step_SOURCES = bench/bench_train_step.c
+bench_bench_train_step_LDADD = libclipmtl.a $(DEPS_LIBS)
+EXTRA_DIST += bench/train_step_reference.py

@@ -7,6 +7,11 @@
  *  - CM_ACTS_TRAINING: every layer keeps its own ln inputs, means and rstd,
  *    qkv, attention probabilities, attention output, MLP pre-activation and
  *    activation, so that a backward pass can run through the saved values.
+ *  - CM_ACTS_INPUT_GRAD: for a backward to the inputs (prompts) only, with the
+ *    weights frozen: the inputs of the four linear layers (ln_1 and ln_2
+ *    outputs, attention output, MLP activation), which only weight gradients
+ *    read, are not kept (about a third less memory). A backward may still
+ *    compute bias and LayerNorm gradients, not linear weight gradients.
  * Sizing: the *_acts_bytes functions run the allocation sequence of a forward
  * on a measuring arena; create the arena with (at least) that many bytes.
  *
@@ -23,7 +28,7 @@
 #include "clipmtl/error.h"
 #include "clipmtl/prompts.h"
 
-typedef enum { CM_ACTS_INFERENCE, CM_ACTS_TRAINING } cm_acts_mode;
+typedef enum { CM_ACTS_INFERENCE, CM_ACTS_TRAINING, CM_ACTS_INPUT_GRAD } cm_acts_mode;
 
 /* ---- the residual block (src/clip/transformer.c) ------------------------ */
 
@@ -73,6 +78,39 @@ void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const
 /* The last block's output (the stream after all layers). */
 float *cm_tower_output(const cm_tower_acts *acts);
 
+/* ---- backward through the blocks (src/clip/transformer.c) ---------------
+ * Needs the activations of a CM_ACTS_TRAINING (or, without linear weight
+ * gradients, CM_ACTS_INPUT_GRAD) forward. Weight gradients go to
+ * a cm_block_weights of gradient pointers: the whole struct may be NULL
+ * (frozen tower: no weight-gradient GEMM runs at all) and so may each of its
+ * pointers (e.g. BitFit trains the biases only). Gradients are added (+=). */
+
+/* Gradient scratch of one tower, allocated in the arena like the activations. */
+typedef struct {
+    float *d_stream; /* [N,D] gradient of the residual stream, walked from the output down */
+    float *d_narrow; /* [N,D] d(ln_2 out), d(attention out), d(ln_1 out) in turn */
+    float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), then d(qkv) */
+    float *d_fc;     /* [N,M] d(c_fc out) */
+    float *d_scores; /* [T,T] attention backward scratch */
+} cm_tower_grads;
+
+cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *shape, cm_tower_grads *g);
+/* Turns g->d_stream from the gradient of a->out into the gradient of a->x,
+ * in place; dw (NULL-able) receives the block's weight gradients. */
+void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm_block_shape *s,
+                       const cm_block_acts *a, cm_tower_grads *g);
+/* Runs the blocks backward from g->d_stream = d(tower output) down to
+ * d(blocks[0].x). `deep` is the stack of the forward (its shape decides which
+ * rows were overwritten): a deep prompt of layer i in 1..depth-1 receives the
+ * gradient of the rows it overwrote, summed over the sequences, into d_deep
+ * (same shape, accumulated, NULL-able), and those rows get zero gradient.
+ * d_blocks is [layers] or NULL. */
+/* Refuses activations a backward cannot use: inference mode, or linear weight gradients
+ * asked of CM_ACTS_INPUT_GRAD activations. `tower` names the tower in the message. */
+cm_err cm_tower_backward_check(const cm_tower_acts *acts, const cm_block_weights *d_blocks, const char *tower);
+void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_blocks, const cm_tower_acts *acts,
+                       const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, cm_tower_grads *g);
+
 /* ---- image encoder (src/clip/vision_encoder.c) -------------------------- */
 
 typedef struct {
@@ -90,6 +128,16 @@ cm_err cm_vision_acts_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, i
 /* Allocates acts in the arena (left allocated) and computes features [B,E]. */
 cm_err cm_vision_forward(const cm_clip_model *m, const float *pixels, int B, const cm_prompt_stack *visual,
                          cm_acts_mode mode, cm_arena *arena, cm_vision_acts *acts, float *features);
+/* The gradient of cm_vision_forward (CM_ACTS_TRAINING or CM_ACTS_INPUT_GRAD) given d_features [B,E]:
+ * d_visual (same shape as `visual`, the forward's stack; NULL-able) += the
+ * gradient of the prompts of every layer (layer 0 through ln_pre), and
+ * d_weights (NULL-able, each pointer NULL-able) += the weight gradients of
+ * the image tower. Scratch comes from the arena and is released on return. */
+cm_err cm_vision_backward(const cm_clip_model *m, const cm_vision_acts *acts, const cm_prompt_stack *visual,
+                          const float *d_features, cm_prompt_stack *d_visual, cm_clip_weights *d_weights,
+                          cm_arena *arena);
+/* Arena bytes cm_vision_backward needs on top of the forward's (alignment included). */
+size_t cm_vision_backward_bytes(const cm_clip_config *cfg, int B, int nprompts);
 
 /* ---- text encoder (src/clip/text_encoder.c) ----------------------------- */
 
@@ -111,6 +159,18 @@ cm_err cm_text_eot_positions(const cm_clip_config *cfg, const int32_t *ids, int 
  * mask), allocating acts in the arena (left allocated); features [B,E]. */
 cm_err cm_text_forward(const cm_clip_model *m, const int32_t *ids, int B, int tokens, const cm_prompt_stack *text,
                        cm_acts_mode mode, cm_arena *arena, cm_text_acts *acts, float *features);
+/* The gradient of cm_text_forward (CM_ACTS_TRAINING or CM_ACTS_INPUT_GRAD) given d_features [B,E]:
+ * d_text (same shape as `text`, the forward's stack; NULL-able) += the
+ * gradient of the prompts of every layer (layer 0: the gradient of embedding
+ * rows 1..n, which the positional embedding does not change), and d_weights
+ * (NULL-able, each pointer NULL-able) += the text tower's weight gradients;
+ * ids (the forward's, [B,context]) are read only for the token embedding's.
+ * Scratch comes from the arena and is released on return. */
+cm_err cm_text_backward(const cm_clip_model *m, const cm_text_acts *acts, const int32_t *ids,
+                        const cm_prompt_stack *text, const float *d_features, cm_prompt_stack *d_text,
+                        cm_clip_weights *d_weights, cm_arena *arena);
+/* Arena bytes cm_text_backward needs on top of the forward's for T tokens (alignment included). */
+size_t cm_text_backward_bytes(const cm_clip_config *cfg, int B, int T);
 
 /* ---- public API used by the encode / zeroshot commands ------------------ */
 

@@ -116,3 +116,80 @@ cm_err cm_clip_encode_texts(const cm_clip_model *m, const int32_t *ids, int B, c
     CM_CHECK(err);
     return CM_OK;
 }
+
+/* ---- backward ------------------------------------------------------------ */
+
+typedef struct {
+    cm_tower_grads tower;
+    float *d_head_ln, *d_pooled; /* [B,D] */
+} text_grads;
+
+static cm_err text_grads_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, int T, text_grads *g)
+{
+    cm_block_shape s = text_shape(cfg, B, T);
+    CM_CHECK(cm_tower_grads_alloc(arena, &s, &g->tower));
+    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_head_ln));
+    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_pooled));
+    return CM_OK;
+}
+
+size_t cm_text_backward_bytes(const cm_clip_config *cfg, int B, int T)
+{
+    cm_arena measure;
+    text_grads g;
+    cm_arena_measure(&measure);
+    (void)text_grads_alloc(&measure, cfg, B, T, &g); /* a measuring arena cannot fail */
+    return measure.peak + CM_ARENA_ALIGN; /* the padding that aligns its first buffer after the forward's */
+}
+
+cm_err cm_text_backward(const cm_clip_model *m, const cm_text_acts *acts, const int32_t *ids,
+                        const cm_prompt_stack *text, const float *d_features, cm_prompt_stack *d_text,
+                        cm_clip_weights *d_weights, cm_arena *arena)
+{
+    const cm_clip_config *c = &m->cfg;
+    const cm_text_weights *w = &m->w.text;
+    cm_text_weights *dw = d_weights ? &d_weights->text : NULL;
+    const cm_tower_acts *t = &acts->tower;
+    int B = t->shape.B, T = t->shape.T, D = t->shape.D, E = c->embed_dim, ctx = c->context_length;
+    int active = cm_prompts_active(text);
+    CM_CHECK(cm_tower_backward_check(t, dw ? dw->blocks : NULL, "text"));
+    CM_ASSERT(!d_text || !active ||
+                  (d_text->n == text->n && d_text->depth == text->depth && d_text->width == D && d_text->values),
+              CM_ERR_ARG, "the text prompt gradient must have the prompts' shape [%d,%d,%d]", text->depth, text->n,
+              D);
+    CM_ASSERT(!dw || !dw->token_embedding || ids, CM_ERR_ARG, "the token embedding gradient needs the token ids");
+    size_t mark = arena->used;
+    text_grads g;
+    CM_CHECK(text_grads_alloc(arena, c, B, T, &g));
+
+    /* features = ln_final(out[b, eot_b]) text_projection */
+    memset(g.d_head_ln, 0, (size_t)B * D * sizeof(float));
+    cm_project_backward(g.d_head_ln, dw ? dw->text_projection : NULL, d_features, t->head_ln, w->text_projection, B,
+                        D, E);
+    memset(g.d_pooled, 0, (size_t)B * D * sizeof(float));
+    cm_layernorm_backward(g.d_pooled, dw ? dw->ln_final_w : NULL, dw ? dw->ln_final_b : NULL, g.d_head_ln, t->pooled,
+                          w->ln_final_w, t->head_mean, t->head_rstd, B, D);
+    float *d_stream = g.tower.d_stream;
+    memset(d_stream, 0, (size_t)B * T * D * sizeof(float));
+    for (int b = 0; b < B; b++)
+        memcpy(d_stream + ((size_t)b * T + acts->eot[b]) * D, g.d_pooled + (size_t)b * D, D * sizeof(float));
+
+    cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, active ? text : NULL, active ? d_text : NULL, 1,
+                      &g.tower);
+
+    /* d_stream = d(token embeddings with the prompts in rows 1..n, + positional embedding). */
+    if (dw && dw->positional_embedding)
+        for (int b = 0; b < B; b++)
+            cm_residual_backward(dw->positional_embedding, NULL, d_stream + (size_t)b * T * D, (long)T * D);
+    if (active) {
+        int rows = text->n < T - 1 ? text->n : T - 1; /* as in the forward */
+        if (d_text) cm_prompts_insert_backward(d_text->values, d_stream, B, T, D, 1, rows);
+        else
+            for (int b = 0; b < B; b++) memset(d_stream + ((size_t)b * T + 1) * D, 0, (size_t)rows * D * sizeof(float));
+    }
+    if (dw && dw->token_embedding) /* the overwritten rows are zero now: placeholders get nothing */
+        for (int b = 0; b < B; b++)
+            cm_embedding_backward(dw->token_embedding, d_stream + (size_t)b * T * D, ids + (size_t)b * ctx, T, D);
+    cm_arena_rewind(arena, mark);
+    return CM_OK;
+}

@@ -41,22 +41,27 @@ void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const
 
 float *cm_tower_output(const cm_tower_acts *acts) { return acts->blocks[acts->layers - 1].out; }
 
-/* Everything of one block except x, which is the previous block's out. */
-static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, cm_block_acts *a)
+/* Everything of one block except x, which is the previous block's out. With `shared` (input
+ * gradients only) the inputs of the four linear layers are not kept: they point into
+ * shared->ln1 and shared->fc_act, one pair of buffers for all blocks. */
+static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, const cm_block_acts *shared,
+                               cm_block_acts *a)
 {
     size_t N = (size_t)s->B * s->T, D = s->D, M = s->M;
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
+    if (shared) a->ln1 = a->att = a->ln2 = shared->ln1;
+    else CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
     CM_CHECK(cm_arena_floats(arena, N * 3 * D, &a->qkv));
     CM_CHECK(cm_arena_floats(arena, (size_t)s->B * s->H * s->T * s->T, &a->probs));
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->att));
+    if (!shared) CM_CHECK(cm_arena_floats(arena, N * D, &a->att));
     CM_CHECK(cm_arena_floats(arena, N * D, &a->x_mid));
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->ln2));
+    if (!shared) CM_CHECK(cm_arena_floats(arena, N * D, &a->ln2));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln2_mean));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln2_rstd));
     CM_CHECK(cm_arena_floats(arena, N * M, &a->fc));
-    CM_CHECK(cm_arena_floats(arena, N * M, &a->fc_act));
+    if (shared) a->fc_act = shared->fc_act;
+    else CM_CHECK(cm_arena_floats(arena, N * M, &a->fc_act));
     CM_CHECK(cm_arena_floats(arena, N * D, &a->out));
     return CM_OK;
 }
@@ -94,13 +99,20 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
     CM_CHECK(cm_arena_alloc(arena, (size_t)layers * sizeof(cm_block_acts), &blocks));
     cm_block_acts scratch; /* receives the (NULL) pointers while measuring */
     acts->blocks = blocks;
-    if (mode == CM_ACTS_TRAINING) {
+    if (mode == CM_ACTS_TRAINING || mode == CM_ACTS_INPUT_GRAD) {
+        cm_block_acts shared = {0};
+        if (mode == CM_ACTS_INPUT_GRAD) {
+            /* ln_1 out, attention out and ln_2 out are each consumed before the next is made */
+            size_t N = (size_t)shape->B * shape->T;
+            CM_CHECK(cm_arena_floats(arena, N * shape->D, &shared.ln1));
+            CM_CHECK(cm_arena_floats(arena, N * shape->M, &shared.fc_act));
+        }
         float *x;
         CM_CHECK(cm_arena_floats(arena, (size_t)shape->B * shape->T * shape->D, &x));
         for (int l = 0; l < layers; l++) {
             cm_block_acts *a = measuring ? &scratch : &acts->blocks[l];
             a->x = x;
-            CM_CHECK(block_acts_alloc(arena, shape, a));
+            CM_CHECK(block_acts_alloc(arena, shape, mode == CM_ACTS_INPUT_GRAD ? &shared : NULL, a));
             x = a->out;
         }
     } else {
@@ -116,4 +128,83 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
     CM_CHECK(cm_arena_floats(arena, B, &acts->head_mean));
     CM_CHECK(cm_arena_floats(arena, B, &acts->head_rstd));
     return CM_OK;
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *s, cm_tower_grads *g)
+{
+    size_t N = (size_t)s->B * s->T, D = s->D, M = s->M, wide = M > 3 * D ? M : 3 * D;
+    CM_CHECK(cm_arena_floats(arena, N * D, &g->d_stream));
+    CM_CHECK(cm_arena_floats(arena, N * D, &g->d_narrow));
+    CM_CHECK(cm_arena_floats(arena, N * wide, &g->d_wide));
+    CM_CHECK(cm_arena_floats(arena, N * M, &g->d_fc));
+    CM_CHECK(cm_arena_floats(arena, (size_t)s->T * s->T, &g->d_scores));
+    return CM_OK;
+}
+
+static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
+
+/* A gradient pointer of a block, or NULL when the whole block is frozen. */
+#define GRAD(dw, field) ((dw) ? (dw)->field : NULL)
+
+void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm_block_shape *s,
+                       const cm_block_acts *a, cm_tower_grads *g)
+{
+    int N = s->B * s->T, D = s->D, M = s->M;
+    size_t ND = (size_t)N * D, NM = (size_t)N * M;
+    float *d_stream = g->d_stream;
+    /* out = x_mid + c_proj(qgelu(c_fc(ln_2(x_mid)))): the residual passes d_stream through
+     * unchanged, so the MLP's contribution is added onto it in place. */
+    zero(g->d_wide, NM);
+    cm_matmul_backward(g->d_wide, GRAD(dw, proj_w), GRAD(dw, proj_b), d_stream, a->fc_act, w->proj_w, N, M, D);
+    zero(g->d_fc, NM);
+    cm_quick_gelu_backward(g->d_fc, g->d_wide, a->fc, (long)NM);
+    zero(g->d_narrow, ND);
+    cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_fc, a->ln2, w->fc_w, N, D, M);
+    cm_layernorm_backward(d_stream, GRAD(dw, ln_2_w), GRAD(dw, ln_2_b), g->d_narrow, a->x_mid, w->ln_2_w,
+                          a->ln2_mean, a->ln2_rstd, N, D);
+    /* d_stream is now d(x_mid); x_mid = x + out_proj(attn(ln_1(x))) likewise. */
+    zero(g->d_narrow, ND);
+    cm_matmul_backward(g->d_narrow, GRAD(dw, out_w), GRAD(dw, out_b), d_stream, a->att, w->out_w, N, D, D);
+    zero(g->d_wide, 3 * ND);
+    cm_attention_backward(g->d_wide, g->d_scores, g->d_narrow, a->qkv, a->probs, s->B, s->T, D, s->H);
+    zero(g->d_narrow, ND);
+    cm_matmul_backward(g->d_narrow, GRAD(dw, qkv_w), GRAD(dw, qkv_b), g->d_wide, a->ln1, w->qkv_w, N, D, 3 * D);
+    cm_layernorm_backward(d_stream, GRAD(dw, ln_1_w), GRAD(dw, ln_1_b), g->d_narrow, a->x, w->ln_1_w, a->ln1_mean,
+                          a->ln1_rstd, N, D);
+}
+
+cm_err cm_tower_backward_check(const cm_tower_acts *acts, const cm_block_weights *d_blocks, const char *tower)
+{
+    CM_ASSERT(acts->mode == CM_ACTS_TRAINING || acts->mode == CM_ACTS_INPUT_GRAD, CM_ERR_ARG,
+              "the %s backward needs a forward in training mode", tower);
+    for (int l = 0; d_blocks && acts->mode == CM_ACTS_INPUT_GRAD && l < acts->layers; l++) {
+        const cm_block_weights *d = &d_blocks[l];
+        CM_ASSERT(!d->qkv_w && !d->out_w && !d->fc_w && !d->proj_w, CM_ERR_ARG,
+                  "%s layer %d: linear weight gradients need a forward that kept their inputs "
+                  "(CM_ACTS_TRAINING, not CM_ACTS_INPUT_GRAD)", tower, l);
+    }
+    return CM_OK;
+}
+
+void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_blocks, const cm_tower_acts *acts,
+                       const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, cm_tower_grads *g)
+{
+    const cm_block_shape *s = &acts->shape;
+    int rows = 0; /* as in cm_tower_forward */
+    if (cm_prompts_active(deep)) {
+        rows = deep->n;
+        if (rows > s->T - prompt_row) rows = s->T - prompt_row;
+    }
+    for (int l = acts->layers - 1; l >= 0; l--) {
+        cm_block_backward(&blocks[l], d_blocks ? &d_blocks[l] : NULL, s, &acts->blocks[l], g);
+        if (l == 0 || rows <= 0 || l >= deep->depth) continue;
+        if (d_deep) {
+            float *dp = d_deep->values + (size_t)l * d_deep->n * d_deep->width;
+            cm_prompts_insert_backward(dp, g->d_stream, s->B, s->T, s->D, prompt_row, rows);
+        } else {
+            for (int b = 0; b < s->B; b++) zero(g->d_stream + ((size_t)b * s->T + prompt_row) * s->D, (size_t)rows * s->D);
+        }
+    }
 }

@@ -31,7 +31,7 @@ cm_err cm_vision_acts_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, i
     CM_CHECK(cm_arena_floats(arena, patches * IMAGE_CHANNELS * cfg->patch_size * cfg->patch_size, &acts->patches));
     CM_CHECK(cm_arena_floats(arena, patches * s.D, &acts->patch_out));
     /* Inference normalises the embedding in place into the stream. */
-    if (mode == CM_ACTS_TRAINING)
+    if (mode != CM_ACTS_INFERENCE) /* kept for ln_pre's backward */
         CM_CHECK(cm_arena_floats(arena, N * s.D, &acts->embed));
     else if (acts->tower.blocks)
         acts->embed = acts->tower.blocks[0].x;
@@ -104,5 +104,106 @@ cm_err cm_clip_encode_images(const cm_clip_model *m, const float *pixels, int B,
     cm_err err = cm_vision_forward(m, pixels, B, visual, CM_ACTS_INFERENCE, arena, &acts, features);
     cm_arena_rewind(arena, mark);
     CM_CHECK(err);
+    return CM_OK;
+}
+
+/* ---- backward ------------------------------------------------------------ */
+
+typedef struct {
+    cm_tower_grads tower;
+    float *d_head_ln, *d_pooled; /* [B,D] */
+} vision_grads;
+
+static cm_err vision_grads_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, int nprompts, vision_grads *g)
+{
+    cm_block_shape s = vision_shape(cfg, B, nprompts);
+    CM_CHECK(cm_tower_grads_alloc(arena, &s, &g->tower));
+    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_head_ln));
+    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_pooled));
+    return CM_OK;
+}
+
+size_t cm_vision_backward_bytes(const cm_clip_config *cfg, int B, int nprompts)
+{
+    cm_arena measure;
+    vision_grads g;
+    cm_arena_measure(&measure);
+    (void)vision_grads_alloc(&measure, cfg, B, nprompts, &g); /* a measuring arena cannot fail */
+    return measure.peak + CM_ARENA_ALIGN; /* the padding that aligns its first buffer after the forward's */
+}
+
+/* Does any tensor below the blocks (embeddings, conv1, ln_pre) want a gradient? */
+static int wants_embedding_grads(const cm_vision_weights *dw)
+{
+    return dw && (dw->conv1_w || dw->class_embedding || dw->positional_embedding || dw->ln_pre_w || dw->ln_pre_b);
+}
+
+/* d(embed) -> conv1, class and positional embeddings. */
+static void embedding_backward(const cm_clip_model *m, const cm_vision_acts *acts, const float *d_embed,
+                               cm_vision_weights *dw)
+{
+    const cm_clip_config *c = &m->cfg;
+    int B = acts->tower.shape.B, T = acts->tower.shape.T, D = acts->tower.shape.D, G = c->grid * c->grid;
+    for (int b = 0; b < B; b++) {
+        const float *e = d_embed + (size_t)b * T * D;
+        if (dw->class_embedding) cm_residual_backward(dw->class_embedding, NULL, e, D);
+        if (dw->positional_embedding) cm_residual_backward(dw->positional_embedding, NULL, e, (long)(1 + G) * D);
+        if (dw->conv1_w) /* one image at a time: its patch rows are contiguous in d_embed */
+            cm_patch_embed_backward(NULL, dw->conv1_w, NULL, e + D, acts->patches + (size_t)b * G * 3 * c->patch_size *
+                                    c->patch_size, m->w.visual.conv1_w, 1, IMAGE_CHANNELS, c->image_size,
+                                    c->image_size, c->patch_size, D);
+    }
+}
+
+cm_err cm_vision_backward(const cm_clip_model *m, const cm_vision_acts *acts, const cm_prompt_stack *visual,
+                          const float *d_features, cm_prompt_stack *d_visual, cm_clip_weights *d_weights,
+                          cm_arena *arena)
+{
+    const cm_clip_config *c = &m->cfg;
+    const cm_vision_weights *w = &m->w.visual;
+    cm_vision_weights *dw = d_weights ? &d_weights->visual : NULL;
+    const cm_tower_acts *t = &acts->tower;
+    int B = t->shape.B, T = t->shape.T, D = t->shape.D, E = c->embed_dim, G = c->grid * c->grid;
+    int n = acts->nprompts;
+    CM_CHECK(cm_tower_backward_check(t, dw ? dw->blocks : NULL, "image"));
+    CM_ASSERT(n == (cm_prompts_active(visual) ? visual->n : 0), CM_ERR_ARG,
+              "the image backward got %d visual prompts per layer, the forward ran %d",
+              cm_prompts_active(visual) ? visual->n : 0, n);
+    CM_ASSERT(!d_visual || !n || (d_visual->n == n && d_visual->depth == visual->depth && d_visual->width == D &&
+                                  d_visual->values),
+              CM_ERR_ARG, "the visual prompt gradient must have the prompts' shape [%d,%d,%d]", visual->depth, n, D);
+    size_t mark = arena->used;
+    vision_grads g;
+    CM_CHECK(vision_grads_alloc(arena, c, B, n, &g));
+
+    /* features = ln_post(out[:,0]) proj */
+    memset(g.d_head_ln, 0, (size_t)B * D * sizeof(float));
+    cm_project_backward(g.d_head_ln, dw ? dw->proj : NULL, d_features, t->head_ln, w->proj, B, D, E);
+    memset(g.d_pooled, 0, (size_t)B * D * sizeof(float));
+    cm_layernorm_backward(g.d_pooled, dw ? dw->ln_post_w : NULL, dw ? dw->ln_post_b : NULL, g.d_head_ln, t->pooled,
+                          w->ln_post_w, t->head_mean, t->head_rstd, B, D);
+    float *d_stream = g.tower.d_stream;
+    memset(d_stream, 0, (size_t)B * T * D * sizeof(float));
+    for (int b = 0; b < B; b++) memcpy(d_stream + (size_t)b * T * D, g.d_pooled + (size_t)b * D, D * sizeof(float));
+
+    cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, n ? visual : NULL, n ? d_visual : NULL, 1 + G, &g.tower);
+
+    /* d_stream = d(ln_pre output). Only the prompt rows matter unless a tensor below wants its
+     * gradient, and ln_pre works row by row: run it on those rows alone then. */
+    float *d_embed = g.tower.d_narrow;
+    memset(d_embed, 0, (size_t)B * T * D * sizeof(float));
+    if (wants_embedding_grads(dw)) {
+        cm_layernorm_backward(d_embed, dw->ln_pre_w, dw->ln_pre_b, d_stream, acts->embed, w->ln_pre_w,
+                              acts->ln_pre_mean, acts->ln_pre_rstd, B * T, D);
+        embedding_backward(m, acts, d_embed, dw);
+    } else if (n && d_visual) {
+        for (int b = 0; b < B; b++) {
+            size_t r = (size_t)b * T + 1 + G;
+            cm_layernorm_backward(d_embed + r * D, NULL, NULL, d_stream + r * D, acts->embed + r * D, w->ln_pre_w,
+                                  acts->ln_pre_mean + r, acts->ln_pre_rstd + r, n, D);
+        }
+    }
+    if (n && d_visual) cm_prompts_insert_backward(d_visual->values, d_embed, B, T, D, 1 + G, n);
+    cm_arena_rewind(arena, mark);
     return CM_OK;
 }

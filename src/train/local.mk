@@ -5,3 +5,7 @@ libclipmtl_a_SOURCES += \
 noinst_HEADERS += \
   include/clipmtl/optimizer.h \
   include/clipmtl/trainer.h
+
+# One task's training step (prompts, towers, head, loss and back): every trainer's code path.
+libclipmtl_a_SOURCES += src/train/train_step.c
+noinst_HEADERS += include/clipmtl/train_step.h

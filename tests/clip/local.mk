@@ -11,3 +11,9 @@ tests_clip_test_oracle_SOURCES = tests/clip/test_oracle.c
 tests_clip_test_oracle_LDADD = $(TEST_LDADD)
 TESTS += tests/clip/test_oracle tests/clip/test_encode_cli.sh tests/clip/test_zeroshot_cli.sh
 EXTRA_DIST += tests/clip/test_encode_cli.sh tests/clip/test_zeroshot_cli.sh
+
+# The encoders' backward (blocks, both towers, prompts and weights) against finite differences.
+check_PROGRAMS += tests/clip/test_encoder_backward
+tests_clip_test_encoder_backward_SOURCES = tests/clip/test_encoder_backward.c
+tests_clip_test_encoder_backward_LDADD = $(TEST_LDADD)
+TESTS += tests/clip/test_encoder_backward
