@@ -12,3 +12,5 @@ noinst_HEADERS += \
   src/cli/commands.def
 libclipmtl_a_SOURCES += \
   src/cli/cmd_config.c
+libclipmtl_a_SOURCES += \
+  src/cli/cmd_pack.c

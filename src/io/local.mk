@@ -23,6 +23,7 @@ noinst_HEADERS += \
 libclipmtl_a_SOURCES += \
   src/io/h5io.c \
   src/io/h5io_internal.h \
-  src/io/h5_checkpoint.c
+  src/io/h5_checkpoint.c \
+  src/io/h5_tables.c
 noinst_HEADERS += \
   include/clipmtl/h5io.h
