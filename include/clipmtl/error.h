@@ -38,6 +38,23 @@ void cm_error_print(FILE *f);
 void cm_error_clear(void);
 const char *cm_error_name(cm_err code);
 
+/* Moving an error between threads (the trace is thread-local): a worker thread saves its error,
+ * the thread that waits for the worker restores it as its own and goes on adding frames. */
+#define CM_ERROR_TRACE_DEPTH 32
+typedef struct {
+    cm_err code;
+    char message[2048];
+    int depth;
+    struct {
+        const char *file, *func;
+        int line;
+    } frames[CM_ERROR_TRACE_DEPTH];
+} cm_error_state;
+
+void cm_error_save(cm_error_state *s);
+/* Makes s the calling thread's error; returns s->code. */
+cm_err cm_error_restore(const cm_error_state *s);
+
 #define CM_ERROR(code, ...) return cm_error_raise(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
 
 #define CM_CHECK(call)                                                          \

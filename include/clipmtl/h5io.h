@@ -28,7 +28,7 @@
 
 #define CM_H5_MAX_DIMS 8
 
-typedef enum { CM_H5_FLOAT, CM_H5_DOUBLE, CM_H5_INT32, CM_H5_INT64 } cm_h5_type;
+typedef enum { CM_H5_FLOAT, CM_H5_DOUBLE, CM_H5_INT32, CM_H5_INT64, CM_H5_UINT8 } cm_h5_type;
 
 typedef struct {
     hid_t id;
@@ -84,6 +84,19 @@ cm_err cm_h5_write_text(cm_h5_file *f, const char *name, const char *text);
 cm_err cm_h5_read_text(cm_h5_file *f, const char *name, char **text);
 
 const char *cm_h5_type_name(cm_h5_type type);
+
+/* Collective. A 1-D dataset of n fixed-length UTF-8 strings (the longest sets the length; h5py
+ * reads bytes), written by rank `owner` (strings is ignored on the other ranks; n must agree). */
+cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *const *strings, int owner);
+/* Collective. Reads such a dataset on every rank: *strings is an array of *n strings, freed by
+ * the caller (each string and the array). */
+cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strings);
+
+/* Where the data of a dataset begins in the file, for reads that bypass the HDF5 library (pread
+ * from threads: the library is not thread-safe). The dataset must be stored contiguously and
+ * unfiltered (the default layout of cm_h5_write); *offset = UINT64_MAX when it has no storage
+ * (no values). */
+cm_err cm_h5_raw_offset(cm_h5_file *f, const char *name, uint64_t *offset);
 
 /* ---- atomic checkpoints ----
  * begin creates <dir>/ckpt-<step>.h5.tmp (and dir if needed) with a root attribute "step"; the

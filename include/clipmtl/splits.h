@@ -19,8 +19,10 @@ typedef struct {
 } cm_split_options;
 
 /* assign[i] for the n items of one domain with labels[i] in 0..nclasses-1. official, when
- * not NULL, gives each item's official split (CM_SPLIT_TRAIN or CM_SPLIT_TEST) and replaces the
- * hold-out. Every class with at least 2 items keeps at least one training and one test item. */
+ * not NULL, gives each item's official split and replaces the hold-out: CM_SPLIT_TEST items are
+ * the test split, CM_SPLIT_TRAIN items the training pool, CM_SPLIT_UNUSED items (in neither
+ * official list, e.g. a validation list) stay unused. Without official lists, every class with at
+ * least 2 items keeps at least one training and one test item. */
 cm_err cm_split_assign(const int *labels, int n, int nclasses, const uint8_t *official, const cm_split_options *opt,
                        int domain, uint8_t *assign);
 

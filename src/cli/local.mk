@@ -33,3 +33,5 @@ src/cli/demo_config.c: $(top_srcdir)/experiments/demo.yaml
 	  echo 'const char cm_demo_config_yaml[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $(top_srcdir)/experiments/demo.yaml; \
 	  echo ';'; } >$@
+libclipmtl_a_SOURCES += \
+  src/cli/cmd_pack.c

@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#define CM_TRACE_DEPTH 32
+#define CM_TRACE_DEPTH CM_ERROR_TRACE_DEPTH
 
 typedef struct {
     const char *file;
@@ -82,4 +82,26 @@ void cm_error_clear(void)
     error_state.code = CM_OK;
     error_state.message[0] = '\0';
     error_state.depth = 0;
+}
+
+void cm_error_save(cm_error_state *s)
+{
+    s->code = error_state.code;
+    memcpy(s->message, error_state.message, sizeof s->message);
+    s->depth = error_state.depth;
+    for (int i = 0; i < error_state.depth; i++) {
+        s->frames[i].file = error_state.frames[i].file;
+        s->frames[i].func = error_state.frames[i].func;
+        s->frames[i].line = error_state.frames[i].line;
+    }
+}
+
+cm_err cm_error_restore(const cm_error_state *s)
+{
+    error_state.code = s->code;
+    memcpy(error_state.message, s->message, sizeof error_state.message);
+    error_state.depth = s->depth < CM_TRACE_DEPTH ? s->depth : CM_TRACE_DEPTH;
+    for (int i = 0; i < error_state.depth; i++)
+        error_state.frames[i] = (cm_frame){s->frames[i].file, s->frames[i].func, s->frames[i].line};
+    return s->code;
 }

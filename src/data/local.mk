@@ -20,3 +20,20 @@ noinst_HEADERS += \
   include/clipmtl/dataset.h \
   include/clipmtl/synthetic_images.h \
   src/data/image_codecs.h
+# Tasks (one per domain) with their splits, packed HDF5 datasets, and the batch loader thread.
+libclipmtl_a_SOURCES += \
+  src/data/tasks_internal.h \
+  src/data/tasks.c \
+  src/data/tasks_load.c \
+  src/data/tasks_folder.c \
+  src/data/tasks_lists.c \
+  src/data/tasks_fmnist.c \
+  src/data/tasks_packed.c \
+  src/data/tasks_splits.c \
+  src/data/split_list.c \
+  src/data/pack.c \
+  src/data/loader.c
+noinst_HEADERS += \
+  include/clipmtl/tasks.h \
+  include/clipmtl/pack.h \
+  include/clipmtl/loader.h

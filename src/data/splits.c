@@ -34,12 +34,13 @@ cm_err cm_split_assign(const int *labels, int n, int nclasses, const uint8_t *of
             if (labels[i] == c) idx[count++] = i;
         int pool = count;
         if (official) {
-            /* Official split: the training pool is the class's official training items, in order. */
+            /* Official split: the training pool is the class's official training items, in order;
+             * items in neither official list stay unused. */
             pool = 0;
             for (int j = 0; j < count; j++) {
                 int i = idx[j];
                 assign[i] = official[i] == CM_SPLIT_TEST ? CM_SPLIT_TEST : CM_SPLIT_UNUSED;
-                if (official[i] != CM_SPLIT_TEST) idx[pool++] = i;
+                if (official[i] == CM_SPLIT_TRAIN) idx[pool++] = i;
             }
         } else {
             shuffle_class(idx, count, o->seed, PURPOSE_HOLDOUT, domain, c);

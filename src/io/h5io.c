@@ -54,8 +54,8 @@ cm_err cm_h5_agree(const cm_h5_file *f, cm_err local, const char *what)
 
 const char *cm_h5_type_name(cm_h5_type type)
 {
-    static const char *const names[] = {"float32", "float64", "int32", "int64"};
-    return (int)type >= 0 && (int)type < 4 ? names[type] : "unknown";
+    static const char *const names[] = {"float32", "float64", "int32", "int64", "uint8"};
+    return (int)type >= 0 && (int)type < 5 ? names[type] : "unknown";
 }
 
 static hid_t memory_type(cm_h5_type type)
@@ -65,6 +65,7 @@ static hid_t memory_type(cm_h5_type type)
     case CM_H5_DOUBLE: return H5T_NATIVE_DOUBLE;
     case CM_H5_INT32: return H5T_NATIVE_INT32;
     case CM_H5_INT64: return H5T_NATIVE_INT64;
+    case CM_H5_UINT8: return H5T_NATIVE_UINT8;
     }
     return H5I_INVALID_HID;
 }
@@ -77,6 +78,7 @@ static hid_t file_type(cm_h5_type type)
     case CM_H5_DOUBLE: return H5T_IEEE_F64LE;
     case CM_H5_INT32: return H5T_STD_I32LE;
     case CM_H5_INT64: return H5T_STD_I64LE;
+    case CM_H5_UINT8: return H5T_STD_U8LE;
     }
     return H5I_INVALID_HID;
 }
@@ -88,6 +90,7 @@ static int stored_type(hid_t t)
     size_t size = H5Tget_size(t);
     if (cls == H5T_FLOAT) return size == 4 ? CM_H5_FLOAT : size == 8 ? CM_H5_DOUBLE : -1;
     if (cls == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2) return size == 4 ? CM_H5_INT32 : size == 8 ? CM_H5_INT64 : -1;
+    if (cls == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_NONE && size == 1) return CM_H5_UINT8;
     return -1;
 }
 
@@ -387,7 +390,7 @@ cm_err cm_h5_shape(cm_h5_file *f, const char *name, cm_h5_type *type, int *ndims
     hsize_t hdims[CM_H5_MAX_DIMS];
     CM_CHECK(open_dataset(f, name, &dset, &stored, ndims, hdims));
     H5Dclose(dset);
-    if (stored < 0) CM_ERROR(CM_ERR_FORMAT, "%s: dataset %s: not float32, float64, int32 or int64", f->path, name);
+    if (stored < 0) CM_ERROR(CM_ERR_FORMAT, "%s: dataset %s: not float32, float64, int32, int64 or uint8", f->path, name);
     *type = (cm_h5_type)stored;
     for (int d = 0; d < *ndims; d++) dims[d] = hdims[d];
     return CM_OK;

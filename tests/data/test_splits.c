@@ -49,6 +49,10 @@ int main(void)
     o.k_shot = 0, o.train_fraction = 1.0;
     CM_TEST_OK(cm_split_assign(labels, N, C, official, &o, 0, b));
     CM_TEST(memcmp(b, official, N) == 0, "fraction 1 of an official split must be the split itself");
+    /* Items in neither official list (a validation list) are never drawn for training. */
+    for (int i = 0; i < N; i++) official[i] = i % 3 == 0 ? CM_SPLIT_TEST : i % 3 == 1 ? CM_SPLIT_TRAIN : CM_SPLIT_UNUSED;
+    CM_TEST_OK(cm_split_assign(labels, N, C, official, &o, 0, b));
+    CM_TEST(memcmp(b, official, N) == 0, "official unused items entered the split");
     /* Bad input. */
     o.train_fraction = 0;
     CM_TEST(cm_split_assign(labels, N, C, NULL, &o, 0, b) == CM_ERR_CONFIG, "fraction 0 accepted");
