@@ -33,7 +33,7 @@ size_t cm_task_step_arena_bytes(const cm_clip_config *cfg, const cm_prompt_set *
  *  pixels      [b,3,S,S] normalised images
  *  task_batch  the task's whole batch: *loss = (sum of the b losses) / task_batch and the
  *              gradients scale alike, so that summing the shards of a batch gives its mean
- *  class_ids   [C, context] tokenized class sentences (cm_method_class_sentence)
+ *  class_ids   [C, context] tokenized class sentences (cm_class_sentence)
  *  d_params    accumulated (+=) gradient of *loss, laid out like params; NULL = forward only
  *  loss        (NULL-able) the shard's share of the task's mean cross-entropy
  *  correct     (NULL-able) images whose arg-max logit is their label

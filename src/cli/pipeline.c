@@ -116,7 +116,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     cm_trainer t;
     cm_similarity_snapshots snaps = {0};
     int64_t *steps = NULL;
-    int nsteps = 0, resumed = 0, rank;
+    int nsteps = 0, resumed = 0, rank, N = 0;
     double *average = NULL;
     char path[4200], partial[4200];
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -143,7 +143,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     }
     cm_err err = cm_trainer_create(&t, c, p->config_text, "phase1", CM_SET_SHARED, NULL, 0, c->multitask.phase1_steps);
     if (err != CM_OK) goto done;
-    const int N = t.tasks.ntasks;
+    N = t.tasks.ntasks;
     *ntasks = N;
     snprintf(path, sizeof path, "%s/similarity.h5", t.dir);
     snprintf(partial, sizeof partial, "%s/similarity.partial.h5", t.dir);

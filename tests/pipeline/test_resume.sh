@@ -4,7 +4,7 @@
 #    prompts (and momentum) of an uninterrupted run: bitwise;
 #  - a rank that fails at step 3 aborts the job with its error on stderr, and ckpt-2 stays
 #    intact (readable, step 2);
-#  - SIGUSR1 to mpirun: the ranks checkpoint and stop, --resume finishes the run, bitwise again;
+#  - SIGUSR1 to mpirun: the ranks checkpoint and stop, --resume continues from that checkpoint;
 #  - resuming on 3 ranks from a 2-rank checkpoint gives the same prompts to 1e-5.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
@@ -49,7 +49,8 @@ assert int(f.attrs['step']) == 2 and len(f['params']) > 0; print('last checkpoin
 train 2 usr1 --set optim.steps=100000 --set run.checkpoint_every=100000 >"$tmp/usr1.txt" 2>&1 &
 job=$!
 for _ in $(seq 300); do grep -q "step 4/" "$tmp/usr1.txt" 2>/dev/null && break; sleep 0.1; done
-kill -USR1 "$job"
+# To mpirun itself (as srun gets it from the batch script): it forwards USR1 to every rank.
+pkill -USR1 -f "^mpirun .*run.name=usr1"
 status=0
 wait "$job" || status=$?
 [ "$status" -ne 0 ] || { echo "the signalled run exited 0"; exit 1; }
