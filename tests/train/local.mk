@@ -13,3 +13,5 @@ tests_train_test_train_step_SOURCES = tests/train/test_train_step.c
 tests_train_test_train_step_LDADD = $(TEST_LDADD)
 TESTS += tests/train/test_train_step
 FIXTURE_SCRIPTS += tests/reference/train_step_reference.py
+TESTS += tests/train/test_training.sh
+EXTRA_DIST += tests/train/test_training.sh

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Single-task training through `clipmtl train` with every prompt method on a generated task
+# (4 colour classes with pixel noise, 40 images each, 25% held out) and a tiny random-weight
+# CLIP: the logged training loss must fall and the test accuracy must reach 50% (chance: 25%).
+set -euo pipefail
+bin=$CLIPMTL_BUILDDIR/clipmtl
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$PYTHON3" - "$tmp/colors" <<'PY'
+import os, sys, numpy as np
+from PIL import Image
+rng = np.random.default_rng(0)
+colours = {"red": (200, 40, 40), "green": (40, 180, 60), "blue": (40, 60, 200), "yellow": (220, 210, 40)}
+for name, rgb in colours.items():
+    folder = os.path.join(sys.argv[1], "plain", name)
+    os.makedirs(folder)
+    for i in range(40):
+        img = np.array(rgb)[None, None, :] + rng.normal(0, 40, (40, 40, 3))
+        Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"{i}.png"))
+PY
+for method in coop vpt ivlp maple mmap; do
+    depth=2; [ "$method" = coop ] && depth=1
+    cat >"$tmp/$method.yaml" <<YAML
+run: {name: $method, seed: 1, out_dir: "$tmp/runs", log_every: 10, checkpoint_every: 0}
+model: {preset: tiny, init_seed: 1}
+data: {kind: folder, root: "$tmp/colors", test_fraction: 0.25, image_size: 32}
+method: {name: $method, depth: $depth, n_ctx_text: 4, n_ctx_visual: 4, mmap: {b: 4, m: 2, n: 32}}
+multitask: {mode: single}
+optim: {name: sgd, lr: 0.01, batch_size: 16, warmup_epochs: 0, steps: 200}
+train: {eval_batch_size: 32}
+YAML
+    "$bin" train "$tmp/$method.yaml" >"$tmp/$method.txt"
+    first=$(sed -n 's/^phase2 step 10\/200 .* loss \([0-9.]*\) .*/\1/p' "$tmp/$method.txt")
+    last=$(sed -n 's/^phase2 step 200\/200 .* loss \([0-9.]*\) .*/\1/p' "$tmp/$method.txt")
+    accuracy=$(sed -n 's/^average *\([0-9.]*\)$/\1/p' "$tmp/$method.txt")
+    echo "$method: loss $first (steps 1-10) -> $last (steps 191-200), test accuracy $accuracy%"
+    awk -v a="$first" -v b="$last" -v acc="$accuracy" 'BEGIN { exit !(b < a && acc >= 50) }' || {
+        cat "$tmp/$method.txt"; echo "$method did not learn"; exit 1; }
+    [ -f "$tmp/runs/$method/checkpoints-phase2/ckpt-200.h5" ] && [ -f "$tmp/runs/$method/results.h5" ]
+done
