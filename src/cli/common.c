@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -68,7 +69,11 @@ int cm_cli_mpi_exit(cm_err err)
         fprintf(stderr, "[rank %d] ", rank);
         cm_error_print(stderr);
         fflush(stderr);
-        if (size > 1) MPI_Abort(MPI_COMM_WORLD, 1);
+        if (size > 1) {
+            /* Give mpirun/srun a moment to forward the message before the abort kills the job. */
+            usleep(500000);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
     }
     if (ready) MPI_Finalize();
     return err == CM_OK ? 0 : 1;
