@@ -15,3 +15,5 @@ TESTS += tests/train/test_train_step
 FIXTURE_SCRIPTS += tests/reference/train_step_reference.py
 TESTS += tests/train/test_training.sh
 EXTRA_DIST += tests/train/test_training.sh
+TESTS += tests/train/test_params_cli.sh
+EXTRA_DIST += tests/train/test_params_cli.sh
