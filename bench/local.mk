@@ -8,3 +8,6 @@ bench_bench_image_LDADD = libclipmtl.a $(DEPS_LIBS)
 noinst_PROGRAMS += bench/bench_vit_forward
 bench_bench_vit_forward_SOURCES = bench/bench_vit_forward.c
 bench_bench_vit_forward_LDADD = libclipmtl.a $(DEPS_LIBS)
+noinst_PROGRAMS += bench/bench_loader
+bench_bench_loader_SOURCES = bench/bench_loader.c
+bench_bench_loader_LDADD = libclipmtl.a $(DEPS_LIBS)
