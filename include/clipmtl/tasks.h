@@ -4,10 +4,12 @@
  * Readers (cm_config_data.kind):
  *  folder         root/<domain>/<class>/<image>; per-class seeded hold-out of test_fraction.
  *  office_home    the same layout under root or root/OfficeHomeDataset_10072016. When the LibMTL
- *                 lists root/data_txt/office-home/<Domain>_{train,test}.txt exist (Domain with '_'
- *                 for ' ', lines "Real_World/Class/x.jpg label"), they are the split: train list =
- *                 training pool, test list = test; the val list is left unused, as LibMTL trains on
- *                 train only (it keeps val for model selection, which clipmtl does not do).
+ *                 lists data_txt/office-home/<Domain>_{train,test}.txt exist in root (or beside
+ *                 the dataset folder when root is that folder; Domain with '_' for ' ', lines
+ *                 "Real_World/Class/x.jpg label"), they are the split: train list = training pool,
+ *                 test list = test; the val list is left unused, as LibMTL trains on train only
+ *                 (it keeps val for model selection, which clipmtl does not do). Labels stay the
+ *                 sorted folder order; LibMTL's label ids are only checked for consistency.
  *  domainnet      root (or root/domainnet) with splits/<domain>_{train,test}.txt,
  *  minidomainnet  resp. splits_mini/..., lines "domain/class/file.jpg label" (Dassl, spec 5.2);
  *                 the class is path component 1, classes ordered by the lists' labels.

@@ -231,6 +231,15 @@ static void check_office_home(void)
         check_loads(&t, 1, CM_SPLIT_TEST, root);
         cm_tasks_close(&t);
     }
+    /* Root given as the dataset folder itself: the lists beside it are found too. */
+    char set_dataset[1300];
+    snprintf(set_dataset, sizeof set_dataset, "data.root=\"%s\"", root);
+    const char *itself[] = {"data.kind=office_home", set_dataset, "data.image_size=16", NULL};
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, itself));
+    if (t.impl) {
+        CM_TEST(t.n_train[1] == 6 && t.n_test[1] == 4, "lists beside the dataset root: %d/%d", t.n_train[1], t.n_test[1]);
+        cm_tasks_close(&t);
+    }
     /* A list line naming no image: an error naming list:line (stop), a counted skip (skip). */
     char art_test[1200];
     snprintf(art_test, sizeof art_test, "%s/Art_test.txt", lists);
