@@ -254,6 +254,21 @@ int main(int argc, char **argv)
     expect_refusal("other split seed", open_tasks(&t, root, pack_p, seed, MPI_COMM_WORLD), "split_seed = 3");
     expect_refusal("other image size", open_tasks(&t, root, pack_p, size, MPI_COMM_WORLD), "image_size");
     expect_refusal("other kind", open_tasks(&t, root, pack_p, kind, MPI_COMM_WORLD), "data.kind");
+    /* A pack cut short: refused at open, naming the file. */
+    char cut[700];
+    snprintf(cut, sizeof cut, "%s/pack-cut.h5", tmp);
+    if (rank == 0) {
+        FILE *in = fopen(pack_p, "rb"), *out = fopen(cut, "wb");
+        fseek(in, 0, SEEK_END);
+        long length = ftell(in);
+        fseek(in, 0, SEEK_SET);
+        char *bytes = malloc((size_t)length);
+        size_t got = fread(bytes, 1, (size_t)length, in);
+        fwrite(bytes, 1, got - got / 4, out);
+        free(bytes), fclose(in), fclose(out);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    expect_refusal("truncated pack", open_tasks(&t, root, cut, NULL, MPI_COMM_WORLD), cut);
     char text[700];
     snprintf(text, sizeof text, "%s/Art/c0/1.png", root); /* a file, but not HDF5 */
     expect_refusal("not a pack", open_tasks(&t, root, text, NULL, MPI_COMM_WORLD), text);
