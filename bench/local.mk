@@ -12,3 +12,6 @@ noinst_PROGRAMS += bench/bench_train_step
 bench_bench_train_step_SOURCES = bench/bench_train_step.c
 bench_bench_train_step_LDADD = libclipmtl.a $(DEPS_LIBS)
 EXTRA_DIST += bench/train_step_reference.py
+noinst_PROGRAMS += bench/bench_loader
+bench_bench_loader_SOURCES = bench/bench_loader.c
+bench_bench_loader_LDADD = libclipmtl.a $(DEPS_LIBS)

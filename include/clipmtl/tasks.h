@@ -4,10 +4,12 @@
  * Readers (cm_config_data.kind):
  *  folder         root/<domain>/<class>/<image>; per-class seeded hold-out of test_fraction.
  *  office_home    the same layout under root or root/OfficeHomeDataset_10072016. When the LibMTL
- *                 lists root/data_txt/office-home/<Domain>_{train,test}.txt exist (Domain with '_'
- *                 for ' ', lines "Real_World/Class/x.jpg label"), they are the split: train list =
- *                 training pool, test list = test; the val list is left unused, as LibMTL trains on
- *                 train only (it keeps val for model selection, which clipmtl does not do).
+ *                 lists data_txt/office-home/<Domain>_{train,test}.txt exist in root (or beside
+ *                 the dataset folder when root is that folder; Domain with '_' for ' ', lines
+ *                 "Real_World/Class/x.jpg label"), they are the split: train list = training pool,
+ *                 test list = test; the val list is left unused, as LibMTL trains on train only
+ *                 (it keeps val for model selection, which clipmtl does not do). Labels stay the
+ *                 sorted folder order; LibMTL's label ids are only checked for consistency.
  *  domainnet      root (or root/domainnet) with splits/<domain>_{train,test}.txt,
  *  minidomainnet  resp. splits_mini/..., lines "domain/class/file.jpg label" (Dassl, spec 5.2);
  *                 the class is path component 1, classes ordered by the lists' labels.
@@ -69,19 +71,20 @@ cm_err cm_tasks_load(const cm_tasks *t, int task, int split, int i, cm_rng *rng,
 /* Distinct unreadable or missing images met so far (all tasks; this rank). */
 long cm_tasks_skipped(const cm_tasks *t);
 
-/* Packed data only (a no-op otherwise). Collective over comm, which must hold the same ranks as
- * the one given to cm_tasks_open: each rank reads the images of its `n` tasks (both splits) into
- * memory with collective parallel HDF5 reads; later loads of those tasks do no I/O. Without it,
- * loads read single images from the file (pread). */
+/* Packed data only (a no-op otherwise). Collective over comm (the ranks that opened the tasks):
+ * each rank reads the images of its `n` tasks (both splits) into memory with collective parallel
+ * HDF5 reads; later loads of those tasks do no I/O. Without it, loads read single images from
+ * the file (pread). Call it before creating loaders, not while loads run. */
 cm_err cm_tasks_preload(cm_tasks *t, MPI_Comm comm, int n, const int *tasks);
 
 /* Collective over f's communicator. The splits, so that a result can be traced to the images:
  * for every task, group "splits/<task name>" holds `name` (the image's path relative to the
- * dataset root, or "train/<i>" / "t10k/<i>" for Fashion-MNIST), `label` and `assign` (0 unused,
- * 1 train, 2 test) per image of the domain, and `train` / `test` (int32, indices into those
- * tables of the items that cm_tasks_load numbers 0..n-1). Attributes of "splits": the dataset
- * kind and source, split_seed, train_fraction, test_fraction, k_shot, run_seed, and the class
- * names as the table "splits/classes". */
+ * dataset root, or "train/<i>" / "t10k/<i>" for Fashion-MNIST), `label`, `assign` (0 unused,
+ * 1 train, 2 test) and `skipped` (1 = missing or unreadable, as met by any rank) per image of the
+ * domain, and `train` / `test` (int32, indices into those tables of the items that
+ * cm_tasks_load numbers 0..n-1). Attributes of "splits": the dataset kind and source,
+ * split_seed, train_fraction, test_fraction, k_shot, run_seed; the class names are the table
+ * "splits/classes". Layout also in docs/formats.md. */
 cm_err cm_tasks_write_splits(const cm_tasks *t, cm_h5_file *f);
 
 /* ceil(n_train / B): the batches of one epoch of the task. */

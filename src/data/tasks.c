@@ -1,6 +1,5 @@
 /* The tasks of a run: choosing the domains, reading them (tasks_folder.c, tasks_lists.c,
  * tasks_fmnist.c, tasks_packed.c), splitting each task, and looking items up. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -152,6 +152,26 @@ done:
     return err;
 }
 
+/* The LibMTL lists beside the dataset: <root>/data_txt/office-home, where root is the folder
+ * given, or the folder above the dataset when root is the dataset itself. NULL when absent. */
+static char *libmtl_lists_dir(const char *root, const char *dataset)
+{
+    char *dir = cm_path_join(root, LIBMTL_LISTS);
+    if (dir && cm_is_directory(dir)) return dir;
+    free(dir);
+    if (strcmp(root, dataset) != 0) return NULL; /* root was the folder above: looked there */
+    char *parent = strdup(dataset), *slash = parent ? strrchr(parent, '/') : NULL;
+    while (slash && slash > parent && slash[1] == '\0') { /* "a/b/" */
+        *slash = '\0';
+        slash = strrchr(parent, '/');
+    }
+    if (slash) *slash = '\0';
+    dir = parent ? cm_path_join(!slash ? "." : slash == parent ? "/" : parent, LIBMTL_LISTS) : NULL;
+    if (dir && !cm_is_directory(dir)) free(dir), dir = NULL;
+    free(parent);
+    return dir;
+}
+
 cm_err cm_tasks_read_folder(cm_tasks *t, const cm_config_data *data)
 {
     struct cm_tasks_impl *im = t->impl;
@@ -169,10 +189,10 @@ cm_err cm_tasks_read_folder(cm_tasks *t, const cm_config_data *data)
     if (err == CM_OK && office) {
         if (t->nclasses != OFFICE_HOME_CLASSES)
             cm_log_warn("%s: %d classes, Office-Home has %d", im->source, t->nclasses, OFFICE_HOME_CLASSES);
-        char *lists = cm_path_join(data->root, LIBMTL_LISTS);
+        char *lists = libmtl_lists_dir(data->root, im->source);
         int *label_map = calloc((size_t)t->nclasses, sizeof *label_map);
-        if (!lists || !label_map) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
-        else if (cm_is_directory(lists)) {
+        if (!label_map) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+        else if (lists) {
             for (int c = 0; c < t->nclasses; c++) label_map[c] = -1;
             err = read_libmtl_lists(t, lists, label_map);
             if (err == CM_OK) cm_log_info("%s: split from the LibMTL lists in %s", im->source, lists);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clipmtl/pack.h"
@@ -13,7 +14,7 @@ typedef struct {
     int ntasks, nclasses, nitems;
     char **task_names, **class_names, **item_names;
     int32_t *first, *official, *label, *item_official, *stored, *row, *bad;
-    uint64_t rows[2];
+    uint64_t rows[2], side[2];
 } pack_tables;
 
 static void free_strings(char **s, int n)
@@ -108,6 +109,7 @@ static cm_err read_tables(cm_h5_file *f, pack_tables *p)
         CM_ASSERT(type == CM_H5_UINT8 && ndims == 4 && dims[1] == dims[2] && dims[3] == 3, CM_ERR_FORMAT,
                   "%s: %s is not a uint8 table [rows, side, side, 3]", f->path, table[k]);
         p->rows[k] = dims[0];
+        p->side[k] = dims[1];
     }
     /* Bounds of every index before any is used. */
     CM_ASSERT(p->first[0] == 0 && p->first[p->ntasks] == n, CM_ERR_FORMAT, "%s: tasks/first does not cover the %d items",
@@ -159,6 +161,25 @@ static cm_err take_tasks(cm_tasks *t, const cm_config_data *data, const pack_tab
     return err;
 }
 
+/* The image tables have the sides the header announces and lie inside the file: pread relies on it. */
+static cm_err check_storage(const cm_tasks *t, const pack_tables *p, const char *path)
+{
+    const struct cm_tasks_impl *im = t->impl;
+    struct stat st;
+    CM_ASSERT(stat(path, &st) == 0, CM_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
+    static const char *const table[2] = {"images/train", "images/test"};
+    for (int k = 0; k < 2; k++) {
+        uint64_t side = k == 0 ? (uint64_t)im->train_size : (uint64_t)t->image_size;
+        CM_ASSERT(p->side[k] == side, CM_ERR_FORMAT, "%s: %s holds %llux%llu images, the header says %llu", path, table[k],
+                  (unsigned long long)p->side[k], (unsigned long long)p->side[k], (unsigned long long)side);
+        if (p->rows[k] == 0) continue;
+        uint64_t bytes = p->rows[k] * side * side * 3;
+        CM_ASSERT(im->offset[k] != UINT64_MAX && im->offset[k] + bytes <= (uint64_t)st.st_size, CM_ERR_FORMAT,
+                  "%s: %s (%llu bytes) does not lie inside the file", path, table[k], (unsigned long long)bytes);
+    }
+    return CM_OK;
+}
+
 cm_err cm_tasks_read_packed(cm_tasks *t, const cm_config_data *data, MPI_Comm comm)
 {
     struct cm_tasks_impl *im = t->impl;
@@ -173,6 +194,7 @@ cm_err cm_tasks_read_packed(cm_tasks *t, const cm_config_data *data, MPI_Comm co
     if (err == CM_OK) err = read_tables(&f, &p);
     if (err == CM_OK) err = cm_h5_raw_offset(&f, "images/train", &im->offset[0]);
     if (err == CM_OK) err = cm_h5_raw_offset(&f, "images/test", &im->offset[1]);
+    if (err == CM_OK) err = check_storage(t, &p, f.path);
     cm_err closed = f.path ? cm_h5_close(&f) : CM_OK;
     if (err == CM_OK) err = closed;
     if (err == CM_OK) err = take_tasks(t, data, &p);

@@ -122,7 +122,7 @@ cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strin
     }
     H5Sget_simple_extent_dims(space, &count, NULL);
     size_t width = H5Tget_size(t);
-    if (count > (1u << 30) || width == 0 || width > (1u << 20)) {
+    if (count > (1u << 30) || width == 0 || width > (1u << 20) || (size_t)count * width > ((size_t)1 << 32)) {
         err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
                              "%s: dataset %s: %llu strings of %zu bytes is not a table of names", f->path, name,
                              (unsigned long long)count, width);
