@@ -155,6 +155,20 @@ static cm_err assign_owners(cm_trainer *t)
     return CM_OK;
 }
 
+/* <run>/splits.h5: which image of every task is train, test or unused (docs/formats.md). */
+static cm_err write_splits(const cm_trainer *t)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/splits.h5", t->dir);
+    cm_h5_file f = {0};
+    CM_CHECK(cm_h5_create(&f, MPI_COMM_WORLD, path));
+    cm_err err = cm_tasks_write_splits(&t->tasks, &f);
+    cm_err closed = cm_h5_close(&f);
+    CM_CHECK(err);
+    CM_CHECK(closed);
+    return CM_OK;
+}
+
 cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config_text, const char *phase,
                          cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps)
 {
@@ -175,6 +189,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     CM_ASSERT(t->tasks.image_size == t->model.cfg.image_size, CM_ERR_CONFIG,
               "data.image_size %d (%s) differs from the model's input size %d", t->tasks.image_size,
               cm_config_origin(cfg, "data.image_size"), t->model.cfg.image_size);
+    CM_CHECK(write_splits(t));
     CM_CHECK(cm_layout_compute(&t->layout, t->nranks, t->tasks.ntasks, t->rank));
     CM_CHECK(cm_comms_create(&t->comms, MPI_COMM_WORLD, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
 
@@ -205,6 +220,8 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     const int B = cfg->optim.batch_size;
     t->shard_start = 0, t->shard_count = B;
     if (t->nranks >= t->tasks.ntasks) cm_layout_shard(B, t->layout.shard, t->layout.nshards, &t->shard_start, &t->shard_count);
+    /* A packed dataset: each rank reads its own tasks' images once, collectively. */
+    CM_CHECK(cm_tasks_preload(&t->tasks, MPI_COMM_WORLD, t->layout.nlocal, t->layout.local_tasks));
     CM_CALLOC(t->loaders, t->layout.nlocal);
     for (int i = 0; i < t->layout.nlocal; i++)
         CM_CHECK(cm_loader_create(&t->loaders[i], &t->tasks, t->layout.local_tasks[i], B, t->shard_start, t->shard_count,
@@ -432,11 +449,18 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
-            const int nb = count - b0 < EB ? count - b0 : EB;
-            for (int j = 0; j < nb; j++) {
-                CM_CHECK_GOTO(err, cm_tasks_load(&t->tasks, task, CM_SPLIT_TEST, start + b0 + j, NULL, t->pixels + per * j), done);
-                t->labels[j] = cm_tasks_label(&t->tasks, task, CM_SPLIT_TEST, start + b0 + j);
+            const int want = count - b0 < EB ? count - b0 : EB;
+            int nb = 0;
+            for (int j = 0; j < want; j++) {
+                const int item = start + b0 + j;
+                int loaded;
+                CM_CHECK_GOTO(err, cm_tasks_load_item(&t->tasks, task, CM_SPLIT_TEST, item, NULL, t->pixels + per * nb, &loaded),
+                              done);
+                /* With bad_data: skip an unreadable test image is left out, not replaced. */
+                if (loaded != item) continue;
+                t->labels[nb++] = cm_tasks_label(&t->tasks, task, CM_SPLIT_TEST, item);
             }
+            if (nb == 0) continue;
             double loss;
             int correct;
             CM_CHECK_GOTO(err, cm_task_step(&t->model, &t->set, task, t->params, t->pixels, t->labels, nb, nb,
