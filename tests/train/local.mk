@@ -17,3 +17,5 @@ TESTS += tests/train/test_training.sh
 EXTRA_DIST += tests/train/test_training.sh
 TESTS += tests/train/test_params_cli.sh
 EXTRA_DIST += tests/train/test_params_cli.sh
+TESTS += tests/train/test_grad_cli.sh
+EXTRA_DIST += tests/train/test_grad_cli.sh
