@@ -31,15 +31,28 @@ cm_err cm_similarity_file_read(const char *path, cm_similarity_record *r);
 void cm_similarity_record_free(cm_similarity_record *r);
 
 /* ---- checkpoints: collective over comm ---- */
+/* What a checkpoint holds besides the parameters and the optimizer: the grouping of a phase-2
+ * run and the similarity snapshots of phase 1 so far (either may be absent). The random
+ * numbers need no state: every draw comes from a stream of (seed, purpose, task, step, index). */
+typedef struct {
+    int ntasks;
+    const int *group_of_task;                  /* NULL: not grouped */
+    const cm_similarity_snapshots *snapshots;  /* NULL or empty: none */
+} cm_checkpoint_extras;
+
 /* One dataset per table entry: params/<name>, and the optimizer moments optim/m/<name>
  * (and optim/v/<name> for AdamW); entry i is written by rank owner[i], which holds its current
- * values. Attributes: step, optimizer_steps, config. Atomic (h5io checkpoints). */
+ * values. Also grouping/group_of_task and similarity/{steps,cosine,norms} from extras, the
+ * attributes step and optimizer_steps, and the configuration text. Atomic (h5io checkpoints). */
 cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int keep, const cm_tensor_table *table,
-                           const float *params, const cm_optimizer *opt, const int *owner, const char *config_text);
+                           const float *params, const cm_optimizer *opt, const int *owner, const char *config_text,
+                           const cm_checkpoint_extras *extras);
 /* Reads every entry of table (by name and shape) on every rank, so a run can resume on any
  * number of ranks. */
 cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table *table, float *params,
                           cm_optimizer *opt, int64_t *step);
+/* The similarity snapshots a phase-1 checkpoint holds, appended to snaps (none: nothing). */
+cm_err cm_checkpoint_read_snapshots(MPI_Comm comm, const char *path, cm_similarity_snapshots *snaps);
 
 /* ---- results: written by one process ---- */
 typedef struct {

@@ -48,6 +48,9 @@ typedef struct {
     int shard_start, shard_count;
     int *entry_owner;    /* per table entry: the rank that writes it into checkpoints */
     int64_t total_steps, steps_per_epoch, step;
+    const int *group_of_task;           /* grouped mode, for checkpoints */
+    cm_similarity_snapshots *snapshots; /* phase 1 while cm_trainer_run records them */
+    char resumed_from[4400];            /* checkpoint read by cm_trainer_resume, "" if none */
 } cm_trainer;
 
 /* Collective. mode and grouping as cm_prompt_set_create; grouping NULL unless grouped.

@@ -118,7 +118,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     int64_t *steps = NULL;
     int nsteps = 0, resumed = 0, rank, N = 0;
     double *average = NULL;
-    char path[4200], partial[4200];
+    char path[4200];
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     *group_of_task = NULL;
     double t0 = cm_now();
@@ -146,26 +146,15 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     N = t.tasks.ntasks;
     *ntasks = N;
     snprintf(path, sizeof path, "%s/similarity.h5", t.dir);
-    snprintf(partial, sizeof partial, "%s/similarity.partial.h5", t.dir);
     CM_CHECK_GOTO(err, snapshot_steps(c, t.total_steps, &steps, &nsteps), done);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_init(&snaps, N), done);
     if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);
-    if (resumed) {
-        /* Snapshots taken before the checkpoint come back from the partial file. */
-        cm_similarity_record r = {0};
-        if (cm_similarity_file_read(partial, &r) == CM_OK) {
-            for (int k = 0; k < r.count; k++)
-                if (r.steps[k] <= t.step)
-                    CM_CHECK_GOTO(err, cm_similarity_snapshots_add(&snaps, r.steps[k], r.cosine + (size_t)k * N * N, r.norms + (size_t)k * N), done);
-            cm_similarity_record_free(&r);
-        } else {
-            cm_error_clear();
-        }
-    }
+    /* Snapshots taken before the checkpoint come back from it. */
+    if (resumed) CM_CHECK_GOTO(err, cm_checkpoint_read_snapshots(MPI_COMM_WORLD, t.resumed_from, &snaps), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, steps, nsteps, &snaps), done);
-    CM_ASSERT(snaps.count > 0, CM_ERR_CONFIG, "phase 1 recorded no similarity snapshot");
-    CM_CALLOC(average, (size_t)N * N);
-    CM_CALLOC(*group_of_task, N);
+    if (snaps.count == 0) CM_ERROR_GOTO(err, done, CM_ERR_CONFIG, "phase 1 recorded no similarity snapshot");
+    if (!(average = calloc((size_t)N * N, sizeof *average)) || !(*group_of_task = calloc((size_t)N, sizeof **group_of_task)))
+        CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for the grouping of %d tasks", N);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_mean(&snaps, average), done);
     CM_CHECK_GOTO(err, grouping_of(c, average, N, (const char *const *)t.tasks.task_names, *group_of_task, ngroups), done);
     if (rank == 0) {
@@ -173,20 +162,12 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
                                                     *group_of_task, cm_grouping_rule_name(c->grouping.options.rule),
                                                     p->config_text),
                       done);
-        remove(partial);
         printf("phase 1: %d snapshots averaged, %d groups (rule %s), %.1f s -> %s\n", snaps.count, *ngroups,
                cm_grouping_rule_name(c->grouping.options.rule), cm_now() - t0, path);
         print_groups(*group_of_task, *ngroups, N, t.tasks.task_names);
         fflush(stdout);
     }
 done:
-    if (err == CM_ERR_INTERRUPTED && rank == 0 && snaps.count > 0) {
-        double *mean = calloc((size_t)N * N, sizeof *mean);
-        if (mean && cm_similarity_snapshots_mean(&snaps, mean) == CM_OK)
-            cm_similarity_file_write(partial, N, (const char *const *)t.tasks.task_names, &snaps, mean, NULL, NULL,
-                                     p->config_text);
-        free(mean);
-    }
     free(steps), free(average);
     cm_similarity_snapshots_destroy(&snaps);
     cm_trainer_destroy(&t);
@@ -247,7 +228,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     const int N = t.tasks.ntasks;
     if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, NULL, 0, NULL), done);
-    CM_CALLOC(accuracy, N);
+    if (!(accuracy = calloc((size_t)N, sizeof *accuracy))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
     CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy), done);
     if (rank == 0) {
         const double wall = cm_now() - t0;

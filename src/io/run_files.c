@@ -128,8 +128,26 @@ static cm_err entry_dims(const cm_tensor_desc *e, uint64_t *dims, int *ndims)
     return CM_OK;
 }
 
+static cm_err write_extras(cm_h5_file *f, const cm_checkpoint_extras *x)
+{
+    const uint64_t n = (uint64_t)x->ntasks;
+    if (x->group_of_task) {
+        uint64_t dims[1] = {n};
+        CM_CHECK(cm_h5_write_owner(f, "grouping/group_of_task", CM_H5_INT32, 1, dims, 0, x->group_of_task));
+    }
+    const cm_similarity_snapshots *s = x->snapshots;
+    if (s && s->count > 0) {
+        uint64_t k = (uint64_t)s->count, d1[1] = {k}, d2[2] = {k, n}, d3[3] = {k, n, n};
+        CM_CHECK(cm_h5_write_owner(f, "similarity/steps", CM_H5_INT64, 1, d1, 0, s->steps));
+        CM_CHECK(cm_h5_write_owner(f, "similarity/norms", CM_H5_DOUBLE, 2, d2, 0, s->norms));
+        CM_CHECK(cm_h5_write_owner(f, "similarity/cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine));
+    }
+    return CM_OK;
+}
+
 cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int keep, const cm_tensor_table *table,
-                           const float *params, const cm_optimizer *opt, const int *owner, const char *config_text)
+                           const float *params, const cm_optimizer *opt, const int *owner, const char *config_text,
+                           const cm_checkpoint_extras *extras)
 {
     cm_h5_checkpoint ck;
     CM_CHECK(cm_h5_checkpoint_begin(&ck, comm, dir, step, keep));
@@ -150,6 +168,7 @@ cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int kee
                           fail);
         }
     }
+    if (extras) CM_CHECK_GOTO(err, write_extras(&ck.file, extras), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&ck.file, "/", "optimizer_steps", opt->steps), fail);
     CM_CHECK_GOTO(err, cm_h5_write_text(&ck.file, "config", config_text ? config_text : ""), fail);
     CM_CHECK(cm_h5_checkpoint_end(&ck));
@@ -197,6 +216,39 @@ cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table
 fail:
     cm_h5_close(&f);
     return err;
+}
+
+cm_err cm_checkpoint_read_snapshots(MPI_Comm comm, const char *path, cm_similarity_snapshots *snaps)
+{
+    cm_h5_file f = {0};
+    cm_err err;
+    int exists = 0, nd;
+    cm_h5_type type;
+    uint64_t dims[CM_H5_MAX_DIMS];
+    int64_t *steps = NULL;
+    double *cosine = NULL, *norms = NULL;
+    const size_t N = (size_t)snaps->ntasks;
+    CM_CHECK_GOTO(err, cm_h5_open(&f, comm, path, 0), done);
+    CM_CHECK_GOTO(err, cm_h5_exists(&f, "similarity/steps", &exists), done);
+    if (!exists) goto done;
+    CM_CHECK_GOTO(err, cm_h5_shape(&f, "similarity/cosine", &type, &nd, dims), done);
+    if (nd != 3 || dims[1] != N || dims[2] != N || dims[0] > 1000000)
+        CM_ERROR_GOTO(err, done, CM_ERR_FORMAT, "%s: similarity/cosine is not [K,%zu,%zu]", path, N, N);
+    const size_t K = (size_t)dims[0];
+    if (!(steps = calloc(K + 1, sizeof *steps)) || !(cosine = calloc(K * N * N + 1, sizeof *cosine)) ||
+        !(norms = calloc(K * N + 1, sizeof *norms)))
+        CM_ERROR_GOTO(err, done, CM_ERR_MEM, "%s: out of memory for %zu snapshots", path, K);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "similarity/steps", CM_H5_INT64, steps, K), done);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "similarity/cosine", CM_H5_DOUBLE, cosine, K * N * N), done);
+    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "similarity/norms", CM_H5_DOUBLE, norms, K * N), done);
+    for (size_t k = 0; k < K; k++)
+        CM_CHECK_GOTO(err, cm_similarity_snapshots_add(snaps, steps[k], cosine + k * N * N, norms + k * N), done);
+done:
+    free(steps), free(cosine), free(norms);
+    cm_err closed = cm_h5_close(&f);
+    CM_CHECK(err);
+    CM_CHECK(closed);
+    return CM_OK;
 }
 
 cm_err cm_results_write(const char *path, const cm_results *r)

@@ -174,6 +174,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
 {
     memset(t, 0, sizeof *t);
     t->cfg = cfg, t->config_text = config_text, t->phase = phase, t->total_steps = total_steps;
+    t->group_of_task = mode == CM_SET_GROUPED ? group_of_task : NULL;
     MPI_Comm_rank(MPI_COMM_WORLD, &t->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
@@ -292,8 +293,10 @@ static cm_err save_checkpoint(cm_trainer *t)
 {
     char dir[4200];
     checkpoint_dir(t, dir, sizeof dir);
+    cm_checkpoint_extras extras = {.ntasks = t->tasks.ntasks, .group_of_task = t->group_of_task,
+                                   .snapshots = t->snapshots};
     CM_CHECK(cm_checkpoint_write(MPI_COMM_WORLD, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
-                                 &t->opt, t->entry_owner, t->config_text));
+                                 &t->opt, t->entry_owner, t->config_text, &extras));
     return CM_OK;
 }
 
@@ -310,6 +313,7 @@ cm_err cm_trainer_resume(cm_trainer *t, int *resumed)
     *resumed = found;
     if (!found) return CM_OK;
     CM_CHECK(cm_checkpoint_read(MPI_COMM_WORLD, path, &t->set.table, t->params, &t->opt, &t->step));
+    snprintf(t->resumed_from, sizeof t->resumed_from, "%s", path);
     if (t->rank == 0) printf("%s: resumed from %s at step %lld\n", t->phase, path, (long long)t->step);
     return CM_OK;
 }
@@ -370,6 +374,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         for (int i = 0; i < t->layout.nlocal; i++)
             if (!(snap_grads[i] = calloc(t->set.methods[0].count + 1, sizeof(float))))
                 CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
+    t->snapshots = snaps;
     double window_start = cm_now(), run_start = window_start, waited = 0;
     int64_t window_steps = 0, first_step = t->step;
     while (t->step < t->total_steps) {
@@ -431,6 +436,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         }
     }
 done:
+    t->snapshots = NULL;
     for (int i = 0; snap_grads && i < t->layout.nlocal; i++) free(snap_grads[i]);
     free(snap_grads), free(stats);
     return err;

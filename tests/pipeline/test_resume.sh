@@ -5,7 +5,8 @@
 #  - a rank that fails at step 3 aborts the job with its error on stderr, and ckpt-2 stays
 #    intact (readable, step 2);
 #  - SIGUSR1 to mpirun: the ranks checkpoint and stop, --resume continues from that checkpoint;
-#  - resuming on 3 ranks from a 2-rank checkpoint gives the same prompts to 1e-5.
+#  - resuming on 3 ranks from a 2-rank checkpoint gives the same prompts to 1e-5;
+#  - phase 1 killed mid-way keeps its similarity snapshots through the checkpoint.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
 make_config "$tmp/run.yaml"
@@ -66,4 +67,19 @@ cp "$tmp/runs/killed/checkpoints-phase2/ckpt-4.h5" "$tmp/runs/other/checkpoints-
 echo "ckpt-4.h5" >"$tmp/runs/other/checkpoints-phase2/latest"
 train 3 other --set optim.steps=16 --resume | grep "resumed from .*ckpt-4.h5"
 same "$ref" "$tmp/runs/other/checkpoints-phase2/ckpt-16.h5" 1e-5
+# Phase 1 killed after step 5: the resumed run keeps the snapshots of steps 2 and 4 (they are in
+# the checkpoint) and ends with the similarity of an uninterrupted phase 1, bitwise.
+mpi 2 "$bin" group "$tmp/run.yaml" --set run.name=g_whole >/dev/null
+if CLIPMTL_FAULT=kill:0:5 mpi 2 "$bin" group "$tmp/run.yaml" --set run.name=g_killed >/dev/null 2>&1; then
+    echo "the killed phase 1 succeeded"; exit 1
+fi
+mpi 2 "$bin" group "$tmp/run.yaml" --set run.name=g_killed --resume | grep "resumed from .*ckpt-4.h5"
+"$PYTHON3" - "$tmp/runs/g_whole/similarity.h5" "$tmp/runs/g_killed/similarity.h5" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+assert a["steps"][()].tolist() == b["steps"][()].tolist() == [2, 4, 6], (a["steps"][()], b["steps"][()])
+for name in ("cosine", "norms", "average", "group_of_task"):
+    assert np.array_equal(a[name][()], b[name][()]), name
+print("phase 1 resumed: snapshots and similarity identical")
+PY
 echo "resume: ok"
