@@ -29,3 +29,4 @@ include tests/clip/local.mk
 include tests/config/local.mk
 include tests/h5io/local.mk
 include tests/pipeline/local.mk
+include tests/jobs/local.mk
