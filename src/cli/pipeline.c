@@ -30,6 +30,11 @@ void cm_pipeline_method_options(const cm_config_method *m, cm_method_options *o)
         o->mmap_shared_source = m->mmap.shared_source;
         o->mmap_scale_init_normal = m->mmap.scaling_init == CM_MMAP_SCALING_NORMAL;
         break;
+    case CM_METHOD_ADAPTER:
+        o->adapter_reduction = m->adapter.reduction, o->adapter_ratio = (float)m->adapter.ratio;
+        o->adapter_image = m->adapter.target != CM_ADAPTER_TEXT;
+        o->adapter_text = m->adapter.target != CM_ADAPTER_IMAGE;
+        break;
     default: break;
     }
 }
