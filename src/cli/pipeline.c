@@ -266,7 +266,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
                         .config_text = p->config_text, .seed = c->run.seed};
         CM_CHECK_GOTO(err, cm_results_write(path, &r), done);
         double avg = 0;
-        printf("\nresults: %s, %s prompts, %lld trainable parameters (%.4f%% of CLIP's %lld), %.1f s\n",
+        printf("\nresults: %s, %s mode, %lld trainable parameters (%.4f%% of CLIP's %lld), %.1f s\n",
                cm_method_name(c->method.name), mode_name(mode), (long long)trainable, 100.0 * trainable / clip,
                (long long)clip, wall);
         printf("%-24s %6s %10s\n", "task", "group", "top-1 (%)");

@@ -260,7 +260,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     if (t->rank == 0) {
         cm_layout_print(&t->layout, (const char *const *)t->tasks.task_names, B, stdout);
         char desc[256];
-        printf("%s: %s, %s prompts (%s), %zu trainable parameters, %lld steps of %lld per epoch\n", phase,
+        printf("%s: %s, method %s (%s), %zu trainable parameters, %lld steps of %lld per epoch\n", phase,
                cm_clip_config_str(mc, desc, sizeof desc), cm_method_name(opt.kind),
                mode == CM_SET_SHARED ? "shared" : mode == CM_SET_SINGLE ? "per task" : "per group + per task", P,
                (long long)total_steps, (long long)t->steps_per_epoch);
