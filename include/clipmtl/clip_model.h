@@ -87,6 +87,9 @@ cm_err cm_clip_layout(const cm_clip_config *cfg, cm_tensor_table *table);
 cm_err cm_clip_weights_bind(const cm_clip_config *cfg, const cm_tensor_table *table, float *buffer,
                             cm_clip_weights *w);
 void cm_clip_weights_release(cm_clip_weights *w);
+/* The pointer of `w` that holds entry `entry` of a cm_clip_layout table (NULL past the end):
+ * lets a caller re-point single tensors (full fine-tuning, BitFit) without names. */
+float **cm_clip_weight_slot(cm_clip_weights *w, const cm_clip_config *cfg, int entry);
 
 /* Allocates a zeroed model of the given configuration. */
 cm_err cm_clip_create(cm_clip_model *m, const cm_clip_config *cfg);

@@ -9,12 +9,20 @@
  *                  (visual prompt of layer j = text_j proj_j^T + bias_j, spec.md 2.6)
  *   mmap           mmap.source.<j> [m, nn] (or mmap.source when shared by all layers),
  *                  mmap.w_text.<j> [b/m, Dt/nn], mmap.w_visual.<j> [b/m, Dv/nn]
- *                  (text prompt = source (x) w_text, visual = source (x) w_visual, spec.md 3.3) */
+ *                  (text prompt = source (x) w_text, visual = source (x) w_visual, spec.md 3.3)
+ * The parameter-updating baselines of spec.md 2.9 live in the same table but make no prompts:
+ *   full           every CLIP tensor under its OpenAI name ("shared.visual.conv1.weight", ...)
+ *   bitfit         the bias vectors only, under their OpenAI names: attn.in_proj_bias,
+ *                  attn.out_proj.bias, mlp.c_fc.bias, mlp.c_proj.bias, ln_1/ln_2.bias of every
+ *                  block and ln_pre/ln_post/ln_final.bias (LayerNorm gains stay frozen)
+ *   adapter        adapter.<image|text>.fc1.weight [E/r, E], .fc2.weight [E, E/r] (CLIP-Adapter)
+ * Their effect on the model is src/methods/weight_methods.c (include/clipmtl/weight_methods.h). */
 #ifndef CLIPMTL_PROMPT_METHOD_H
 #define CLIPMTL_PROMPT_METHOD_H
 
 #include <stddef.h>
 
+#include "clipmtl/clip_model.h"
 #include "clipmtl/error.h"
 #include "clipmtl/prompts.h"
 #include "clipmtl/rng.h"
@@ -43,6 +51,12 @@ typedef struct {
     int mmap_scale_init_normal;   /* scaling matrices ~ N(0, init_std^2) (else ones) */
     float init_std;               /* N(0, init_std^2) for prompts and source prompts */
     char ctx_init[128];           /* words that start each class sentence, "" = "X X ... X" */
+    /* full, bitfit, adapter: the CLIP they act on (its layout, embed_dim); the caller sets it
+     * once the model is known. Prompt methods ignore it. */
+    cm_clip_config model;
+    int adapter_reduction;        /* adapter hidden width = embed_dim / reduction (spec 2.9: 4) */
+    float adapter_ratio;          /* f' = ratio * adapter(f) + (1 - ratio) * f (0.2) */
+    int adapter_image, adapter_text; /* which features get an adapter */
 } cm_method_options;
 
 typedef struct {
@@ -50,12 +64,16 @@ typedef struct {
     int text_width, visual_width; /* Dt, Dv of the model */
     size_t *offsets;              /* tensor offsets in the shared buffer, method-specific order */
     int noffsets;
+    int *model_entries;           /* full, bitfit: offsets[i] holds the model table's entry model_entries[i] */
     size_t first, count;          /* the method's floats: buffer[first, first+count) */
 } cm_prompt_method;
 
 const char *cm_method_name(cm_method_kind kind);
 cm_err cm_method_kind_parse(const char *name, cm_method_kind *kind);
-/* The defaults of spec.md 2.3-2.6 and 3.4 for `kind`. */
+/* 1 for the parameter-updating baselines (full, bitfit, adapter): no prompts, their parameters
+ * act inside the model (include/clipmtl/weight_methods.h). */
+int cm_method_updates_weights(cm_method_kind kind);
+/* The defaults of spec.md 2.3-2.6, 2.9 and 3.4 for `kind`. */
 void cm_method_options_default(cm_method_kind kind, cm_method_options *opt);
 
 /* Checks the options against the model's widths and depths (e.g. MmAP: m | b, n | Dt, n | Dv)
@@ -69,7 +87,9 @@ void cm_method_prompt_shapes(const cm_prompt_method *pm, cm_prompt_stack *text, 
 
 /* Fills the method's parameters in `params` (spec.md initialisations). `text_init`, when not
  * NULL, holds the token embeddings [n_text, Dt] of the words of ctx_init that seed the layer-0
- * text prompt (CoOp, IVLP, MaPLe word initialisation). */
+ * text prompt (CoOp, IVLP, MaPLe word initialisation). The adapter's Linear layers start as
+ * PyTorch's nn.Linear does, U(-1/sqrt(in), 1/sqrt(in)); full and bitfit start from the model's
+ * own values (cm_method_copy_model_weights), which this leaves alone. */
 void cm_method_init(const cm_prompt_method *pm, float *params, cm_rng *rng, const float *text_init);
 
 /* params -> prompts. Stacks come from cm_method_prompt_shapes with values allocated. */

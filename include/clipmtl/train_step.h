@@ -8,8 +8,13 @@
  * and, when d_params is given, the way back through the head, both towers (only those that
  * carry prompts) and cm_prompt_set_backward into d_params.
  *
- * The CLIP weights are frozen: no weight gradient is computed. Activations and gradient
- * scratch live in one arena sized by cm_task_step_arena_bytes; nothing is allocated. */
+ * The CLIP weights are frozen for prompt methods: no weight gradient is computed. The
+ * parameter-updating baselines (weight_methods.h) change that: full fine-tuning and BitFit
+ * run the towers with their trained copies of CLIP's tensors (from params) and get those
+ * tensors' gradients, and only those (BitFit: no linear weight-gradient GEMM); CLIP-Adapter
+ * adapts the features between the towers and the head and its gradient stops there.
+ * Activations and gradient scratch live in one arena sized by cm_task_step_arena_bytes;
+ * nothing is allocated. */
 #ifndef CLIPMTL_TRAIN_STEP_H
 #define CLIPMTL_TRAIN_STEP_H
 

@@ -115,6 +115,7 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
     CM_CHECK_GOTO(err, cm_config_check_model(c, &m.cfg), done);
     cm_method_options opt;
     cm_pipeline_method_options(&c->method, &opt);
+    opt.model = m.cfg;
     CM_CHECK_GOTO(err, cm_prompt_set_create(&set, CM_SET_SHARED, &opt, 1, NULL, 0, m.cfg.text.width, m.cfg.vision.width,
                                             m.cfg.text.layers, m.cfg.vision.layers),
                   done);

@@ -1,6 +1,5 @@
 /* clipmtl params: trainable-parameter counts of every method for a configuration's model. */
 #include <stdio.h>
-#include <string.h>
 
 #include "clipmtl/cli.h"
 #include "clipmtl/clip_weights.h"
@@ -18,22 +17,6 @@ static cm_err model_config(const cm_config *c, cm_clip_config *mc)
     return err;
 }
 
-/* Biases of the blocks and LayerNorms (BitFit, spec.md 2.9) and CLIP-Adapter's two bias-free
- * Linear layers E -> E/r -> E on the image feature. */
-static void baseline_counts(const cm_tensor_table *clip, const cm_config *c, int E, size_t *bitfit, size_t *adapter)
-{
-    *bitfit = 0;
-    for (int i = 0; i < clip->count; i++) {
-        const char *name = clip->entries[i].name;
-        size_t len = strlen(name);
-        if ((len > 5 && strcmp(name + len - 5, ".bias") == 0) || (len > 14 && strcmp(name + len - 14, "in_proj_bias") == 0))
-            *bitfit += clip->entries[i].numel;
-    }
-    const int hidden = E / c->method.adapter.reduction;
-    const int sides = c->method.adapter.target == CM_ADAPTER_BOTH ? 2 : 1;
-    *adapter = (size_t)sides * 2 * E * hidden;
-}
-
 static cm_err run(cm_pipeline *p)
 {
     const cm_config *c = &p->cfg;
@@ -46,31 +29,34 @@ static cm_err run(cm_pipeline *p)
     printf("model: %s, %zu parameters\n", cm_clip_config_str(&mc, desc, sizeof desc), clip.total);
     printf("%-9s %12s %9s  %s\n", "method", "trainable", "% of CLIP", "settings (from the configuration)");
     cm_err err = CM_OK;
-    for (int k = CM_METHOD_ZEROSHOT; k <= CM_METHOD_MMAP && err == CM_OK; k++) {
+    /* Every count is the table the trainer builds for the method (one source of truth). */
+    for (int k = CM_METHOD_ZEROSHOT; k <= CM_METHOD_ADAPTER && err == CM_OK; k++) {
         cm_config_method m = c->method;
         m.name = (cm_method_kind)k;
         cm_method_options o;
         cm_pipeline_method_options(&m, &o);
+        o.model = mc;
         cm_tensor_table t;
         cm_table_init(&t);
         cm_prompt_method pm;
         err = cm_method_create(&pm, &o, mc.text.width, mc.vision.width, mc.text.layers, mc.vision.layers, &t, "");
         if (err == CM_OK) {
-            printf("%-9s %12zu %9.4f  n_text %d, n_visual %d, depth %d/%d", cm_method_name(o.kind), pm.count,
-                   100.0 * pm.count / clip.total, pm.opt.n_text, pm.opt.n_visual, pm.opt.depth_text, pm.opt.depth_visual);
+            printf("%-9s %12zu %9.4f  ", cm_method_name(o.kind), pm.count, 100.0 * pm.count / clip.total);
+            if (k == CM_METHOD_FULL) printf("every CLIP weight, logit_scale included");
+            else if (k == CM_METHOD_BITFIT) printf("attention, MLP and LayerNorm biases");
+            else if (k == CM_METHOD_ADAPTER)
+                printf("%s: %d->%d->%d, ratio %g", o.adapter_image && o.adapter_text ? "image and text features"
+                                                   : o.adapter_image               ? "image features"
+                                                                                   : "text features",
+                       mc.embed_dim, mc.embed_dim / o.adapter_reduction, mc.embed_dim, o.adapter_ratio);
+            else printf("n_text %d, n_visual %d, depth %d/%d", pm.opt.n_text, pm.opt.n_visual, pm.opt.depth_text,
+                        pm.opt.depth_visual);
             if (k == CM_METHOD_MMAP) printf(", m %d, n %d%s", o.mmap_m, o.mmap_n, o.mmap_shared_source ? ", shared source" : "");
             printf("\n");
             cm_method_destroy(&pm);
         }
         cm_table_free(&t);
     }
-    size_t bitfit, adapter;
-    baseline_counts(&clip, c, mc.embed_dim, &bitfit, &adapter);
-    printf("%-9s %12zu %9.4f  every weight (counted; training it is not implemented yet)\n", "full", clip.total, 100.0);
-    printf("%-9s %12zu %9.4f  block and LayerNorm biases (counted; not implemented yet)\n", "bitfit", bitfit,
-           100.0 * bitfit / clip.total);
-    printf("%-9s %12zu %9.4f  E->E/%d->E on the features (counted; not implemented yet)\n", "adapter", adapter,
-           100.0 * adapter / clip.total, c->method.adapter.reduction);
     cm_table_free(&clip);
     return err;
 }

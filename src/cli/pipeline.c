@@ -30,6 +30,11 @@ void cm_pipeline_method_options(const cm_config_method *m, cm_method_options *o)
         o->mmap_shared_source = m->mmap.shared_source;
         o->mmap_scale_init_normal = m->mmap.scaling_init == CM_MMAP_SCALING_NORMAL;
         break;
+    case CM_METHOD_ADAPTER:
+        o->adapter_reduction = m->adapter.reduction, o->adapter_ratio = (float)m->adapter.ratio;
+        o->adapter_image = m->adapter.target != CM_ADAPTER_TEXT;
+        o->adapter_text = m->adapter.target != CM_ADAPTER_IMAGE;
+        break;
     default: break;
     }
 }
@@ -242,7 +247,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
                         .config_text = p->config_text, .seed = c->run.seed};
         CM_CHECK_GOTO(err, cm_results_write(path, &r), done);
         double avg = 0;
-        printf("\nresults: %s, %s prompts, %lld trainable parameters (%.4f%% of CLIP's %lld), %.1f s\n",
+        printf("\nresults: %s, %s mode, %lld trainable parameters (%.4f%% of CLIP's %lld), %.1f s\n",
                cm_method_name(c->method.name), mode_name(mode), (long long)trainable, 100.0 * trainable / clip,
                (long long)clip, wall);
         printf("%-24s %6s %10s\n", "task", "group", "top-1 (%)");

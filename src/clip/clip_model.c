@@ -162,6 +162,35 @@ cm_err cm_clip_weights_bind(const cm_clip_config *c, const cm_tensor_table *t, f
     return CM_OK;
 }
 
+/* The 12 tensors of a block in layout_blocks order. */
+static float **block_slot(cm_block_weights *b, int k)
+{
+    float **slots[12] = {&b->ln_1_w, &b->ln_1_b, &b->qkv_w, &b->qkv_b, &b->out_w,  &b->out_b,
+                         &b->ln_2_w, &b->ln_2_b, &b->fc_w,  &b->fc_b,  &b->proj_w, &b->proj_b};
+    return slots[k];
+}
+
+/* Mirrors cm_clip_layout's order; tests/clip check it against every entry of the table. */
+float **cm_clip_weight_slot(cm_clip_weights *w, const cm_clip_config *c, int entry)
+{
+    cm_vision_weights *v = &w->visual;
+    cm_text_weights *x = &w->text;
+    const int Lv = c->vision.layers, Lt = c->text.layers;
+    float **head[5] = {&v->conv1_w, &v->class_embedding, &v->positional_embedding, &v->ln_pre_w, &v->ln_pre_b};
+    float **middle[5] = {&v->ln_post_w, &v->ln_post_b, &v->proj, &x->token_embedding, &x->positional_embedding};
+    float **tail[4] = {&x->ln_final_w, &x->ln_final_b, &x->text_projection, &w->logit_scale};
+    if (entry < 0) return NULL;
+    if (entry < 5) return head[entry];
+    entry -= 5;
+    if (entry < 12 * Lv) return block_slot(&v->blocks[entry / 12], entry % 12);
+    entry -= 12 * Lv;
+    if (entry < 5) return middle[entry];
+    entry -= 5;
+    if (entry < 12 * Lt) return block_slot(&x->blocks[entry / 12], entry % 12);
+    entry -= 12 * Lt;
+    return entry < 4 ? tail[entry] : NULL;
+}
+
 void cm_clip_weights_release(cm_clip_weights *w)
 {
     free(w->visual.blocks);

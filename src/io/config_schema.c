@@ -136,7 +136,8 @@ static const cm_config_key method_keys[] = {
     {.name = "name", .type = CM_CFG_ENUM, .offset = AT(method.name), .required = 1,
      .names = method_names, .default_yaml = "mmap",
      .doc = "What is trained: prompts (`coop`, `vpt`, `ivlp`, `maple`, `mmap`), nothing "
-            "(`zeroshot`) or weights (`full`, `bitfit`, `adapter`)."},
+            "(`zeroshot`) or weights: `full` every CLIP tensor, `bitfit` the attention, MLP and LayerNorm "
+            "biases, `adapter` CLIP-Adapter (multitask.mode single or shared)."},
     {.name = "n_ctx_text", .type = CM_CFG_INT, .offset = AT(method.n_ctx_text), .min = 0,
      .max = 75, .default_yaml = "2",
      .doc = "Text prompt tokens per layer (CoOp 16, IVLP and MaPLe 2). MmAP uses `mmap.b`."},

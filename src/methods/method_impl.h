@@ -16,6 +16,9 @@ typedef struct {
 extern const cm_method_impl cm_direct_prompts_impl; /* CoOp, VPT-deep, IVLP */
 extern const cm_method_impl cm_maple_impl;
 extern const cm_method_impl cm_mmap_impl;
+/* Parameter-updating baselines (weight_methods.c): a layout (and an init), no prompts. */
+extern const cm_method_impl cm_clip_tensors_impl; /* full, bitfit */
+extern const cm_method_impl cm_adapter_impl;
 
 /* Shared by the generators: appends `name` [rows, cols] to the table and records its offset
  * as pm->offsets[pm->noffsets++]. */

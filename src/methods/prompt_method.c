@@ -24,6 +24,11 @@ cm_err cm_method_kind_parse(const char *name, cm_method_kind *kind)
              name);
 }
 
+int cm_method_updates_weights(cm_method_kind kind)
+{
+    return kind == CM_METHOD_FULL || kind == CM_METHOD_BITFIT || kind == CM_METHOD_ADAPTER;
+}
+
 void cm_method_options_default(cm_method_kind kind, cm_method_options *o)
 {
     *o = (cm_method_options){.kind = kind, .init_std = 0.02f, .mmap_m = 4, .mmap_n = 256};
@@ -38,6 +43,7 @@ void cm_method_options_default(cm_method_kind kind, cm_method_options *o)
         snprintf(o->ctx_init, sizeof o->ctx_init, "a photo of a");
         break;
     case CM_METHOD_MMAP: o->n_text = o->n_visual = 4; o->depth_text = o->depth_visual = 9; break; /* 3.4 */
+    case CM_METHOD_ADAPTER: o->adapter_reduction = 4; o->adapter_ratio = 0.2f; o->adapter_image = 1; break; /* 2.9 */
     default: break;
     }
 }
@@ -50,6 +56,9 @@ static const cm_method_impl *impl_of(cm_method_kind kind)
     case CM_METHOD_IVLP: return &cm_direct_prompts_impl;
     case CM_METHOD_MAPLE: return &cm_maple_impl;
     case CM_METHOD_MMAP: return &cm_mmap_impl;
+    case CM_METHOD_FULL:
+    case CM_METHOD_BITFIT: return &cm_clip_tensors_impl;
+    case CM_METHOD_ADAPTER: return &cm_adapter_impl;
     default: return NULL;
     }
 }
@@ -103,8 +112,16 @@ cm_err cm_method_create(cm_prompt_method *pm, const cm_method_options *opt, int 
         pm->first = table->total;
         return CM_OK;
     }
-    CM_ASSERT(impl_of(opt->kind), CM_ERR_CONFIG, "method %s trains CLIP's weights, not prompts: not a prompt generator",
-              cm_method_name(opt->kind));
+    if (cm_method_updates_weights(opt->kind)) {
+        /* No prompts: the tensors act inside the model (weight_methods.h). */
+        pm->opt.n_text = pm->opt.n_visual = pm->opt.depth_text = pm->opt.depth_visual = 0;
+        pm->opt.ctx_init[0] = '\0';
+        pm->first = table->total;
+        CM_CHECK(impl_of(opt->kind)->layout(pm, table, prefix));
+        pm->count = table->total - pm->first;
+        return CM_OK;
+    }
+    CM_ASSERT(impl_of(opt->kind), CM_ERR_CONFIG, "method: unknown kind %d", (int)opt->kind);
     CM_CHECK(validate(opt, text_width, visual_width, text_layers, visual_layers));
     if (pm->opt.n_text == 0) pm->opt.depth_text = 0; /* a tower without prompts has no prompted layers */
     if (pm->opt.n_visual == 0) pm->opt.depth_visual = 0;
@@ -119,6 +136,7 @@ cm_err cm_method_create(cm_prompt_method *pm, const cm_method_options *opt, int 
 void cm_method_destroy(cm_prompt_method *pm)
 {
     free(pm->offsets);
+    free(pm->model_entries);
     *pm = (cm_prompt_method){0};
 }
 
@@ -150,19 +168,20 @@ void cm_method_prompt_shapes(const cm_prompt_method *pm, cm_prompt_stack *text, 
 
 void cm_method_init(const cm_prompt_method *pm, float *params, cm_rng *rng, const float *text_init)
 {
-    if (pm->count) impl_of(pm->opt.kind)->init(pm, params, rng, text_init);
+    if (pm->count && impl_of(pm->opt.kind)->init) impl_of(pm->opt.kind)->init(pm, params, rng, text_init);
 }
 
 void cm_method_prompts_forward(const cm_prompt_method *pm, const float *params, cm_prompt_stack *text,
                                cm_prompt_stack *visual)
 {
-    if (pm->count) impl_of(pm->opt.kind)->forward(pm, params, text, visual);
+    if (pm->count && impl_of(pm->opt.kind)->forward) impl_of(pm->opt.kind)->forward(pm, params, text, visual);
 }
 
 void cm_method_prompts_backward(const cm_prompt_method *pm, const float *params, const cm_prompt_stack *d_text,
                                 const cm_prompt_stack *d_visual, float *d_params)
 {
-    if (pm->count) impl_of(pm->opt.kind)->backward(pm, params, d_text, d_visual, d_params);
+    if (pm->count && impl_of(pm->opt.kind)->backward)
+        impl_of(pm->opt.kind)->backward(pm, params, d_text, d_visual, d_params);
 }
 
 cm_err cm_class_sentence(const char *ctx_init, int n_text, const char *classname, char *buf, size_t len)

@@ -10,6 +10,9 @@ cm_err cm_prompt_set_create(cm_prompt_set *s, cm_set_mode mode, const cm_method_
     *s = (cm_prompt_set){.mode = mode, .ntasks = ntasks};
     cm_table_init(&s->table);
     CM_ASSERT(ntasks > 0, CM_ERR_ARG, "a prompt set needs tasks (got %d)", ntasks);
+    CM_ASSERT(mode != CM_SET_GROUPED || !cm_method_updates_weights(opt->kind), CM_ERR_CONFIG,
+              "method %s updates weights and has no prompts to combine: grouped sets are for prompt methods "
+              "(use shared or single)", cm_method_name(opt->kind));
     s->nmethods = mode == CM_SET_SHARED ? 1 : mode == CM_SET_SINGLE ? ntasks : ngroups + ntasks;
     CM_CALLOC(s->methods, s->nmethods);
     if (mode == CM_SET_GROUPED) {

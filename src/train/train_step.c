@@ -6,6 +6,7 @@
 
 #include "clipmtl/encoder.h"
 #include "clipmtl/loss.h"
+#include "clipmtl/weight_methods.h"
 
 /* Everything of a step outside the towers' own activations and scratch. */
 typedef struct {
@@ -17,7 +18,21 @@ typedef struct {
     float *inv_norm_img, *inv_norm_txt; /* [b], [C] */
     float *head_scratch;              /* [b*C] */
     float *d_img, *d_txt;             /* [b,E], [C,E] */
+    cm_block_weights *view_blocks, *grad_blocks; /* full, bitfit: blocks of the model view, its gradient */
+    cm_adapter_acts adapt_img, adapt_txt;        /* adapter: the adapted image / text features */
 } step_buffers;
+
+/* The task's method when it is a parameter-updating baseline (those are never grouped). */
+static const cm_prompt_method *weight_method(const cm_prompt_set *set, int task)
+{
+    if (!set) return NULL;
+    const cm_prompt_method *m[2];
+    int k = cm_prompt_set_task_methods(set, task, m);
+    return k == 1 && cm_method_updates_weights(m[0]->opt.kind) ? m[0] : NULL;
+}
+
+static int trains_clip(const cm_prompt_method *wm) { return wm && cm_method_trains_clip(wm); }
+static int adapts(const cm_prompt_method *wm, cm_adapter_side side) { return wm && cm_adapter_active(wm, side); }
 
 static void task_shapes(const cm_prompt_set *set, int task, cm_prompt_stack *text, cm_prompt_stack *visual)
 {
@@ -36,9 +51,11 @@ static cm_err stack_alloc(cm_arena *arena, cm_prompt_stack *p)
 }
 
 static cm_err step_buffers_alloc(cm_arena *arena, const cm_clip_config *cfg, const cm_prompt_set *set,
-                                 const cm_prompt_stack *text, const cm_prompt_stack *visual, int b, int C, int backward,
-                                 step_buffers *s)
+                                 const cm_prompt_method *wm, const cm_prompt_stack *text, const cm_prompt_stack *visual,
+                                 int b, int C, int backward, step_buffers *s)
 {
+    const size_t view_bytes = (size_t)cm_method_view_blocks(cfg) * sizeof(cm_block_weights);
+    void *p;
     size_t E = cfg->embed_dim, BC = (size_t)b * C;
     memset(s, 0, sizeof *s);
     s->text = *text;
@@ -51,6 +68,12 @@ static cm_err step_buffers_alloc(cm_arena *arena, const cm_clip_config *cfg, con
     CM_CHECK(cm_arena_floats(arena, BC, &s->logits));
     CM_CHECK(cm_arena_floats(arena, b, &s->inv_norm_img));
     CM_CHECK(cm_arena_floats(arena, C, &s->inv_norm_txt));
+    if (trains_clip(wm)) {
+        CM_CHECK(cm_arena_alloc(arena, view_bytes, &p));
+        s->view_blocks = p;
+    }
+    if (adapts(wm, CM_ADAPTER_SIDE_IMAGE)) CM_CHECK(cm_adapter_acts_alloc(arena, wm, b, backward, &s->adapt_img));
+    if (adapts(wm, CM_ADAPTER_SIDE_TEXT)) CM_CHECK(cm_adapter_acts_alloc(arena, wm, C, backward, &s->adapt_txt));
     if (!backward) return CM_OK;
     s->d_text = *text;
     s->d_visual = *visual;
@@ -60,17 +83,26 @@ static cm_err step_buffers_alloc(cm_arena *arena, const cm_clip_config *cfg, con
     CM_CHECK(cm_arena_floats(arena, BC, &s->head_scratch));
     CM_CHECK(cm_arena_floats(arena, b * E, &s->d_img));
     CM_CHECK(cm_arena_floats(arena, C * E, &s->d_txt));
+    if (trains_clip(wm)) {
+        CM_CHECK(cm_arena_alloc(arena, view_bytes, &p));
+        s->grad_blocks = p;
+    }
     return CM_OK;
 }
 
 /* By shape, so that it holds on a measuring arena too (where values stay NULL). */
 static int has_prompts(const cm_prompt_stack *p) { return stack_floats(p) > 0; }
 
-/* A tower keeps activations for a backward only when it carries trained prompts, and only
- * those the prompts' gradient needs (the weights are frozen). */
-static cm_acts_mode tower_mode(int backward, const cm_prompt_stack *p)
+/* A tower keeps activations for a backward only when something below its output is trained,
+ * and only what that needs: every linear input for full fine-tuning, the inputs' path for
+ * prompts and BitFit's biases (no linear weight gradient), nothing under an adapter. */
+static cm_acts_mode tower_mode(int backward, const cm_prompt_stack *p, const cm_prompt_method *wm)
 {
-    return backward && has_prompts(p) ? CM_ACTS_INPUT_GRAD : CM_ACTS_INFERENCE;
+    if (!backward) return CM_ACTS_INFERENCE;
+    if (wm) return wm->opt.kind == CM_METHOD_FULL     ? CM_ACTS_TRAINING
+                   : wm->opt.kind == CM_METHOD_BITFIT ? CM_ACTS_INPUT_GRAD
+                                                      : CM_ACTS_INFERENCE;
+    return has_prompts(p) ? CM_ACTS_INPUT_GRAD : CM_ACTS_INFERENCE;
 }
 
 /* The allocation sequence of a step on a measuring arena; the task with the largest stacks. */
@@ -81,20 +113,22 @@ static size_t measure_task(const cm_clip_config *cfg, const cm_prompt_set *set, 
     cm_arena_measure(&a);
     cm_prompt_stack text, visual;
     task_shapes(set, task, &text, &visual);
+    const cm_prompt_method *wm = weight_method(set, task);
+    const cm_acts_mode text_mode = tower_mode(backward, &text, wm), vision_mode = tower_mode(backward, &visual, wm);
     step_buffers s;
     cm_text_acts tacts;
     cm_vision_acts vacts;
     /* A measuring arena cannot fail. */
-    (void)step_buffers_alloc(&a, cfg, set, &text, &visual, b, C, backward, &s);
-    (void)cm_text_acts_alloc(&a, cfg, C, T, tower_mode(backward, &text), &tacts);
-    (void)cm_vision_acts_alloc(&a, cfg, b, has_prompts(&visual) ? visual.n : 0, tower_mode(backward, &visual), &vacts);
+    (void)step_buffers_alloc(&a, cfg, set, wm, &text, &visual, b, C, backward, &s);
+    (void)cm_text_acts_alloc(&a, cfg, C, T, text_mode, &tacts);
+    (void)cm_vision_acts_alloc(&a, cfg, b, has_prompts(&visual) ? visual.n : 0, vision_mode, &vacts);
     size_t mark = a.used;
     void *unused;
-    if (tower_mode(backward, &text) != CM_ACTS_INFERENCE) {
+    if (text_mode != CM_ACTS_INFERENCE) {
         (void)cm_arena_alloc(&a, cm_text_backward_bytes(cfg, C, T), &unused);
         cm_arena_rewind(&a, mark);
     }
-    if (tower_mode(backward, &visual) != CM_ACTS_INFERENCE)
+    if (vision_mode != CM_ACTS_INFERENCE)
         (void)cm_arena_alloc(&a, cm_vision_backward_bytes(cfg, b, visual.n), &unused);
     return a.peak;
 }
@@ -136,35 +170,59 @@ static cm_err run_step(const cm_clip_model *m, const cm_prompt_set *set, int tas
     const int E = cfg->embed_dim, backward = d_params != NULL;
     cm_prompt_stack text, visual;
     task_shapes(set, task, &text, &visual);
+    const cm_prompt_method *wm = weight_method(set, task);
+    const int adapt_img = adapts(wm, CM_ADAPTER_SIDE_IMAGE), adapt_txt = adapts(wm, CM_ADAPTER_SIDE_TEXT);
     step_buffers s;
-    CM_CHECK(step_buffers_alloc(arena, cfg, set, &text, &visual, b, C, backward, &s));
+    CM_CHECK(step_buffers_alloc(arena, cfg, set, wm, &text, &visual, b, C, backward, &s));
     if (set) cm_prompt_set_forward(set, task, params, &s.text, &s.visual, s.set_scratch);
+    /* Full fine-tuning and BitFit run the model with their trained copies of its tensors. */
+    cm_clip_model view;
+    const cm_clip_model *run = m;
+    if (trains_clip(wm)) {
+        cm_method_model_view(wm, m, params, s.view_blocks, &view);
+        run = &view;
+    }
 
     cm_text_acts tacts;
     cm_vision_acts vacts;
-    const cm_acts_mode text_mode = tower_mode(backward, &s.text), vision_mode = tower_mode(backward, &s.visual);
-    CM_CHECK(cm_text_forward(m, class_ids, C, 0, &s.text, text_mode, arena, &tacts, s.txt));
-    CM_CHECK(cm_vision_forward(m, pixels, b, &s.visual, vision_mode, arena, &vacts, s.img));
+    const cm_acts_mode text_mode = tower_mode(backward, &s.text, wm), vision_mode = tower_mode(backward, &s.visual, wm);
+    CM_CHECK(cm_text_forward(run, class_ids, C, 0, &s.text, text_mode, arena, &tacts, s.txt));
+    CM_CHECK(cm_vision_forward(run, pixels, b, &s.visual, vision_mode, arena, &vacts, s.img));
+    if (adapt_img) cm_adapter_forward(wm, CM_ADAPTER_SIDE_IMAGE, params, s.img, &s.adapt_img);
+    if (adapt_txt) cm_adapter_forward(wm, CM_ADAPTER_SIDE_TEXT, params, s.txt, &s.adapt_txt);
 
-    const float logit_scale = *m->w.logit_scale;
+    const float logit_scale = *run->w.logit_scale;
     cm_clip_head_forward(s.logits, s.inv_norm_img, s.inv_norm_txt, s.img, s.txt, b, C, E, logit_scale);
     /* The mean over the shard becomes the shard's share of the task's mean. */
     const double share = (double)b / task_batch;
     double mean = cm_cross_entropy_forward_backward(backward ? s.d_logits : NULL, correct, s.logits, labels, b, C);
     CM_ASSERT(isfinite(mean), CM_ERR_NUMERIC, "task %d: the loss of a shard of %d images is %g", task, b, mean);
     if (loss) *loss = mean * share;
-    if (!backward || (text_mode == CM_ACTS_INFERENCE && vision_mode == CM_ACTS_INFERENCE)) return CM_OK;
+    const int need_img = vision_mode != CM_ACTS_INFERENCE || adapt_img;
+    const int need_txt = text_mode != CM_ACTS_INFERENCE || adapt_txt;
+    if (!backward || (!need_img && !need_txt && !trains_clip(wm))) return CM_OK;
 
     for (size_t i = 0; i < (size_t)b * C; i++) s.d_logits[i] = (float)(s.d_logits[i] * share);
-    cm_clip_head_backward(vision_mode != CM_ACTS_INFERENCE ? s.d_img : NULL,
-                          text_mode != CM_ACTS_INFERENCE ? s.d_txt : NULL, s.head_scratch, s.d_logits, s.img, s.txt,
-                          s.inv_norm_img, s.inv_norm_txt, b, C, E, logit_scale);
+    cm_clip_weights dw;
+    if (trains_clip(wm)) {
+        cm_method_weight_grads(wm, cfg, d_params, s.grad_blocks, &dw);
+        if (dw.logit_scale) { /* logits = exp(logit_scale) cos: d logits / d logit_scale = logits */
+            double g = 0;
+            for (size_t i = 0; i < (size_t)b * C; i++) g += (double)s.d_logits[i] * s.logits[i];
+            *dw.logit_scale += (float)g;
+        }
+    }
+    cm_clip_head_backward(need_img ? s.d_img : NULL, need_txt ? s.d_txt : NULL, s.head_scratch, s.d_logits, s.img,
+                          s.txt, s.inv_norm_img, s.inv_norm_txt, b, C, E, logit_scale);
+    if (adapt_img) cm_adapter_backward(wm, CM_ADAPTER_SIDE_IMAGE, params, s.d_img, &s.adapt_img, d_params);
+    if (adapt_txt) cm_adapter_backward(wm, CM_ADAPTER_SIDE_TEXT, params, s.d_txt, &s.adapt_txt, d_params);
     if (s.d_text.values) memset(s.d_text.values, 0, stack_floats(&s.d_text) * sizeof(float));
     if (s.d_visual.values) memset(s.d_visual.values, 0, stack_floats(&s.d_visual) * sizeof(float));
+    cm_clip_weights *d_weights = trains_clip(wm) ? &dw : NULL;
     if (text_mode != CM_ACTS_INFERENCE)
-        CM_CHECK(cm_text_backward(m, &tacts, class_ids, &s.text, s.d_txt, &s.d_text, NULL, arena));
+        CM_CHECK(cm_text_backward(run, &tacts, class_ids, &s.text, s.d_txt, &s.d_text, d_weights, arena));
     if (vision_mode != CM_ACTS_INFERENCE)
-        CM_CHECK(cm_vision_backward(m, &vacts, &s.visual, s.d_img, &s.d_visual, NULL, arena));
+        CM_CHECK(cm_vision_backward(run, &vacts, &s.visual, s.d_img, &s.d_visual, d_weights, arena));
     cm_prompt_set_backward(set, task, params, &s.d_text, &s.d_visual, d_params, s.set_scratch);
     return CM_OK;
 }

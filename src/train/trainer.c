@@ -15,6 +15,7 @@
 #include "clipmtl/run_files.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
+#include "clipmtl/weight_methods.h"
 
 /* Streams of the run seed (cm_rng_stream's first argument), one per purpose. */
 enum { STREAM_PROMPT_INIT = 101 };
@@ -102,6 +103,7 @@ static cm_err init_prompts(cm_trainer *t, const cm_tokenizer *tok)
         cm_rng rng;
         cm_rng_seed(&rng, (uint64_t)t->cfg->run.seed, cm_rng_stream(STREAM_PROMPT_INIT, (uint64_t)i, 0, 0));
         cm_method_init(&t->set.methods[i], t->params, &rng, rows);
+        cm_method_copy_model_weights(&t->set.methods[i], &t->model, t->params); /* full, bitfit */
     }
     free(rows);
     return CM_OK;
@@ -197,6 +199,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     cm_method_options opt;
     cm_pipeline_method_options(&cfg->method, &opt);
     const cm_clip_config *mc = &t->model.cfg;
+    opt.model = *mc;
     CM_CHECK(cm_prompt_set_create(&t->set, mode, &opt, t->tasks.ntasks, group_of_task, ngroups, mc->text.width,
                                   mc->vision.width, mc->text.layers, mc->vision.layers));
     const size_t P = t->set.table.total;
@@ -258,7 +261,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     if (t->rank == 0) {
         cm_layout_print(&t->layout, (const char *const *)t->tasks.task_names, B, stdout);
         char desc[256];
-        printf("%s: %s, %s prompts (%s), %zu trainable parameters, %lld steps of %lld per epoch\n", phase,
+        printf("%s: %s, method %s (%s), %zu trainable parameters, %lld steps of %lld per epoch\n", phase,
                cm_clip_config_str(mc, desc, sizeof desc), cm_method_name(opt.kind),
                mode == CM_SET_SHARED ? "shared" : mode == CM_SET_SINGLE ? "per task" : "per group + per task", P,
                (long long)total_steps, (long long)t->steps_per_epoch);

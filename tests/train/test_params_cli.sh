@@ -33,3 +33,12 @@ if "$bin" params --set model.preset=vit-b16 --set method.mmap.n=48 2>"${TMPDIR:-
 fi
 cat "${TMPDIR:-/tmp}/params.err"
 grep -q "n = 48\|mmap.n" "${TMPDIR:-/tmp}/params.err"
+# The parameter-updating baselines (spec.md 1.4, 2.9), counted from the tables the trainer builds:
+# full = every CLIP tensor; BitFit = per block ln_1, ln_2, out_proj, c_proj (D each), in_proj (3D)
+# and c_fc (4D) biases, i.e. 11 D per block, plus ln_pre/ln_post (vision) and ln_final (text):
+# 12 * 11 * 768 + 2 * 768 + 12 * 11 * 512 + 512 = 171008; CLIP-Adapter = 2 E (E / r) per feature.
+check 149620737 full
+check 171008 bitfit
+check 131072 adapter --set method.adapter.reduction=4
+check 262144 adapter --set method.adapter.reduction=4 --set method.adapter.target=both
+check 65536 adapter --set method.adapter.reduction=8 --set method.adapter.target=text

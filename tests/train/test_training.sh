@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Single-task training through `clipmtl train` with every prompt method on a generated task
+# Single-task training through `clipmtl train` with every prompt method and the three
+# parameter-updating baselines (BitFit, CLIP-Adapter on both features, full fine-tuning) on a generated task
 # (4 colour classes with pixel noise, 40 images each, 25% held out) and a tiny random-weight
 # CLIP: the logged training loss must fall and the test accuracy must reach 50% (chance: 25%).
 set -euo pipefail
@@ -18,15 +19,16 @@ for name, rgb in colours.items():
         img = np.array(rgb)[None, None, :] + rng.normal(0, 40, (40, 40, 3))
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"{i}.png"))
 PY
-for method in coop vpt ivlp maple mmap; do
+for method in coop vpt ivlp maple mmap bitfit adapter full; do
     depth=2; [ "$method" = coop ] && depth=1
+    lr=0.01; [ "$method" = adapter ] && lr=0.1 # 2 x 32 x 8 weights on frozen random features
     cat >"$tmp/$method.yaml" <<YAML
 run: {name: $method, seed: 1, out_dir: "$tmp/runs", log_every: 10, checkpoint_every: 0}
 model: {preset: tiny, init_seed: 1}
 data: {kind: folder, root: "$tmp/colors", test_fraction: 0.25, image_size: 32}
-method: {name: $method, depth: $depth, n_ctx_text: 4, n_ctx_visual: 4, mmap: {b: 4, m: 2, n: 32}}
+method: {name: $method, depth: $depth, n_ctx_text: 4, n_ctx_visual: 4, mmap: {b: 4, m: 2, n: 32}, adapter: {target: both}}
 multitask: {mode: single}
-optim: {name: sgd, lr: 0.01, batch_size: 16, warmup_epochs: 0, steps: 200}
+optim: {name: sgd, lr: $lr, batch_size: 16, warmup_epochs: 0, steps: 200}
 train: {eval_batch_size: 32}
 YAML
     "$bin" train "$tmp/$method.yaml" >"$tmp/$method.txt"
