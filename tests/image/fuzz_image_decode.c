@@ -13,9 +13,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cm_image img;
     if (cm_image_decode(data, size, "fuzz-input", &img) == CM_OK) {
         if (img.w <= 0 || img.h <= 0 || !img.rgb) abort();
-        /* Touch every byte so that a short buffer shows up under ASan. */
+        /* Touch both ends of every row so that a short buffer shows up under ASan; every byte
+         * would cost seconds for the largest images the limits allow. */
         volatile unsigned sum = 0;
-        for (size_t i = 0; i < (size_t)img.w * img.h * 3; i++) sum += img.rgb[i];
+        const size_t row = (size_t)img.w * 3;
+        for (size_t y = 0; y < (size_t)img.h; y++) sum += img.rgb[y * row] + img.rgb[y * row + row - 1];
         cm_image_free(&img);
     } else {
         if (img.rgb || !strstr(cm_error_message(), "fuzz-input")) abort();

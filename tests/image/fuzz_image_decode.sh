@@ -6,6 +6,7 @@ test -x "$bin" || { echo "skip: $bin not built (needs clang with libFuzzer)"; ex
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/clipmtl-fuzz-XXXXXX")
 trap 'rm -rf "$corpus"' EXIT
 cp "$CLIPMTL_SRCDIR"/tests/fixtures/image/*.jpg "$CLIPMTL_SRCDIR"/tests/fixtures/image/*.png "$corpus"/
-# Images up to the decoders' limits may be allocated (not touched) from tiny inputs: allow 4 GB.
-exec "$bin" -max_total_time="${CLIPMTL_FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
+# Images up to the decoders' limits may be allocated from tiny inputs: allow 4 GB, and a minute for
+# one such input on a loaded machine.
+exec "$bin" -max_total_time="${CLIPMTL_FUZZ_SECONDS:-10}" -timeout=60 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
   -artifact_prefix="$corpus/" -print_final_stats=1 "$corpus"
