@@ -8,5 +8,5 @@ trap 'rm -rf "$corpus"' EXIT
 cp "$CLIPMTL_SRCDIR"/tests/fixtures/image/*.jpg "$CLIPMTL_SRCDIR"/tests/fixtures/image/*.png "$corpus"/
 # Images up to the decoders' limits may be allocated from tiny inputs: allow 4 GB, and a minute for
 # one such input on a loaded machine.
-exec "$bin" -max_total_time="${CLIPMTL_FUZZ_SECONDS:-10}" -timeout=60 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
+exec "$bin" -error_exitcode=1 -max_total_time="${CLIPMTL_FUZZ_SECONDS:-10}" -timeout=60 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
   -artifact_prefix="$corpus/" -print_final_stats=1 "$corpus"

@@ -12,7 +12,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/clipmtl-fuzz-XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 "$CLIPMTL_BUILDDIR/tests/weights/make_fuzz_seeds" "$work/seeds" || exit 1
 mkdir "$work/corpus"
-"$fuzz" -max_total_time=15 -timeout=10 -rss_limit_mb=2048 -max_len=262144 -print_final_stats=1 -close_fd_mask=2 \
+"$fuzz" -error_exitcode=1 -max_total_time=15 -timeout=10 -rss_limit_mb=2048 -max_len=262144 -print_final_stats=1 -close_fd_mask=2 \
   -artifact_prefix="$CLIPMTL_BUILDDIR/tests/weights/fuzz-crash-" "$work/corpus" "$work/seeds" >"$work/log" 2>&1
 status=$?
 # The progress lines ("#1234 NEW ...") are many; keep the summary and any report.
