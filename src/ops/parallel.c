@@ -43,3 +43,5 @@ int cm_ops_threads(void)
     int t = openblas_get_num_threads();
     return t < 1 ? 1 : t > CM_OPS_MAX_THREADS ? CM_OPS_MAX_THREADS : t;
 }
+
+int cm_ops_parts(long work) { return work < (1L << 18) ? 1 : cm_ops_threads(); }

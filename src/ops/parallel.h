@@ -15,5 +15,8 @@ void cm_parallel_ranges(long n, int parts, cm_range_fn fn, void *ctx);
 
 /* OpenBLAS's thread count, clamped to [1, CM_OPS_MAX_THREADS]. */
 int cm_ops_threads(void);
+/* The threads for an elementwise pass over `work` floats: 1 below about a quarter million,
+ * where starting a thread costs as much as it saves. */
+int cm_ops_parts(long work);
 
 #endif
