@@ -21,7 +21,14 @@
  * elementwise kernels on --torch-threads intra-op threads. The default, 1, is its fastest
  * setting on 2 cores: with 2 intra-op threads beside 2 OpenBLAS threads the two thread pools
  * spin against each other and a step took 2-4 times longer (measured: a 65-class text tower
- * step 61 s with 2+2 threads, 14 s with 1+2). */
+ * step 61 s with 2+2 threads, 14 s with 1+2).
+ *
+ * OpenBLAS's idle threads spin for about 0.1 s (2^28 cycles) after each GEMM, competing with
+ * the threads of the ops' own loops (attention, QuickGELU, LayerNorm). Unless the environment
+ * says otherwise the bench therefore sets OPENBLAS_THREAD_TIMEOUT=4 (spin 2^4 cycles, then
+ * sleep), which OpenBLAS reads when it is loaded, by re-executing itself; PyTorch inherits it.
+ * Measured on 2 cores: a MaPLe step of 8 images 4.24 s instead of 4.88 s; PyTorch's text tower
+ * step 11.2 s with it, 11.7 s without. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,8 +235,17 @@ static int usage(FILE *f)
     return f == stdout ? 0 : 2;
 }
 
+/* OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when it is loaded: set it and start again. */
+static void ensure_thread_timeout(char **argv)
+{
+    if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+    if (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0) execv("/proc/self/exe", argv);
+    fprintf(stderr, "bench_train_step: could not restart with OPENBLAS_THREAD_TIMEOUT=4; going on without\n");
+}
+
 int main(int argc, char **argv)
 {
+    ensure_thread_timeout(argv);
     bench_options o = {.batch = 32, .iters = 3, .torch_steps = 2, .torch_threads = 1, .run_torch = 1};
     const char *method = "all";
     for (int i = 1; i < argc; i++) {
@@ -257,8 +273,8 @@ int main(int argc, char **argv)
     if (err) return cm_cli_exit_status(err);
     char desc[256];
     printf("model: %s (random weights)\n", cm_clip_config_str(&cfg, desc, sizeof desc));
-    printf("OpenBLAS threads %d, load average %.2f on %ld cores\n", openblas_get_num_threads(), load_average(),
-           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("OpenBLAS threads %d (OPENBLAS_THREAD_TIMEOUT=%s), load average %.2f on %ld cores\n",
+           openblas_get_num_threads(), getenv("OPENBLAS_THREAD_TIMEOUT"), load_average(), sysconf(_SC_NPROCESSORS_ONLN));
 
     sgemm_probe probe = {6304, 3072, 768, NULL, NULL, NULL};
     probe.a = malloc((size_t)probe.m * probe.k * sizeof(float));
