@@ -4,7 +4,7 @@
  * repository's way: all 77 text tokens), with the same thread count.
  *
  *   bench_train_step [--method maple|mmap|all] [--batch B (32)] [--iters N (3)] [--torch-steps N (2)]
- *                    [--no-torch]
+ *                    [--torch-threads N (1)] [--no-torch]
  *
  * Methods at their spec.md defaults: MaPLe n = 2, depth 9 (2.6); MmAP b = m = 4, n = 256,
  * depth 9 (3.4). 65 classes: the Office-Home class names in each method's class sentence,
@@ -15,7 +15,20 @@
  * gradients, the patch GEMM, the projections; the text tower at the tokens it really runs),
  * the GFLOP/s of a 6304x3072x768 sgemm, their ratio, the peak resident memory, and the ratio
  * of PyTorch's step time to ours. The machine may be shared: the best of the timed steps and
- * of the sgemm probes are compared, and the load average is printed. */
+ * of the sgemm probes are compared, and the load average is printed.
+ *
+ * PyTorch runs its GEMMs through the same OpenBLAS (OPENBLAS_NUM_THREADS threads) and its own
+ * elementwise kernels on --torch-threads intra-op threads. The default, 1, is its fastest
+ * setting on 2 cores: with 2 intra-op threads beside 2 OpenBLAS threads the two thread pools
+ * spin against each other and a step took 2-4 times longer (measured: a 65-class text tower
+ * step 61 s with 2+2 threads, 14 s with 1+2).
+ *
+ * OpenBLAS's idle threads spin for about 0.1 s (2^28 cycles) after each GEMM, competing with
+ * the threads of the ops' own loops (attention, QuickGELU, LayerNorm). Unless the environment
+ * says otherwise the bench therefore sets OPENBLAS_THREAD_TIMEOUT=4 (spin 2^4 cycles, then
+ * sleep), which OpenBLAS reads when it is loaded, by re-executing itself; PyTorch inherits it.
+ * Measured on 2 cores: a MaPLe step of 8 images 4.24 s instead of 4.88 s; PyTorch's text tower
+ * step 11.2 s with it, 11.7 s without. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,11 +104,11 @@ static double probe_gflops(const sgemm_probe *p)
 }
 
 typedef struct {
-    int batch, iters, torch_steps, run_torch;
+    int batch, iters, torch_steps, torch_threads, run_torch;
 } bench_options;
 
 /* PyTorch's best step time, or 0 when it could not run. */
-static double torch_step_seconds(const char *method, const int32_t *ids, int C, const bench_options *o, int threads)
+static double torch_step_seconds(const char *method, const int32_t *ids, int C, const bench_options *o)
 {
     char path[] = "/tmp/bench_train_step_ids_XXXXXX", cmd[1024], line[256];
     int fd = mkstemp(path);
@@ -109,7 +122,7 @@ static double torch_step_seconds(const char *method, const int32_t *ids, int C, 
         snprintf(cmd, sizeof cmd,
                  "/usr/bin/python3 %s/bench/train_step_reference.py --method %s --ids %s --classes %d --batch %d "
                  "--steps %d --threads %d",
-                 CM_SRCDIR, method, path, C, o->batch, o->torch_steps, threads);
+                 CM_SRCDIR, method, path, C, o->batch, o->torch_steps, o->torch_threads);
         FILE *p = popen(cmd, "r");
         while (p && fgets(line, sizeof line, p)) {
             double v;
@@ -196,7 +209,9 @@ static cm_err bench_method(const cm_clip_model *m, const cm_tokenizer *tok, cm_m
     printf("sgemm 6304x3072x768: %.1f GFLOP/s (best); ratio step/sgemm: %.2f\n", peak, achieved / peak);
     printf("peak resident memory of this process: %.0f MiB\n", ru.ru_maxrss / 1024.0);
     if (o->run_torch) {
-        double torch = torch_step_seconds(cm_method_name(kind), ids, C, o, openblas_get_num_threads());
+        printf("pytorch (%d intra-op threads, OpenBLAS %d threads, 77 text tokens):\n", o->torch_threads,
+               openblas_get_num_threads());
+        double torch = torch_step_seconds(cm_method_name(kind), ids, C, o);
         if (torch > 0)
             printf("pytorch %s step: %.2f s (best of %d), %.2f images/s; ratio C/PyTorch speed: %.2f\n",
                    cm_method_name(kind), torch, o->torch_steps, B / torch, torch / best);
@@ -214,15 +229,24 @@ done:
 static int usage(FILE *f)
 {
     fprintf(f, "usage: bench_train_step [--method maple|mmap|all] [--batch B (32)] [--iters N (3)]\n"
-               "                        [--torch-steps N (2)] [--no-torch]\n"
+               "                        [--torch-steps N (2)] [--torch-threads N (1)] [--no-torch]\n"
                "One ViT-B/16 prompt-training step vs a 6304x3072x768 sgemm and vs PyTorch;\n"
                "threads: OPENBLAS_NUM_THREADS.\n");
     return f == stdout ? 0 : 2;
 }
 
+/* OpenBLAS reads OPENBLAS_THREAD_TIMEOUT once, when it is loaded: set it and start again. */
+static void ensure_thread_timeout(char **argv)
+{
+    if (getenv("OPENBLAS_THREAD_TIMEOUT")) return;
+    if (setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1) == 0) execv("/proc/self/exe", argv);
+    fprintf(stderr, "bench_train_step: could not restart with OPENBLAS_THREAD_TIMEOUT=4; going on without\n");
+}
+
 int main(int argc, char **argv)
 {
-    bench_options o = {.batch = 32, .iters = 3, .torch_steps = 2, .run_torch = 1};
+    ensure_thread_timeout(argv);
+    bench_options o = {.batch = 32, .iters = 3, .torch_steps = 2, .torch_threads = 1, .run_torch = 1};
     const char *method = "all";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) return usage(stdout);
@@ -231,9 +255,10 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--batch")) o.batch = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--iters")) o.iters = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--torch-steps")) o.torch_steps = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--torch-threads")) o.torch_threads = atoi(argv[++i]);
         else return usage(stderr);
     }
-    if (o.batch <= 0 || o.iters <= 0 || o.torch_steps <= 0) return usage(stderr);
+    if (o.batch <= 0 || o.iters <= 0 || o.torch_steps <= 0 || o.torch_threads <= 0) return usage(stderr);
     int run_maple = !strcmp(method, "all") || !strcmp(method, "maple");
     int run_mmap = !strcmp(method, "all") || !strcmp(method, "mmap");
     if (!run_maple && !run_mmap) return usage(stderr);
@@ -248,8 +273,8 @@ int main(int argc, char **argv)
     if (err) return cm_cli_exit_status(err);
     char desc[256];
     printf("model: %s (random weights)\n", cm_clip_config_str(&cfg, desc, sizeof desc));
-    printf("OpenBLAS threads %d, load average %.2f on %ld cores\n", openblas_get_num_threads(), load_average(),
-           sysconf(_SC_NPROCESSORS_ONLN));
+    printf("OpenBLAS threads %d (OPENBLAS_THREAD_TIMEOUT=%s), load average %.2f on %ld cores\n",
+           openblas_get_num_threads(), getenv("OPENBLAS_THREAD_TIMEOUT"), load_average(), sysconf(_SC_NPROCESSORS_ONLN));
 
     sgemm_probe probe = {6304, 3072, 768, NULL, NULL, NULL};
     probe.a = malloc((size_t)probe.m * probe.k * sizeof(float));

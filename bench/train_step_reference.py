@@ -5,10 +5,11 @@ repository runs it: nn.MultiheadAttention blocks (OpenAI's clip/model.py), the t
 all 77 tokens of every class sentence, deep prompts inserted before each prompted block, fp32.
 
   train_step_reference.py --method maple|mmap --ids FILE --classes C [--batch 32] [--steps 2]
-                          [--threads 2] [--n 2 --depth 9] [--mmap-m 4 --mmap-n 256]
+                          [--threads 1] [--n 2 --depth 9] [--mmap-m 4 --mmap-n 256]
 
 FILE holds the tokenized class sentences, [C,77] int32 (written by the C bench, so both sides
-run the same tokens). Weights are random (only the arithmetic matters). After one warm-up step
+run the same tokens). --threads sets PyTorch's intra-op threads; its GEMMs go to OpenBLAS, whose
+threads OPENBLAS_NUM_THREADS sets. Weights are random (only the arithmetic matters). After one warm-up step
 it prints one line per timed step, `step_seconds <s>`, and `maxrss_mib <MiB>`.
 """
 import argparse
@@ -120,7 +121,7 @@ def main():
     ap.add_argument("--classes", type=int, required=True)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--steps", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--depth", type=int, default=9)
     ap.add_argument("--mmap-m", type=int, default=4)

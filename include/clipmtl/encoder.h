@@ -91,7 +91,7 @@ typedef struct {
     float *d_narrow; /* [N,D] d(ln_2 out), d(attention out), d(ln_1 out) in turn */
     float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), then d(qkv) */
     float *d_fc;     /* [N,M] d(c_fc out) */
-    float *d_scores; /* [T,T] attention backward scratch */
+    float *d_scores; /* attention backward scratch, CM_ATTENTION_SCRATCH(T) */
 } cm_tower_grads;
 
 cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *shape, cm_tower_grads *g);

@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+/* The ops' own loops run on up to this many threads (OPENBLAS_NUM_THREADS of them);
+ * per-thread scratch is sized by it. */
+#define CM_OPS_MAX_THREADS 8
+
 /* ---- layernorm (src/ops/layernorm.c) ------------------------------------
  * out[n] = (inp[n] - mean) * rstd * weight + bias over the C channels of each
  * of the N rows, eps 1e-5 (PyTorch's default). mean and rstd [N] are saved for
@@ -50,7 +54,10 @@ void cm_project_backward(float *dinp, float *dproj, const float *dout, const flo
  * probs is [B,H,T,T]; a backward without saved probs can rerun the forward. */
 void cm_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int D, int H, int causal);
 /* dqkv[B,T,3D] += gradient given dout [B,T,D] and the forward's qkv and probs.
- * scratch: T*T floats. */
+ * scratch: CM_ATTENTION_SCRATCH(T) floats (one T*T block per thread).
+ * Both directions split the (sequence, head) pairs over OPENBLAS_NUM_THREADS
+ * threads (at most 8), each product on one OpenBLAS thread. */
+#define CM_ATTENTION_SCRATCH(T) (CM_OPS_MAX_THREADS * (size_t)(T) * (size_t)(T))
 void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
                            int B, int T, int D, int H);
 

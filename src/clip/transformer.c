@@ -139,7 +139,7 @@ cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *s, cm_tower_g
     CM_CHECK(cm_arena_floats(arena, N * D, &g->d_narrow));
     CM_CHECK(cm_arena_floats(arena, N * wide, &g->d_wide));
     CM_CHECK(cm_arena_floats(arena, N * M, &g->d_fc));
-    CM_CHECK(cm_arena_floats(arena, (size_t)s->T * s->T, &g->d_scores));
+    CM_CHECK(cm_arena_floats(arena, CM_ATTENTION_SCRATCH(s->T), &g->d_scores));
     return CM_OK;
 }
 

@@ -4,12 +4,13 @@
  *
  * These GEMMs are small (ViT-B/16: 197x197x64): OpenBLAS splitting each one
  * over its threads costs more than it gains (measured on 2 cores: 59 GFLOP/s
- * threaded vs 86 on one thread), so they run on one OpenBLAS thread and the
- * caller's thread count is restored afterwards. */
+ * threaded vs 86 on one thread), so each runs on one OpenBLAS thread and the
+ * (sequence, head) pairs are split over the threads instead (parallel.h). */
 #include <cblas.h>
 #include <math.h>
 
 #include "clipmtl/ops.h"
+#include "parallel.h"
 #include "vec4.h"
 
 /* Row-wise softmax of a [T,T] score block in place; with causal, row t keeps
@@ -40,56 +41,81 @@ static void softmax_rows(float *s, int T, int causal)
     }
 }
 
+typedef struct {
+    float *out, *probs, *dqkv, *scratch;
+    const float *qkv, *dout;
+    const float *probs_in;
+    int T, D, H, causal;
+} attention_job;
+
+/* Pairs (sequence b, head h) p = b H + h in [begin, end). */
+static void forward_pairs(void *arg, long begin, long end, int part)
+{
+    const attention_job *j = arg;
+    int T = j->T, D = j->D, H = j->H, hd = D / H, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (long pair = begin; pair < end; pair++) {
+        long b = pair / H, h = pair % H;
+        const float *q = j->qkv + b * T * ld + h * hd, *k = q + D, *v = q + 2 * D;
+        float *p = j->probs + pair * T * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
+        softmax_rows(p, T, j->causal);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
+                    j->out + b * T * D + h * hd, D);
+    }
+    (void)part;
+}
+
+/* The per-head GEMMs run on one OpenBLAS thread each, the (sequence, head) pairs split over
+ * the threads OpenBLAS was given; its count is restored afterwards. */
+static void run_pairs(cm_range_fn fn, attention_job *job, int B)
+{
+    int threads = openblas_get_num_threads(), parts = cm_ops_threads();
+    if (threads > 1) openblas_set_num_threads(1);
+    cm_parallel_ranges((long)B * job->H, parts, fn, job);
+    if (threads > 1) openblas_set_num_threads(threads);
+}
+
 void cm_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int D, int H, int causal)
 {
-    int hd = D / H, ld = 3 * D, threads = openblas_get_num_threads();
-    float scale = 1.0f / sqrtf((float)hd);
-    if (threads > 1) openblas_set_num_threads(1);
-    for (int b = 0; b < B; b++) {
-        const float *seq = qkv + (long)b * T * ld;
-        for (int h = 0; h < H; h++) {
-            const float *q = seq + h * hd, *k = q + D, *v = q + 2 * D;
-            float *p = probs + ((long)b * H + h) * T * T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
-            softmax_rows(p, T, causal);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
-                        out + (long)b * T * D + h * hd, D);
-        }
-    }
-    if (threads > 1) openblas_set_num_threads(threads);
+    attention_job job = {.out = out, .probs = probs, .qkv = qkv, .T = T, .D = D, .H = H, .causal = causal};
+    run_pairs(forward_pairs, &job, B);
 }
 
 /* Per (sequence, head), with P the probs, dY the output gradient of the head:
  *   dV += P^T dY;  dP = dY V^T;  dS = P o (dP - rowsum(P o dP));
  *   dQ += scale dS K;  dK += scale dS^T Q.
  * Masked entries have P = 0, hence dS = 0: the mask needs no special case. */
+static void backward_pairs(void *arg, long begin, long end, int part)
+{
+    const attention_job *j = arg;
+    int T = j->T, D = j->D, H = j->H, hd = D / H, ld = 3 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *ds = j->scratch + (long)part * T * T;
+    for (long pair = begin; pair < end; pair++) {
+        long b = pair / H, h = pair % H;
+        const float *q = j->qkv + b * T * ld + h * hd, *k = q + D, *v = q + 2 * D;
+        float *dq = j->dqkv + b * T * ld + h * hd, *dk = dq + D, *dv = dq + 2 * D;
+        const float *dy = j->dout + b * T * D + h * hd;
+        const float *p = j->probs_in + pair * T * T;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
+        for (int t = 0; t < T; t++) {
+            const float *prow = p + (long)t * T;
+            float *drow = ds + (long)t * T;
+            float dot = 0.0f;
+            for (int i = 0; i < T; i++) dot += prow[i] * drow[i];
+            for (int i = 0; i < T; i++) drow[i] = prow[i] * (drow[i] - dot);
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, 1.0f, dq, ld);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, 1.0f, dk, ld);
+    }
+}
+
 void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
                            int B, int T, int D, int H)
 {
-    int hd = D / H, ld = 3 * D, threads = openblas_get_num_threads();
-    float scale = 1.0f / sqrtf((float)hd);
-    float *ds = scratch;
-    if (threads > 1) openblas_set_num_threads(1);
-    for (int b = 0; b < B; b++) {
-        const float *seq = qkv + (long)b * T * ld;
-        float *dseq = dqkv + (long)b * T * ld;
-        for (int h = 0; h < H; h++) {
-            const float *q = seq + h * hd, *k = q + D, *v = q + 2 * D;
-            float *dq = dseq + h * hd, *dk = dq + D, *dv = dq + 2 * D;
-            const float *dy = dout + (long)b * T * D + h * hd;
-            const float *p = probs + ((long)b * H + h) * T * T;
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
-            for (int t = 0; t < T; t++) {
-                const float *prow = p + (long)t * T;
-                float *drow = ds + (long)t * T;
-                float dot = 0.0f;
-                for (int j = 0; j < T; j++) dot += prow[j] * drow[j];
-                for (int j = 0; j < T; j++) drow[j] = prow[j] * (drow[j] - dot);
-            }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, 1.0f, dq, ld);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, 1.0f, dk, ld);
-        }
-    }
-    if (threads > 1) openblas_set_num_threads(threads);
+    attention_job job = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .probs_in = probs, .T = T,
+                         .D = D, .H = H};
+    run_pairs(backward_pairs, &job, B);
 }

@@ -5,12 +5,23 @@
 #include <math.h>
 
 #include "clipmtl/ops.h"
+#include "parallel.h"
 #include "vec4.h"
 
-void cm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
-                          const float *bias, int N, int C)
+typedef struct {
+    float *out, *mean, *rstd, *dinp, *dweight, *dbias;
+    const float *inp, *weight, *bias, *dout, *mean_in, *rstd_in;
+    int C;
+} layernorm_job;
+
+static void forward_rows(void *arg, long begin, long end, int part)
 {
-    for (int n = 0; n < N; n++) {
+    const layernorm_job *j = arg;
+    float *out = j->out, *mean = j->mean, *rstd = j->rstd;
+    const float *inp = j->inp, *weight = j->weight, *bias = j->bias;
+    int C = j->C;
+    (void)part;
+    for (long n = begin; n < end; n++) {
         const float *x = inp + (long)n * C;
         float *y = out + (long)n * C;
         int c, tail = C % 4, body = C - tail;
@@ -38,12 +49,24 @@ void cm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
     }
 }
 
+/* Rows are independent, so they are split over threads (parallel.h) with the same result. */
+void cm_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *weight,
+                          const float *bias, int N, int C)
+{
+    layernorm_job j = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .weight = weight, .bias = bias, .C = C};
+    cm_parallel_ranges(N, cm_ops_parts((long)N * C), forward_rows, &j);
+}
+
 /* With xhat = (x - mean) rstd and g = dout * weight:
  *   dx = rstd (g - mean_c(g) - xhat mean_c(g xhat)). */
-void cm_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                           const float *weight, const float *mean, const float *rstd, int N, int C)
+static void backward_rows(void *arg, long begin, long end, int part)
 {
-    for (int n = 0; n < N; n++) {
+    const layernorm_job *j = arg;
+    float *dinp = j->dinp, *dweight = j->dweight, *dbias = j->dbias;
+    const float *dout = j->dout, *inp = j->inp, *weight = j->weight, *mean = j->mean_in, *rstd = j->rstd_in;
+    int C = j->C;
+    (void)part;
+    for (long n = begin; n < end; n++) {
         const float *x = inp + (long)n * C, *dy = dout + (long)n * C;
         float *dx = dinp + (long)n * C;
         float m = mean[n], s = rstd[n];
@@ -63,4 +86,15 @@ void cm_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
             if (dbias) dbias[c] += dy[c];
         }
     }
+}
+
+/* Rows are split over threads unless they accumulate into dweight/dbias, which the threads
+ * would share. */
+void cm_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                           const float *weight, const float *mean, const float *rstd, int N, int C)
+{
+    layernorm_job j = {.dinp = dinp, .dweight = dweight, .dbias = dbias, .dout = dout, .inp = inp, .weight = weight,
+                       .mean_in = mean, .rstd_in = rstd, .C = C};
+    int parts = dweight || dbias ? 1 : cm_ops_parts((long)N * C);
+    cm_parallel_ranges(N, parts, backward_rows, &j);
 }

@@ -14,6 +14,7 @@ libclipmtl_a_SOURCES += \
   src/ops/activation.c \
   src/ops/residual.c \
   src/ops/patch_embed.c \
-  src/ops/embedding.c
+  src/ops/embedding.c \
+  src/ops/parallel.c
 noinst_HEADERS += \
-  include/clipmtl/ops.h
+  include/clipmtl/ops.h src/ops/parallel.h

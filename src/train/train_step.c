@@ -145,8 +145,8 @@ size_t cm_task_step_arena_bytes(const cm_clip_config *cfg, const cm_prompt_set *
     return most;
 }
 
-static cm_err check_arguments(const cm_clip_model *m, const cm_prompt_set *set, int task, const float *params,
-                              const int *labels, int b, int task_batch, int C)
+static cm_err check_arguments(const cm_prompt_set *set, int task, const float *params, const int *labels, int b,
+                              int task_batch, int C)
 {
     CM_ASSERT(b > 0 && C > 0, CM_ERR_ARG, "a step needs images and classes (b = %d, C = %d)", b, C);
     CM_ASSERT(task_batch >= b, CM_ERR_ARG, "task %d: a shard of %d images cannot belong to a batch of %d", task, b,
@@ -158,7 +158,6 @@ static cm_err check_arguments(const cm_clip_model *m, const cm_prompt_set *set, 
     for (int i = 0; i < b; i++)
         CM_ASSERT(labels[i] >= 0 && labels[i] < C, CM_ERR_ARG, "task %d: image %d has label %d, outside [0,%d)", task,
                   i, labels[i], C);
-    (void)m;
     return CM_OK;
 }
 
@@ -231,7 +230,7 @@ cm_err cm_task_step(const cm_clip_model *m, const cm_prompt_set *set, int task, 
                     const float *pixels, const int *labels, int b, int task_batch, const int32_t *class_ids, int C,
                     cm_arena *arena, float *d_params, double *loss, int *correct)
 {
-    CM_CHECK(check_arguments(m, set, task, params, labels, b, task_batch, C));
+    CM_CHECK(check_arguments(set, task, params, labels, b, task_batch, C));
     size_t mark = arena->used;
     cm_err err = run_step(m, set, task, params, pixels, labels, b, task_batch, class_ids, C, arena, d_params, loss,
                           correct);

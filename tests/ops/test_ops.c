@@ -258,7 +258,7 @@ static void test_attention(const char *k, int B, int T, int D, int H, int causal
                 for (int j = t + 1; j < T; j++) masked_nonzero += c.probs[((size_t)bh * T + t) * T + j] != 0.0f;
         CM_TEST(masked_nonzero == 0, "%s: %d masked probabilities are not exactly zero", k, masked_nonzero);
     }
-    float *dqkv = zeros(nqkv), *scratch = zeros((size_t)T * T), *ref = fixture(k, "dqkv", nqkv);
+    float *dqkv = zeros(nqkv), *scratch = zeros(CM_ATTENTION_SCRATCH(T)), *ref = fixture(k, "dqkv", nqkv);
     cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H);
     check(k, "dqkv", dqkv, ref, nqkv, TOL_REF);
     cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H);
