@@ -25,7 +25,7 @@ static void list_commands(FILE *f)
 
 int cmd_help(int argc, char **argv)
 {
-    if (argc < 2) {
+    if (argc < 2 || cm_cli_wants_help(argc, argv) || strcmp(argv[1], "help") == 0) {
         list_commands(stdout);
         return 0;
     }
