@@ -12,7 +12,8 @@
  *
  * Prints images/s, the achieved GFLOP/s of the step (every GEMM of the forward and of the
  * backward counted as 2 m n k: the linear layers, both attention products and their
- * gradients, the patch GEMM, the projections; the text tower at the tokens it really runs),
+ * gradients, the patch GEMM, the projections; the text tower at the tokens it really runs,
+ * the last blocks at the rows they really compute),
  * the GFLOP/s of a 6304x3072x768 sgemm, their ratio, the peak resident memory, and the ratio
  * of PyTorch's step time to ours. The machine may be shared: the best of the timed steps and
  * of the sgemm probes are compared, and the load average is printed.
@@ -73,12 +74,15 @@ static double load_average(void)
 
 /* GEMM flops of one tower over B sequences of T tokens: forward, and the input-gradient
  * backward (the same linear products; attention's backward is four products to the forward's
- * two). The first block's input gradient is counted too. */
+ * two). The last block computes keys and values for every token, the rest for the B pooled
+ * rows only (encoder.h). */
 static double tower_flops(const cm_tower_dims *d, double B, double T, int backward)
 {
-    double D = d->width, M = d->mlp_width;
+    double D = d->width, M = d->mlp_width, pass = backward ? 2 : 1;
     double linear = 2 * B * T * D * (4 * D + 2 * M), attention = 4 * B * T * T * D;
-    return d->layers * (linear + attention + (backward ? linear + 2 * attention : 0));
+    double last_linear = 2 * B * T * D * 2 * D + 2 * B * D * (2 * D + 2 * M), last_attention = 4 * B * T * D;
+    return (d->layers - 1) * (pass * linear + (backward ? 3 : 1) * attention) + pass * last_linear +
+           (backward ? 3 : 1) * last_attention;
 }
 
 static double step_flops(const cm_clip_config *c, int B, int nv, int C, int Tt, int text_backward)

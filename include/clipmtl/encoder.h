@@ -52,6 +52,11 @@ typedef struct {
     float *out;                        /* [N,D] block output, which is the next block's x: the
                                           next layer's deep prompts overwrite their rows in it */
 } cm_block_acts;
+/* The last block of a tower computes only what its pooled rows (CLS, EOT) need: the
+ * features read nothing else. Its buffers keep their sizes but hold: x, ln1, ln1_mean,
+ * ln1_rstd for all N rows; qkv as k|v [N,2D]; probs [B,H,T] (one query per sequence); att,
+ * x_mid, ln2, ln2_mean, ln2_rstd, fc, fc_act, out compactly for the B pooled rows. The
+ * pooled rows' ln_1 output and query are the tower's pool_ln1 and pool_q. */
 
 /* The stack of blocks of one tower plus the pooled head. In inference mode all
  * blocks share buffers, and x, x_mid and out are one stream updated in place. */
@@ -60,6 +65,8 @@ typedef struct {
     cm_block_shape shape;
     int layers;
     cm_block_acts *blocks;                 /* [layers] */
+    int32_t *pool, *pool_keys;             /* [B] pooled row of each sequence; keys its query sees */
+    float *pool_ln1, *pool_q;              /* [B,D] the pooled rows' ln_1 output and query */
     float *branch;                         /* [N,D] scratch: out_proj / c_proj output */
     float *pooled;                         /* [B,D] the pooled rows of the last output (CLS or EOT) */
     float *head_ln, *head_mean, *head_rstd; /* [B,D], [B], [B]: ln_post / ln_final of the pooled rows */
@@ -70,13 +77,13 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
                            cm_tower_acts *acts);
 /* Runs one block on a->x (weights w), writing every activation of a. */
 void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_block_acts *a, float *branch);
-/* Runs all blocks from acts->blocks[0].x. Before block i in 1..depth-1 the deep
- * prompts of layer i overwrite rows prompt_row..prompt_row+n-1 of every
- * sequence (deep may be NULL; layer 0 is the encoder's business). */
+/* Runs all blocks from acts->blocks[0].x into acts->pooled [B,D], the last block's output at
+ * row pool[b] of each sequence b (pool NULL: row 0, the class token). Before block i in
+ * 1..depth-1 the deep prompts of layer i overwrite rows prompt_row..prompt_row+n-1 of every
+ * sequence (deep may be NULL; layer 0 is the encoder's business). With the causal mask a
+ * pooled row attends to the rows up to itself. */
 void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const cm_prompt_stack *deep,
-                      int prompt_row);
-/* The last block's output (the stream after all layers). */
-float *cm_tower_output(const cm_tower_acts *acts);
+                      int prompt_row, const int32_t *pool);
 
 /* ---- backward through the blocks (src/clip/transformer.c) ---------------
  * Needs the activations of a CM_ACTS_TRAINING (or, without linear weight
@@ -92,6 +99,7 @@ typedef struct {
     float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), then d(qkv) */
     float *d_fc;     /* [N,M] d(c_fc out) */
     float *d_scores; /* attention backward scratch, CM_ATTENTION_SCRATCH(T) */
+    float *d_pool;   /* [4,B,D] the last block's compact gradients */
 } cm_tower_grads;
 
 cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *shape, cm_tower_grads *g);
@@ -99,7 +107,7 @@ cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *shape, cm_tow
  * in place; dw (NULL-able) receives the block's weight gradients. */
 void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm_block_shape *s,
                        const cm_block_acts *a, cm_tower_grads *g);
-/* Runs the blocks backward from g->d_stream = d(tower output) down to
+/* Runs the blocks backward from d_pooled = d(acts->pooled) [B,D] to g->d_stream =
  * d(blocks[0].x). `deep` is the stack of the forward (its shape decides which
  * rows were overwritten): a deep prompt of layer i in 1..depth-1 receives the
  * gradient of the rows it overwrote, summed over the sequences, into d_deep
@@ -109,7 +117,8 @@ void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm
  * asked of CM_ACTS_INPUT_GRAD activations. `tower` names the tower in the message. */
 cm_err cm_tower_backward_check(const cm_tower_acts *acts, const cm_block_weights *d_blocks, const char *tower);
 void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_blocks, const cm_tower_acts *acts,
-                       const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, cm_tower_grads *g);
+                       const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, const float *d_pooled,
+                       cm_tower_grads *g);
 
 /* ---- image encoder (src/clip/vision_encoder.c) -------------------------- */
 

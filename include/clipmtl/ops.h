@@ -58,6 +58,16 @@ void cm_attention_forward(float *out, float *probs, const float *qkv, int B, int
  * Both directions split the (sequence, head) pairs over OPENBLAS_NUM_THREADS
  * threads (at most 8), each product on one OpenBLAS thread. */
 #define CM_ATTENTION_SCRATCH(T) (CM_OPS_MAX_THREADS * (size_t)(T) * (size_t)(T))
+/* Attention of one query per sequence, for the last block, whose only output that matters
+ * is the pooled row (CLS, EOT): q [B,D] is that row's query, kv [B,T,2D] the keys and values
+ * of all T tokens (k | v along the channels), keys[b] how many of them sequence b's query
+ * sees (causal text tower: its position + 1; NULL: all T). probs [B,H,T] (0 past keys[b])
+ * is saved for the backward; out [B,D]. */
+void cm_attention_pooled_forward(float *out, float *probs, const float *q, const float *kv, const int32_t *keys,
+                                 int B, int T, int D, int H);
+/* dq [B,D] += ..., dkv [B,T,2D] += ... given dout [B,D]; scratch: CM_ATTENTION_SCRATCH(T). */
+void cm_attention_pooled_backward(float *dq, float *dkv, float *scratch, const float *dout, const float *q,
+                                  const float *kv, const float *probs, const int32_t *keys, int B, int T, int D, int H);
 void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
                            int B, int T, int D, int H);
 

@@ -91,11 +91,7 @@ cm_err cm_text_forward(const cm_clip_model *m, const int32_t *ids, int B, int to
     cm_tower_acts *t = &acts->tower;
 
     embed_tokens(w, ids, ctx, text, t);
-    cm_tower_forward(w->blocks, t, text, 1);
-
-    const float *out = cm_tower_output(t);
-    for (int b = 0; b < B; b++)
-        memcpy(t->pooled + (long)b * D, out + ((long)b * T + acts->eot[b]) * D, (size_t)D * sizeof(float));
+    cm_tower_forward(w->blocks, t, text, 1, acts->eot);
     cm_layernorm_forward(t->head_ln, t->head_mean, t->head_rstd, t->pooled, w->ln_final_w, w->ln_final_b, B, D);
     cm_project_forward(features, t->head_ln, w->text_projection, B, D, E);
     return CM_OK;
@@ -169,13 +165,9 @@ cm_err cm_text_backward(const cm_clip_model *m, const cm_text_acts *acts, const 
     memset(g.d_pooled, 0, (size_t)B * D * sizeof(float));
     cm_layernorm_backward(g.d_pooled, dw ? dw->ln_final_w : NULL, dw ? dw->ln_final_b : NULL, g.d_head_ln, t->pooled,
                           w->ln_final_w, t->head_mean, t->head_rstd, B, D);
-    float *d_stream = g.tower.d_stream;
-    memset(d_stream, 0, (size_t)B * T * D * sizeof(float));
-    for (int b = 0; b < B; b++)
-        memcpy(d_stream + ((size_t)b * T + acts->eot[b]) * D, g.d_pooled + (size_t)b * D, D * sizeof(float));
-
     cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, active ? text : NULL, active ? d_text : NULL, 1,
-                      &g.tower);
+                      g.d_pooled, &g.tower);
+    float *d_stream = g.tower.d_stream;
 
     /* d_stream = d(token embeddings with the prompts in rows 1..n, + positional embedding). */
     if (dw && dw->positional_embedding)

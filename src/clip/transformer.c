@@ -22,8 +22,36 @@ void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_blo
     cm_residual_forward(a->out, a->x_mid, branch, ND);
 }
 
+/* The last block: only the pooled row of each sequence (CLS, EOT) reaches the features, so
+ * every token gets its key and value, and only the B pooled rows their query, attention,
+ * out_proj, MLP and output (encoder.h describes the compact layout). */
+static void pooled_block_forward(const cm_block_weights *w, cm_tower_acts *acts, cm_block_acts *a)
+{
+    const cm_block_shape *s = &acts->shape;
+    int B = s->B, T = s->T, N = B * T, D = s->D, M = s->M;
+    const size_t row = (size_t)D * sizeof(float);
+    cm_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->x, w->ln_1_w, w->ln_1_b, N, D);
+    cm_matmul_forward(a->qkv, a->ln1, w->qkv_w + (size_t)D * D, w->qkv_b + D, N, D, 2 * D);
+    for (int b = 0; b < B; b++) memcpy(acts->pool_ln1 + (size_t)b * D, a->ln1 + ((size_t)b * T + acts->pool[b]) * D, row);
+    cm_matmul_forward(acts->pool_q, acts->pool_ln1, w->qkv_w, w->qkv_b, B, D, D);
+    cm_attention_pooled_forward(a->att, a->probs, acts->pool_q, a->qkv, s->causal ? acts->pool_keys : NULL, B, T, D,
+                                s->H);
+    cm_matmul_forward(acts->branch, a->att, w->out_w, w->out_b, B, D, D);
+    /* In inference x_mid is the stream itself: row b is written after rows <= b were read,
+     * and the pooled row b T + pool[b] >= b of every later sequence is still intact. */
+    for (int b = 0; b < B; b++)
+        cm_residual_forward(a->x_mid + (size_t)b * D, a->x + ((size_t)b * T + acts->pool[b]) * D,
+                            acts->branch + (size_t)b * D, D);
+    cm_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x_mid, w->ln_2_w, w->ln_2_b, B, D);
+    cm_matmul_forward(a->fc, a->ln2, w->fc_w, w->fc_b, B, D, M);
+    cm_quick_gelu_forward(a->fc_act, a->fc, (long)B * M);
+    cm_matmul_forward(acts->branch, a->fc_act, w->proj_w, w->proj_b, B, M, D);
+    cm_residual_forward(a->out, a->x_mid, acts->branch, (long)B * D);
+    memcpy(acts->pooled, a->out, (size_t)B * row);
+}
+
 void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const cm_prompt_stack *deep,
-                      int prompt_row)
+                      int prompt_row, const int32_t *pool)
 {
     const cm_block_shape *s = &acts->shape;
     int rows = 0; /* prompt rows inside the T tokens actually run */
@@ -31,15 +59,18 @@ void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const
         rows = deep->n;
         if (rows > s->T - prompt_row) rows = s->T - prompt_row;
     }
+    for (int b = 0; b < s->B; b++) {
+        acts->pool[b] = pool ? pool[b] : 0;
+        acts->pool_keys[b] = acts->pool[b] + 1;
+    }
     for (int l = 0; l < acts->layers; l++) {
         cm_block_acts *a = &acts->blocks[l];
         if (l > 0 && rows > 0 && l < deep->depth)
             cm_prompts_insert(a->x, s->B, s->T, s->D, prompt_row, cm_prompts_layer(deep, l), rows);
-        cm_block_forward(&blocks[l], s, a, acts->branch);
+        if (l < acts->layers - 1) cm_block_forward(&blocks[l], s, a, acts->branch);
+        else pooled_block_forward(&blocks[l], acts, a);
     }
 }
-
-float *cm_tower_output(const cm_tower_acts *acts) { return acts->blocks[acts->layers - 1].out; }
 
 /* Everything of one block except x, which is the previous block's out. With `shared` (input
  * gradients only) the inputs of the four linear layers are not kept: they point into
@@ -122,6 +153,13 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
             for (int l = 1; l < layers; l++) acts->blocks[l] = acts->blocks[0];
     }
     size_t N = (size_t)shape->B * shape->T, B = shape->B, D = shape->D;
+    void *pool, *keys;
+    CM_CHECK(cm_arena_alloc(arena, B * sizeof(int32_t), &pool));
+    CM_CHECK(cm_arena_alloc(arena, B * sizeof(int32_t), &keys));
+    acts->pool = pool;
+    acts->pool_keys = keys;
+    CM_CHECK(cm_arena_floats(arena, B * D, &acts->pool_ln1));
+    CM_CHECK(cm_arena_floats(arena, B * D, &acts->pool_q));
     CM_CHECK(cm_arena_floats(arena, N * D, &acts->branch));
     CM_CHECK(cm_arena_floats(arena, B * D, &acts->pooled));
     CM_CHECK(cm_arena_floats(arena, B * D, &acts->head_ln));
@@ -140,6 +178,7 @@ cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *s, cm_tower_g
     CM_CHECK(cm_arena_floats(arena, N * wide, &g->d_wide));
     CM_CHECK(cm_arena_floats(arena, N * M, &g->d_fc));
     CM_CHECK(cm_arena_floats(arena, CM_ATTENTION_SCRATCH(s->T), &g->d_scores));
+    CM_CHECK(cm_arena_floats(arena, 4 * (size_t)s->B * D, &g->d_pool));
     return CM_OK;
 }
 
@@ -188,8 +227,51 @@ cm_err cm_tower_backward_check(const cm_tower_acts *acts, const cm_block_weights
     return CM_OK;
 }
 
+/* The gradient of pooled_block_forward: from d(pooled rows) [B,D] to g->d_stream = d(x). */
+static void pooled_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm_tower_acts *acts,
+                                  const cm_block_acts *a, const float *d_pooled, cm_tower_grads *g)
+{
+    const cm_block_shape *s = &acts->shape;
+    int B = s->B, T = s->T, N = B * T, D = s->D, M = s->M;
+    size_t BD = (size_t)B * D;
+    float *d_xmid = g->d_pool, *d_att = d_xmid + BD, *dq = d_att + BD, *d_ln1_pooled = dq + BD;
+    /* out = x_mid + c_proj(qgelu(c_fc(ln_2(x_mid)))) on the compact rows */
+    zero(g->d_wide, (size_t)B * M);
+    cm_matmul_backward(g->d_wide, GRAD(dw, proj_w), GRAD(dw, proj_b), d_pooled, a->fc_act, w->proj_w, B, M, D);
+    zero(g->d_fc, (size_t)B * M);
+    cm_quick_gelu_backward(g->d_fc, g->d_wide, a->fc, (long)B * M);
+    zero(g->d_narrow, BD);
+    cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_fc, a->ln2, w->fc_w, B, D, M);
+    memcpy(d_xmid, d_pooled, BD * sizeof(float));
+    cm_layernorm_backward(d_xmid, GRAD(dw, ln_2_w), GRAD(dw, ln_2_b), g->d_narrow, a->x_mid, w->ln_2_w, a->ln2_mean,
+                          a->ln2_rstd, B, D);
+    /* x_mid = x[pooled] + out_proj(attention of the pooled queries) */
+    zero(d_att, BD);
+    cm_matmul_backward(d_att, GRAD(dw, out_w), GRAD(dw, out_b), d_xmid, a->att, w->out_w, B, D, D);
+    zero(dq, BD);
+    zero(g->d_wide, (size_t)N * 2 * D);
+    cm_attention_pooled_backward(dq, g->d_wide, g->d_scores, d_att, acts->pool_q, a->qkv, a->probs,
+                                 s->causal ? acts->pool_keys : NULL, B, T, D, s->H);
+    /* k|v = ln1 W_kv^T for every row, q = ln1[pooled] W_q^T: rows [D,3D) and [0,D) of in_proj */
+    zero(g->d_narrow, (size_t)N * D);
+    cm_matmul_backward(g->d_narrow, dw && dw->qkv_w ? dw->qkv_w + (size_t)D * D : NULL,
+                       dw && dw->qkv_b ? dw->qkv_b + D : NULL, g->d_wide, a->ln1, w->qkv_w + (size_t)D * D, N, D,
+                       2 * D);
+    zero(d_ln1_pooled, BD);
+    cm_matmul_backward(d_ln1_pooled, GRAD(dw, qkv_w), GRAD(dw, qkv_b), dq, acts->pool_ln1, w->qkv_w, B, D, D);
+    zero(g->d_stream, (size_t)N * D);
+    for (int b = 0; b < B; b++) {
+        size_t r = ((size_t)b * T + acts->pool[b]) * D;
+        cm_residual_backward(g->d_narrow + r, NULL, d_ln1_pooled + (size_t)b * D, D); /* the query's ln_1 row */
+        memcpy(g->d_stream + r, d_xmid + (size_t)b * D, (size_t)D * sizeof(float));    /* the residual */
+    }
+    cm_layernorm_backward(g->d_stream, GRAD(dw, ln_1_w), GRAD(dw, ln_1_b), g->d_narrow, a->x, w->ln_1_w, a->ln1_mean,
+                          a->ln1_rstd, N, D);
+}
+
 void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_blocks, const cm_tower_acts *acts,
-                       const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, cm_tower_grads *g)
+                       const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, const float *d_pooled,
+                       cm_tower_grads *g)
 {
     const cm_block_shape *s = &acts->shape;
     int rows = 0; /* as in cm_tower_forward */
@@ -198,7 +280,9 @@ void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_block
         if (rows > s->T - prompt_row) rows = s->T - prompt_row;
     }
     for (int l = acts->layers - 1; l >= 0; l--) {
-        cm_block_backward(&blocks[l], d_blocks ? &d_blocks[l] : NULL, s, &acts->blocks[l], g);
+        cm_block_weights *dw = d_blocks ? &d_blocks[l] : NULL;
+        if (l == acts->layers - 1) pooled_block_backward(&blocks[l], dw, acts, &acts->blocks[l], d_pooled, g);
+        else cm_block_backward(&blocks[l], dw, s, &acts->blocks[l], g);
         if (l == 0 || rows <= 0 || l >= deep->depth) continue;
         if (d_deep) {
             float *dp = d_deep->values + (size_t)l * d_deep->n * d_deep->width;

@@ -82,10 +82,7 @@ cm_err cm_vision_forward(const cm_clip_model *m, const float *pixels, int B, con
     assemble_tokens(w, acts, visual, B, G, D);
     cm_layernorm_forward(t->blocks[0].x, acts->ln_pre_mean, acts->ln_pre_rstd, acts->embed, w->ln_pre_w,
                          w->ln_pre_b, B * T, D);
-    cm_tower_forward(w->blocks, t, n ? visual : NULL, 1 + G);
-
-    const float *out = cm_tower_output(t);
-    for (int b = 0; b < B; b++) memcpy(t->pooled + (long)b * D, out + (long)b * T * D, (size_t)D * sizeof(float));
+    cm_tower_forward(w->blocks, t, n ? visual : NULL, 1 + G, NULL); /* pools the class token */
     cm_layernorm_forward(t->head_ln, t->head_mean, t->head_rstd, t->pooled, w->ln_post_w, w->ln_post_b, B, D);
     cm_project_forward(features, t->head_ln, w->proj, B, D, E);
     return CM_OK;
@@ -182,11 +179,9 @@ cm_err cm_vision_backward(const cm_clip_model *m, const cm_vision_acts *acts, co
     memset(g.d_pooled, 0, (size_t)B * D * sizeof(float));
     cm_layernorm_backward(g.d_pooled, dw ? dw->ln_post_w : NULL, dw ? dw->ln_post_b : NULL, g.d_head_ln, t->pooled,
                           w->ln_post_w, t->head_mean, t->head_rstd, B, D);
+    cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, n ? visual : NULL, n ? d_visual : NULL, 1 + G, g.d_pooled,
+                      &g.tower);
     float *d_stream = g.tower.d_stream;
-    memset(d_stream, 0, (size_t)B * T * D * sizeof(float));
-    for (int b = 0; b < B; b++) memcpy(d_stream + (size_t)b * T * D, g.d_pooled + (size_t)b * D, D * sizeof(float));
-
-    cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, n ? visual : NULL, n ? d_visual : NULL, 1 + G, &g.tower);
 
     /* d_stream = d(ln_pre output). Only the prompt rows matter unless a tensor below wants its
      * gradient, and ln_pre works row by row: run it on those rows alone then. */

@@ -13,38 +13,42 @@
 #include "parallel.h"
 #include "vec4.h"
 
-/* Row-wise softmax of a [T,T] score block in place; with causal, row t keeps
- * columns 0..t and the rest become exact zeros (the -inf of the mask). */
+/* Softmax of the first `keep` entries of a row of T in place; the rest become exact zeros
+ * (the -inf of the causal mask). */
+static void softmax_row(float *row, int keep, int T)
+{
+    int j;
+    cm_v4 vmax = cm_v4_splat(-INFINITY);
+    for (j = 0; j + 4 <= keep; j += 4) vmax = cm_v4_max(vmax, cm_v4_load(row + j));
+    if (j < keep) vmax = cm_v4_max(vmax, cm_v4_load_part(row + j, keep - j, -INFINITY));
+    cm_v4 max = cm_v4_splat(cm_v4_hmax(vmax)), vsum = cm_v4_splat(0.0f);
+    for (j = 0; j + 4 <= keep; j += 4) {
+        cm_v4 e = cm_v4_exp(cm_v4_load(row + j) - max);
+        cm_v4_store(row + j, e);
+        vsum += e;
+    }
+    float sum = cm_v4_sum(vsum);
+    if (j < keep) {
+        cm_v4_store_part(row + j, cm_v4_exp(cm_v4_load_part(row + j, keep - j, 0.0f) - max), keep - j);
+        for (int i = j; i < keep; i++) sum += row[i];
+    }
+    cm_v4 inv = cm_v4_splat(1.0f / sum);
+    for (j = 0; j + 4 <= keep; j += 4) cm_v4_store(row + j, cm_v4_load(row + j) * inv);
+    for (; j < keep; j++) row[j] *= inv[0];
+    for (; j < T; j++) row[j] = 0.0f;
+}
+
+/* Row-wise softmax of a [T,T] score block; with causal, row t keeps columns 0..t. */
 static void softmax_rows(float *s, int T, int causal)
 {
-    for (int t = 0; t < T; t++) {
-        float *row = s + (long)t * T;
-        int keep = causal ? t + 1 : T, j;
-        cm_v4 vmax = cm_v4_splat(-INFINITY);
-        for (j = 0; j + 4 <= keep; j += 4) vmax = cm_v4_max(vmax, cm_v4_load(row + j));
-        if (j < keep) vmax = cm_v4_max(vmax, cm_v4_load_part(row + j, keep - j, -INFINITY));
-        cm_v4 max = cm_v4_splat(cm_v4_hmax(vmax)), vsum = cm_v4_splat(0.0f);
-        for (j = 0; j + 4 <= keep; j += 4) {
-            cm_v4 e = cm_v4_exp(cm_v4_load(row + j) - max);
-            cm_v4_store(row + j, e);
-            vsum += e;
-        }
-        float sum = cm_v4_sum(vsum);
-        if (j < keep) {
-            cm_v4_store_part(row + j, cm_v4_exp(cm_v4_load_part(row + j, keep - j, 0.0f) - max), keep - j);
-            for (int i = j; i < keep; i++) sum += row[i];
-        }
-        cm_v4 inv = cm_v4_splat(1.0f / sum);
-        for (j = 0; j + 4 <= keep; j += 4) cm_v4_store(row + j, cm_v4_load(row + j) * inv);
-        for (; j < keep; j++) row[j] *= inv[0];
-        for (; j < T; j++) row[j] = 0.0f;
-    }
+    for (int t = 0; t < T; t++) softmax_row(s + (long)t * T, causal ? t + 1 : T, T);
 }
 
 typedef struct {
-    float *out, *probs, *dqkv, *scratch;
-    const float *qkv, *dout;
+    float *out, *probs, *dqkv, *scratch, *dq, *dkv;
+    const float *qkv, *dout, *q, *kv;
     const float *probs_in;
+    const int32_t *keys;
     int T, D, H, causal;
 } attention_job;
 
@@ -118,4 +122,62 @@ void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const
     attention_job job = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .probs_in = probs, .T = T,
                          .D = D, .H = H};
     run_pairs(backward_pairs, &job, B);
+}
+
+/* ---- one query per sequence ------------------------------------------------ */
+
+static void pooled_forward_pairs(void *arg, long begin, long end, int part)
+{
+    const attention_job *j = arg;
+    int T = j->T, D = j->D, H = j->H, hd = D / H, ld = 2 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    (void)part;
+    for (long pair = begin; pair < end; pair++) {
+        long b = pair / H, h = pair % H;
+        int n = j->keys ? j->keys[b] : T;
+        const float *k = j->kv + b * T * ld + h * hd, *v = k + D, *q = j->q + b * D + h * hd;
+        float *p = j->probs + pair * T;
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hd, scale, k, ld, q, 1, 0.0f, p, 1);
+        softmax_row(p, n, T);
+        cblas_sgemv(CblasRowMajor, CblasTrans, n, hd, 1.0f, v, ld, p, 1, 0.0f, j->out + b * D + h * hd, 1);
+    }
+}
+
+void cm_attention_pooled_forward(float *out, float *probs, const float *q, const float *kv, const int32_t *keys,
+                                 int B, int T, int D, int H)
+{
+    attention_job job = {.out = out, .probs = probs, .q = q, .kv = kv, .keys = keys, .T = T, .D = D, .H = H};
+    run_pairs(pooled_forward_pairs, &job, B);
+}
+
+/* With p the probs of the query, dy its output gradient: dV += p dy^T, dp = V dy,
+ * ds = p o (dp - p.dp), dq += scale K^T ds, dK += scale ds q^T. */
+static void pooled_backward_pairs(void *arg, long begin, long end, int part)
+{
+    const attention_job *j = arg;
+    int T = j->T, D = j->D, H = j->H, hd = D / H, ld = 2 * D;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *ds = j->scratch + (long)part * T;
+    for (long pair = begin; pair < end; pair++) {
+        long b = pair / H, h = pair % H;
+        int n = j->keys ? j->keys[b] : T;
+        const float *k = j->kv + b * T * ld + h * hd, *v = k + D, *q = j->q + b * D + h * hd;
+        const float *p = j->probs_in + pair * T, *dy = j->dout + b * D + h * hd;
+        float *dk = j->dkv + b * T * ld + h * hd, *dv = dk + D;
+        cblas_sger(CblasRowMajor, n, hd, 1.0f, p, 1, dy, 1, dv, ld);
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hd, 1.0f, v, ld, dy, 1, 0.0f, ds, 1);
+        float dot = 0.0f;
+        for (int t = 0; t < n; t++) dot += p[t] * ds[t];
+        for (int t = 0; t < n; t++) ds[t] = p[t] * (ds[t] - dot);
+        cblas_sgemv(CblasRowMajor, CblasTrans, n, hd, scale, k, ld, ds, 1, 1.0f, j->dq + b * D + h * hd, 1);
+        cblas_sger(CblasRowMajor, n, hd, scale, ds, 1, q, 1, dk, ld);
+    }
+}
+
+void cm_attention_pooled_backward(float *dq, float *dkv, float *scratch, const float *dout, const float *q,
+                                  const float *kv, const float *probs, const int32_t *keys, int B, int T, int D, int H)
+{
+    attention_job job = {.dq = dq, .dkv = dkv, .scratch = scratch, .dout = dout, .q = q, .kv = kv, .probs_in = probs,
+                         .keys = keys, .T = T, .D = D, .H = H};
+    run_pairs(pooled_backward_pairs, &job, B);
 }

@@ -5,7 +5,9 @@
  *  - cm_vision_backward / cm_text_backward: the gradient of every prompt entry
  *    of a depth-2 stack in a 3-layer tower (layer 0 through ln_pre on the image
  *    side, through the token rows on the text side; the deep layer through the
- *    overwritten rows), and sampled entries of every weight tensor of the tower;
+ *    overwritten rows), and sampled entries of every weight tensor of the tower
+ *    (plus q, k and v entries of the last block's in_proj, whose queries exist for
+ *    the pooled rows only);
  *  - a frozen backward (d_weights NULL) gives the same prompt gradients, and
  *    the arena is back where it was after each backward.
  * The probe loss is L = sum(out * R) for a fixed random R, accumulated in
@@ -14,7 +16,7 @@
  * Tolerance: max|analytic - fd| / max|fd| <= 1e-3 per tensor (for sampled entries, the
  * scale is the largest analytic gradient of the whole tensor). The forward is float32, so the
  * five-point stencil's step h = 3e-2 balances rounding (about 1e-7 |L| / h) against the
- * O(h^4) truncation; the worst tensor measured 2.8e-4.
+ * O(h^4) truncation; the worst tensor measured 3.1e-4.
  */
 #include <math.h>
 #include <stdio.h>
@@ -149,6 +151,24 @@ static double dot_double(const float *a, const float *b, size_t n)
     double s = 0;
     for (size_t i = 0; i < n; i++) s += (double)a[i] * b[i];
     return s;
+}
+
+/* The last block computes queries for its pooled rows only: check entries of each third
+ * (q, k, v) of its in_proj weight and bias. */
+static void fd_compare_last_in_proj(const cm_clip_model *m, const char *tower_prefix, int layers,
+                                    const float *grads, probe_fn probe, void *ctx)
+{
+    char name[128], label[160];
+    for (int bias = 0; bias < 2; bias++) {
+        snprintf(name, sizeof name, "%sresblocks.%d.attn.in_proj_%s", tower_prefix, layers - 1, bias ? "bias" : "weight");
+        const cm_tensor_desc *d = cm_table_find(&m->table, name);
+        size_t third = d->numel / 3, idx[6];
+        for (int k = 0; k < 6; k++) idx[k] = d->offset + (k / 2) * third + cm_rng_below(&rng, third);
+        double scale = 0;
+        for (size_t k = 0; k < d->numel; k++) scale = fmax(scale, fabs(grads[d->offset + k]));
+        snprintf(label, sizeof label, "d %s (q, k and v entries)", name);
+        fd_compare(label, m->params, idx, 6, grads, scale, probe, ctx);
+    }
 }
 
 /* ---- one block ------------------------------------------------------------ */
@@ -341,6 +361,7 @@ static void test_vision(cm_clip_model *m)
     fd_compare_all("vision d prompts layer 1 (overwritten rows)", c.prompts.values + n * D, (size_t)n * D,
                    d_prompts.values + n * D, vision_probe, &c);
     fd_compare_tensors(m, "visual.", NULL, grads.params, vision_probe, &c);
+    fd_compare_last_in_proj(m, "visual.transformer.", m->cfg.vision.layers, grads.params, vision_probe, &c);
 
     /* Without prompts the towers still backpropagate to the weights. */
     free(c.prompts.values);
@@ -412,6 +433,7 @@ static void test_text(cm_clip_model *m)
                      tok->offset + 1 * D + 5 /* placeholder: overwritten, so zero */};
     fd_compare("d token_embedding (used rows, a placeholder row)", m->params, idx, 6, grads.params, 0, text_probe, &c);
     fd_compare_tensors(m, "", "visual.", grads.params, text_probe, &c); /* every text tensor */
+    fd_compare_last_in_proj(m, "transformer.", m->cfg.text.layers, grads.params, text_probe, &c);
 
     free(d_prompts.values);
     free(d_frozen.values);
