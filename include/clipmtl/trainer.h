@@ -72,5 +72,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy);
 
 /* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. */
 void cm_trainer_catch_signals(void);
+/* 1 once SIGTERM or SIGUSR1 has arrived (other step loops, e.g. pretraining, stop on it too). */
+int cm_trainer_stop_requested(void);
 
 #endif

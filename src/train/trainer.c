@@ -37,6 +37,8 @@ static cm_err inject_fault(const cm_trainer *t)
 }
 static void on_stop_signal(int sig) { stop_requested = sig; }
 
+int cm_trainer_stop_requested(void) { return stop_requested != 0; }
+
 void cm_trainer_catch_signals(void)
 {
     struct sigaction sa;
