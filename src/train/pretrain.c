@@ -434,6 +434,7 @@ cm_err cm_pretrainer_run(cm_pretrainer *p)
         double loss;
         int correct;
         CM_CHECK(cm_pretrainer_step(p, &loss, &correct));
+        CM_CHECK(cm_trainer_inject_fault(p->rank, p->step));
         window_loss += loss, window_correct += correct, window_steps++;
         const int last = p->step == p->total_steps;
         if (p->step % cfg->run.log_every == 0 || last) {
