@@ -6,10 +6,10 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/h5io.h"
-#include "clipmtl/pipeline.h"
+#include "pipeline.h"
 #include "clipmtl/prompt_set.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"

@@ -1,9 +1,9 @@
 /* clipmtl params: trainable-parameter counts of every method for a configuration's model. */
 #include <stdio.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
-#include "clipmtl/pipeline.h"
+#include "pipeline.h"
 #include "clipmtl/prompt_method.h"
 
 static cm_err model_config(const cm_config *c, cm_clip_config *mc)

@@ -6,7 +6,7 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 
 int cm_cli_exit_status(cm_err err)
 {
