@@ -1,4 +1,4 @@
-#include "clipmtl/pipeline.h"
+#include "pipeline.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,34 +10,6 @@
 #include "clipmtl/log.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/trainer.h"
-
-/* The prompt-method options of the configuration (config.h keeps them per method family). */
-void cm_pipeline_method_options(const cm_config_method *m, cm_method_options *o)
-{
-    cm_method_options_default(m->name, o);
-    o->init_std = (float)m->init_std;
-    snprintf(o->ctx_init, sizeof o->ctx_init, "%s", m->ctx_init ? m->ctx_init : "");
-    o->n_text = o->n_visual = 0;
-    o->depth_text = o->depth_visual = m->depth;
-    switch (m->name) {
-    case CM_METHOD_COOP: o->n_text = m->n_ctx_text, o->depth_text = 1; break;
-    case CM_METHOD_VPT: o->n_visual = m->n_ctx_visual; break;
-    case CM_METHOD_IVLP: o->n_text = m->n_ctx_text, o->n_visual = m->n_ctx_visual; break;
-    case CM_METHOD_MAPLE: o->n_text = o->n_visual = m->n_ctx_text; break;
-    case CM_METHOD_MMAP:
-        o->n_text = o->n_visual = m->mmap.b;
-        o->mmap_m = m->mmap.m, o->mmap_n = m->mmap.n;
-        o->mmap_shared_source = m->mmap.shared_source;
-        o->mmap_scale_init_normal = m->mmap.scaling_init == CM_MMAP_SCALING_NORMAL;
-        break;
-    case CM_METHOD_ADAPTER:
-        o->adapter_reduction = m->adapter.reduction, o->adapter_ratio = (float)m->adapter.ratio;
-        o->adapter_image = m->adapter.target != CM_ADAPTER_TEXT;
-        o->adapter_text = m->adapter.target != CM_ADAPTER_IMAGE;
-        break;
-    default: break;
-    }
-}
 
 cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_default)
 {

@@ -24,9 +24,6 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
  * grouping.similarity_file). */
 cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups);
 
-/* The prompt-method options of a configuration's method section. */
-void cm_pipeline_method_options(const cm_config_method *m, cm_method_options *o);
-
 /* The embedded default (generated from experiments/demo.yaml at build time). */
 extern const char cm_demo_config_yaml[];
 

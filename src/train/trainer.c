@@ -11,7 +11,7 @@
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
-#include "clipmtl/pipeline.h"
+#include "clipmtl/method_config.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
@@ -197,7 +197,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     CM_CHECK(cm_comms_create(&t->comms, MPI_COMM_WORLD, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
 
     cm_method_options opt;
-    cm_pipeline_method_options(&cfg->method, &opt);
+    cm_method_options_from_config(&cfg->method, &opt);
     const cm_clip_config *mc = &t->model.cfg;
     opt.model = *mc;
     CM_CHECK(cm_prompt_set_create(&t->set, mode, &opt, t->tasks.ntasks, group_of_task, ngroups, mc->text.width,

@@ -170,9 +170,9 @@ static void test_config_errors(void)
     cm_method_options_default(CM_METHOD_MMAP, &o), o.mmap_n = 48;
     expect_config_error("mmap n does not divide 512", o, "n = 48");
     cm_method_options_default(CM_METHOD_VPT, &o), o.depth_visual = 13;
-    expect_config_error("depth beyond the layers", o, "visual depth 13");
+    expect_config_error("depth beyond the layers", o, "13 prompted layers");
     cm_method_options_default(CM_METHOD_MAPLE, &o), o.n_visual = 3;
-    expect_config_error("maple uneven towers", o, "coupled");
+    expect_config_error("maple uneven towers", o, "must equal n_ctx_text");
     cm_method_options_default(CM_METHOD_COOP, &o), o.depth_text = 2;
     expect_config_error("coop deep", o, "layer 0");
 }
