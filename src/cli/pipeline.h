@@ -1,13 +1,16 @@
 /* The MmAP pipeline as the commands run it (clipmtl group / train / run):
  *   phase 1  shared prompts on all tasks, similarity snapshots, grouping -> <run>/similarity.h5
  *   phase 2  the configured multi-task mode, evaluation -> <run>/results.h5 and a table
- * <run> = run.out_dir/run.name. Collective over MPI_COMM_WORLD. */
+ * <run> = run.out_dir/run.name. Collective over p->comm (MPI_COMM_WORLD). */
 #ifndef CLIPMTL_PIPELINE_H
 #define CLIPMTL_PIPELINE_H
+
+#include <mpi.h>
 
 #include "clipmtl/config.h"
 
 typedef struct {
+    MPI_Comm comm; /* where the trainers and the grouping run */
     cm_config cfg;
     char *config_text; /* YAML of cfg (cm_config_dump), stored in every output */
     int resume;
