@@ -1,5 +1,6 @@
-/* A training session on a communicator (the world for the commands): the model, the tasks and their loaders, the rank/task
- * layout and communicators, one prompt set with its parameters, gradients and optimizer.
+/* A training session on a communicator (MPI_COMM_WORLD for the commands): the model, the tasks
+ * and their loaders, the rank/task layout and communicators, one prompt set with its
+ * parameters, gradients and optimizer.
  *
  *   phase 1 (clipmtl group): CM_SET_SHARED prompts of the configured method trained on all tasks;
  *            at the snapshot steps every task's gradient is reduced over its task communicator
