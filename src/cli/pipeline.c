@@ -66,7 +66,8 @@ static cm_err snapshot_steps(const cm_config *c, int64_t total, int64_t **steps,
     return CM_OK;
 }
 
-static cm_err grouping_of(MPI_Comm comm, const cm_config *c, const double *S, int n, const char *const *names, int *group, int *ngroups)
+static cm_err grouping_of(MPI_Comm comm, const cm_config *c, const double *S, int n, const char *const *names,
+                          int *group, int *ngroups)
 {
     int *sizes = calloc((size_t)n, sizeof *sizes), *members = calloc((size_t)n, sizeof *members);
     cm_grouping_options opt;
@@ -108,7 +109,9 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
             cm_err e = CM_OK;
             if (!(*group_of_task = calloc((size_t)r.ntasks, sizeof **group_of_task)))
                 e = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
-            if (e == CM_OK) e = grouping_of(p->comm, c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task, ngroups);
+            if (e == CM_OK)
+                e = grouping_of(p->comm, c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task,
+                                ngroups);
             if (e == CM_OK && rank == 0) {
                 printf("phase 1: reusing %s (%d snapshots)\n", path, r.count);
                 print_groups(*group_of_task, *ngroups, r.ntasks, r.task_names);
@@ -119,7 +122,8 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
         }
         cm_error_clear();
     }
-    cm_err err = cm_trainer_create(&t, p->comm, c, p->config_text, "phase1", CM_SET_SHARED, NULL, 0, c->multitask.phase1_steps);
+    cm_err err =
+        cm_trainer_create(&t, p->comm, c, p->config_text, "phase1", CM_SET_SHARED, NULL, 0, c->multitask.phase1_steps);
     if (err != CM_OK) goto done;
     N = t.tasks.ntasks;
     *ntasks = N;
@@ -134,7 +138,9 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     if (!(average = calloc((size_t)N * N, sizeof *average)) || !(*group_of_task = calloc((size_t)N, sizeof **group_of_task)))
         CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for the grouping of %d tasks", N);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_mean(&snaps, average), done);
-    CM_CHECK_GOTO(err, grouping_of(p->comm, c, average, N, (const char *const *)t.tasks.task_names, *group_of_task, ngroups), done);
+    CM_CHECK_GOTO(err,
+                  grouping_of(p->comm, c, average, N, (const char *const *)t.tasks.task_names, *group_of_task, ngroups),
+                  done);
     if (rank == 0) {
         CM_CHECK_GOTO(err, cm_similarity_file_write(path, N, (const char *const *)t.tasks.task_names, &snaps, average,
                                                     *group_of_task, cm_grouping_rule_name(c->grouping.options.rule),

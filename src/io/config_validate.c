@@ -7,7 +7,8 @@
 #include "clipmtl/method_config.h"
 #include "config_schema.h"
 
-const char *cm_config_user_key(const cm_config *c, const char *first, const char *second)
+/* Of two keys, the one the user set (the first if both or neither): the error points there. */
+static const char *user_key(const cm_config *c, const char *first, const char *second)
 {
     if (strcmp(cm_config_origin(c, first), "default") == 0 && strcmp(cm_config_origin(c, second), "default") != 0)
         return second;
@@ -35,14 +36,19 @@ const char *cm_config_method_name(cm_method_kind m) { return enum_name("method.n
 const char *cm_config_data_kind_name(cm_data_kind k) { return enum_name("data.kind", (int)k); }
 const char *cm_config_multitask_mode_name(cm_multitask_mode m) { return enum_name("multitask.mode", (int)m); }
 
+const char *cm_config_user_key(const cm_config *c, const char *first, const char *second)
+{
+    return user_key(c, first, second);
+}
+
 static cm_err validate_data(const cm_config *c)
 {
     const cm_config_data *d = &c->data;
     if (d->kind != CM_DATA_FASHION_MNIST && !d->root[0])
-        RULE_ERROR(c, cm_config_user_key(c, "data.root", "data.kind"), "data.root is required for kind %s",
+        RULE_ERROR(c, user_key(c, "data.root", "data.kind"), "data.root is required for kind %s",
                    cm_config_data_kind_name(d->kind));
     if (d->k_shot > 0 && d->train_fraction < 1)
-        RULE_ERROR(c, cm_config_user_key(c, "data.k_shot", "data.train_fraction"),
+        RULE_ERROR(c, user_key(c, "data.k_shot", "data.train_fraction"),
                    "give k_shot (%d) or train_fraction (%g), not both", d->k_shot, d->train_fraction);
     return CM_OK;
 }
@@ -51,14 +57,14 @@ static cm_err validate_multitask(const cm_config *c)
 {
     const cm_config_multitask *t = &c->multitask;
     if (t->mode == CM_MULTITASK_GROUPED && !cm_method_makes_prompts(c->method.name))
-        RULE_ERROR(c, cm_config_user_key(c, "multitask.mode", "method.name"),
+        RULE_ERROR(c, user_key(c, "multitask.mode", "method.name"),
                    "grouped mode combines group and task prompts; method %s has none (use coop, vpt, ivlp, "
                    "maple or mmap)", cm_config_method_name(c->method.name));
     if (t->snapshot_steps.n == 0 && t->snapshot_count > t->phase1_steps)
-        RULE_ERROR(c, cm_config_user_key(c, "multitask.snapshot_count", "multitask.phase1_steps"),
+        RULE_ERROR(c, user_key(c, "multitask.snapshot_count", "multitask.phase1_steps"),
                    "%d snapshots do not fit in %lld phase-1 steps", t->snapshot_count, (long long)t->phase1_steps);
     if (t->snapshot_steps.n > 0 && t->snapshot_steps.items[t->snapshot_steps.n - 1] > t->phase1_steps)
-        RULE_ERROR(c, cm_config_user_key(c, "multitask.snapshot_steps", "multitask.phase1_steps"),
+        RULE_ERROR(c, user_key(c, "multitask.snapshot_steps", "multitask.phase1_steps"),
                    "step %lld is after the last phase-1 step (phase1_steps = %lld)",
                    (long long)t->snapshot_steps.items[t->snapshot_steps.n - 1], (long long)t->phase1_steps);
     return CM_OK;
@@ -86,14 +92,14 @@ static cm_err validate_grouping(const cm_config *c)
     const cm_config_grouping *g = &c->grouping;
     const cm_config_strings *domains = &c->data.domains;
     if (g->options.rule == CM_GROUPING_SPECTRAL) {
-        if (g->options.k < 1) RULE_ERROR(c, cm_config_user_key(c, "grouping.k", "grouping.rule"), "the spectral rule needs k >= 1 groups");
+        if (g->options.k < 1) RULE_ERROR(c, user_key(c, "grouping.k", "grouping.rule"), "the spectral rule needs k >= 1 groups");
         if (domains->n > 0 && g->options.k > domains->n)
-            RULE_ERROR(c, cm_config_user_key(c, "grouping.k", "data.domains"), "k = %d groups but only %d tasks in data.domains",
+            RULE_ERROR(c, user_key(c, "grouping.k", "data.domains"), "k = %d groups but only %d tasks in data.domains",
                        g->options.k, domains->n);
     }
     if (g->options.rule == CM_GROUPING_EXPLICIT) {
         if (g->groups.ngroups == 0)
-            RULE_ERROR(c, cm_config_user_key(c, "grouping.groups", "grouping.rule"), "the explicit rule needs the groups listed");
+            RULE_ERROR(c, user_key(c, "grouping.groups", "grouping.rule"), "the explicit rule needs the groups listed");
         if (domains->n > 0) {
             const char *names[CM_CONFIG_MAX_LIST];
             for (int i = 0; i < domains->n; i++) names[i] = domains->items[i];
@@ -111,9 +117,9 @@ static cm_err validate_optim(const cm_config *c)
     const cm_config_optim *o = &c->optim;
     if (c->method.name == CM_METHOD_ZEROSHOT) return CM_OK; /* nothing is trained */
     if (o->steps == 0 && o->epochs == 0)
-        RULE_ERROR(c, cm_config_user_key(c, "optim.epochs", "optim.steps"), "no training length: set epochs or steps above 0");
+        RULE_ERROR(c, user_key(c, "optim.epochs", "optim.steps"), "no training length: set epochs or steps above 0");
     if (o->steps == 0 && o->warmup_epochs >= o->epochs)
-        RULE_ERROR(c, cm_config_user_key(c, "optim.warmup_epochs", "optim.epochs"),
+        RULE_ERROR(c, user_key(c, "optim.warmup_epochs", "optim.epochs"),
                    "%d warm-up epochs leave none of the %d epochs to the schedule", o->warmup_epochs, o->epochs);
     return CM_OK;
 }

@@ -61,13 +61,20 @@ static void direct_backward(const cm_prompt_method *pm, const float *params, con
 
 /* CoOp (spec.md 2.3): text prompts at layer 0 only. */
 static void coop_defaults(cm_method_options *o) { o->n_text = 16, o->depth_text = 1; }
-static void coop_configure(const cm_config_method *m, cm_method_options *o) { o->n_text = m->n_text, o->depth_text = 1; }
+static void coop_configure(const cm_config_method *m, cm_method_options *o)
+{
+    o->n_text = m->n_text, o->depth_text = 1;
+}
 static cm_err coop_check(const cm_method_options *o, const cm_method_dims *dims, const cm_config *cfg)
 {
     const int depth = cfg ? cfg->method.depth : o->depth_text; /* the configuration's depth is not mapped */
-    if (depth != 1) CM_METHOD_REJECT(cfg, o->kind, "method.depth", NULL, "coop prompts layer 0 only; set depth to 1 (got %d)", depth);
-    if (o->n_text < 1) CM_METHOD_REJECT(cfg, o->kind, "method.n_ctx_text", NULL, "coop needs at least one text token");
-    if (o->n_visual != 0) CM_METHOD_REJECT(cfg, o->kind, "method.n_ctx_visual", NULL, "coop has no visual prompts (n_visual %d)", o->n_visual);
+    if (depth != 1)
+        CM_METHOD_REJECT(cfg, "method.depth", NULL, "coop prompts layer 0 only; set depth to 1 (got %d)",
+                         depth);
+    if (o->n_text < 1) CM_METHOD_REJECT(cfg, "method.n_ctx_text", NULL, "coop needs at least one text token");
+    if (o->n_visual != 0)
+        CM_METHOD_REJECT(cfg, "method.n_ctx_visual", NULL, "coop has no visual prompts (n_visual %d)",
+                         o->n_visual);
     return CM_OK;
 }
 const cm_method_impl cm_coop_impl = {"coop", "method.n_ctx_text", coop_defaults, coop_configure, coop_check,
@@ -78,8 +85,10 @@ static void vpt_defaults(cm_method_options *o) { o->n_visual = 8, o->depth_visua
 static void vpt_configure(const cm_config_method *m, cm_method_options *o) { o->n_visual = m->n_visual; }
 static cm_err vpt_check(const cm_method_options *o, const cm_method_dims *dims, const cm_config *cfg)
 {
-    if (o->n_visual < 1) CM_METHOD_REJECT(cfg, o->kind, "method.n_ctx_visual", NULL, "vpt needs at least one visual token");
-    if (o->n_text != 0) CM_METHOD_REJECT(cfg, o->kind, "method.n_ctx_text", NULL, "vpt has no text prompts (n_text %d)", o->n_text);
+    if (o->n_visual < 1)
+        CM_METHOD_REJECT(cfg, "method.n_ctx_visual", NULL, "vpt needs at least one visual token");
+    if (o->n_text != 0)
+        CM_METHOD_REJECT(cfg, "method.n_ctx_text", NULL, "vpt has no text prompts (n_text %d)", o->n_text);
     return CM_OK;
 }
 const cm_method_impl cm_vpt_impl = {"vpt", NULL, vpt_defaults, vpt_configure, vpt_check,
@@ -88,11 +97,15 @@ const cm_method_impl cm_vpt_impl = {"vpt", NULL, vpt_defaults, vpt_configure, vp
 /* IVLP (spec.md 2.5): independent text and visual prompts; one tower alone is its "language
  * only" (or vision only) setting. */
 static void ivlp_defaults(cm_method_options *o) { o->n_text = o->n_visual = 2, o->depth_text = o->depth_visual = 9; }
-static void ivlp_configure(const cm_config_method *m, cm_method_options *o) { o->n_text = m->n_text, o->n_visual = m->n_visual; }
+static void ivlp_configure(const cm_config_method *m, cm_method_options *o)
+{
+    o->n_text = m->n_text, o->n_visual = m->n_visual;
+}
 static cm_err ivlp_check(const cm_method_options *o, const cm_method_dims *dims, const cm_config *cfg)
 {
     if (o->n_text + o->n_visual < 1)
-        CM_METHOD_REJECT(cfg, o->kind, "method.n_ctx_text", "method.n_ctx_visual", "ivlp needs text or visual tokens (both are 0)");
+        CM_METHOD_REJECT(cfg, "method.n_ctx_text", "method.n_ctx_visual",
+                         "ivlp needs text or visual tokens (both are 0)");
     return CM_OK;
 }
 const cm_method_impl cm_ivlp_impl = {"ivlp", "method.n_ctx_text", ivlp_defaults, ivlp_configure, ivlp_check,

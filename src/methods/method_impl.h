@@ -36,14 +36,13 @@ extern const cm_method_impl cm_mmap_impl;
 /* Parameter-updating baselines (weight_methods.c): a layout (and an init), no prompts. */
 extern const cm_method_impl cm_full_impl, cm_bitfit_impl, cm_adapter_impl;
 
-/* A broken rule of method `kind`: CM_ERR_CONFIG, with cfg "<origin>: <key>: <message>" naming
- * `key` (or `other_key` when only that one was set by the user), else "method <name>: <message>".
- * other_key may be NULL. */
-cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, cm_method_kind kind,
-                        const char *key, const char *other_key, const char *fmt, ...)
-    __attribute__((format(printf, 8, 9)));
-#define CM_METHOD_REJECT(cfg, kind, key, other_key, ...) \
-    return cm_method_reject(__FILE__, __LINE__, __func__, (cfg), (kind), (key), (other_key), __VA_ARGS__)
+/* A broken rule: CM_ERR_CONFIG "<key>: <message>", with cfg "<origin>: <key>: <message>" where key
+ * becomes other_key when only that one was set by the user (other_key may be NULL). The message
+ * names the method. */
+cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, const char *key,
+                        const char *other_key, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+#define CM_METHOD_REJECT(cfg, key, other_key, ...) \
+    return cm_method_reject(__FILE__, __LINE__, __func__, (cfg), (key), (other_key), __VA_ARGS__)
 
 /* Shared by the generators: appends `name` [rows, cols] to the table and records its offset
  * as pm->offsets[pm->noffsets++]. */

@@ -95,16 +95,17 @@ static cm_err mmap_check(const cm_method_options *o, const cm_method_dims *dims,
 {
     const int b = o->n_text, m = o->mmap_m, n = o->mmap_n;
     if (o->n_visual != b || o->depth_visual != o->depth_text)
-        CM_METHOD_REJECT(cfg, o->kind, "method.mmap.b", NULL,
-                         "text and visual prompts come from one source prompt, so their counts (%d, %d) and depths "
-                         "(%d, %d) must be equal", b, o->n_visual, o->depth_text, o->depth_visual);
-    if (b < 1) CM_METHOD_REJECT(cfg, o->kind, "method.mmap.b", NULL, "needs at least one prompt vector (b = %d)", b);
+        CM_METHOD_REJECT(cfg, "method.mmap.b", NULL,
+                         "mmap makes text and visual prompts from one source prompt, so their counts (%d, %d) "
+                         "and depths (%d, %d) must be equal", b, o->n_visual, o->depth_text, o->depth_visual);
+    if (b < 1) CM_METHOD_REJECT(cfg, "method.mmap.b", NULL, "needs at least one prompt vector (b = %d)", b);
     if (m < 1 || b % m != 0)
-        CM_METHOD_REJECT(cfg, o->kind, "method.mmap.b", "method.mmap.m",
+        CM_METHOD_REJECT(cfg, "method.mmap.b", "method.mmap.m",
                          "b = %d is not a multiple of m = %d (the scaling matrices have b/m rows)", b, m);
     if (dims && (n < 1 || dims->text_width % n != 0 || dims->visual_width % n != 0))
-        CM_METHOD_REJECT(cfg, o->kind, "method.mmap.n", NULL, "n = %d must divide the text width %d and the vision width %d",
-                         n, dims->text_width, dims->visual_width);
+        CM_METHOD_REJECT(cfg, "method.mmap.n", NULL,
+                         "n = %d must divide the text width %d and the vision width %d", n, dims->text_width,
+                         dims->visual_width);
     return CM_OK;
 }
 const cm_method_impl cm_mmap_impl = {"mmap", "method.mmap.b", mmap_defaults, mmap_configure, mmap_check,

@@ -60,15 +60,15 @@ void cm_method_options_from_config(const cm_config_method *m, cm_method_options 
     if (impl_of(m->name) && impl_of(m->name)->configure) impl_of(m->name)->configure(m, o);
 }
 
-cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, cm_method_kind kind,
-                        const char *key, const char *other_key, const char *fmt, ...)
+cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, const char *key,
+                        const char *other_key, const char *fmt, ...)
 {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!cfg) return cm_error_raise(file, line, func, CM_ERR_CONFIG, "method %s: %s", cm_method_name(kind), msg);
+    if (!cfg) return cm_error_raise(file, line, func, CM_ERR_CONFIG, "%s: %s", key, msg);
     if (other_key) key = cm_config_user_key(cfg, key, other_key);
     return cm_error_raise(file, line, func, CM_ERR_CONFIG, "%s: %s: %s", cm_config_origin(cfg, key), key, msg);
 }
@@ -80,23 +80,25 @@ static cm_err check_options(const cm_method_options *o, const cm_method_dims *di
     const cm_method_impl *impl = impl_of(o->kind);
     CM_ASSERT(impl, CM_ERR_CONFIG, "method: unknown kind %d", (int)o->kind);
     if (!impl->check) return CM_OK;
-    const cm_method_kind k = o->kind;
     if (o->n_text < 0 || o->n_visual < 0 || o->depth_text < 0 || o->depth_visual < 0)
-        CM_METHOD_REJECT(cfg, k, "method.depth", NULL, "prompt counts and depths must not be negative");
+        CM_METHOD_REJECT(cfg, "method.depth", NULL, "prompt counts and depths must not be negative");
     if ((o->n_text > 0 && o->depth_text < 1) || (o->n_visual > 0 && o->depth_visual < 1))
-        CM_METHOD_REJECT(cfg, k, "method.depth", NULL, "prompts need at least one prompted layer");
-    if (o->init_std < 0) CM_METHOD_REJECT(cfg, k, "method.init_std", NULL, "%g is negative", o->init_std);
+        CM_METHOD_REJECT(cfg, "method.depth", NULL, "prompts need at least one prompted layer");
+    if (o->init_std < 0) CM_METHOD_REJECT(cfg, "method.init_std", NULL, "%g is negative", o->init_std);
     CM_CHECK(impl->check(o, dims, cfg));
     if (!dims) return CM_OK;
     if (o->depth_text > dims->text_layers || o->depth_visual > dims->visual_layers)
-        CM_METHOD_REJECT(cfg, k, "method.depth", NULL, "%d prompted layers but the model has %d text and %d vision layers",
+        CM_METHOD_REJECT(cfg, "method.depth", NULL,
+                         "%d prompted layers but the model has %d text and %d vision layers",
                          o->depth_text > o->depth_visual ? o->depth_text : o->depth_visual, dims->text_layers,
                          dims->visual_layers);
     /* In grouped mode with concatenation, group and task prompts both take text slots. */
-    const int copies = cfg && cfg->multitask.mode == CM_MULTITASK_GROUPED && cfg->multitask.combine == CM_COMBINE_CONCAT ? 2 : 1;
+    const int copies =
+        cfg && cfg->multitask.mode == CM_MULTITASK_GROUPED && cfg->multitask.combine == CM_COMBINE_CONCAT ? 2 : 1;
     if (dims->context_length > 0 && impl->text_key && o->n_text * copies > dims->context_length - 2)
-        CM_METHOD_REJECT(cfg, k, impl->text_key, NULL, "%d text prompt tokens leave no room for SOS and EOT in a context of %d",
-                         o->n_text * copies, dims->context_length);
+        CM_METHOD_REJECT(cfg, impl->text_key, NULL,
+                         "%d text prompt tokens leave no room for SOS and EOT in a context of %d", o->n_text * copies,
+                         dims->context_length);
     return CM_OK;
 }
 

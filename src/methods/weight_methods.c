@@ -92,7 +92,10 @@ const cm_method_impl cm_full_impl = {.name = "full", .layout = layout_clip_tenso
 const cm_method_impl cm_bitfit_impl = {.name = "bitfit", .layout = layout_clip_tensors};
 
 /* CLIP-Adapter's defaults (spec.md 2.9) and keys. */
-static void adapter_defaults(cm_method_options *o) { o->adapter_reduction = 4, o->adapter_ratio = 0.2f, o->adapter_image = 1; }
+static void adapter_defaults(cm_method_options *o)
+{
+    o->adapter_reduction = 4, o->adapter_ratio = 0.2f, o->adapter_image = 1;
+}
 static void adapter_configure(const cm_config_method *m, cm_method_options *o)
 {
     o->adapter_reduction = m->adapter.reduction, o->adapter_ratio = (float)m->adapter.ratio;

@@ -75,8 +75,8 @@ int main(int argc, char **argv)
     double accuracy[NTASKS];
     must(cm_trainer_create(&t, comm, &cfg, "", "phase2", CM_SET_SHARED, NULL, 0, cfg.optim.steps), "cm_trainer_create");
     CM_TEST(t.nranks == (group == 0 ? 2 : 1), "group %d: the trainer sees %d ranks", group, t.nranks);
-    CM_TEST(t.tasks.ntasks == NTASKS && t.layout.nlocal == (group == 0 ? 1 : NTASKS), "group %d: %d tasks, %d on this rank",
-            group, t.tasks.ntasks, t.layout.nlocal);
+    CM_TEST(t.tasks.ntasks == NTASKS && t.layout.nlocal == (group == 0 ? 1 : NTASKS),
+            "group %d: %d tasks, %d on this rank", group, t.tasks.ntasks, t.layout.nlocal);
     must(cm_trainer_run(&t, NULL, 0, NULL), "cm_trainer_run");
     must(cm_trainer_evaluate(&t, accuracy), "cm_trainer_evaluate");
     CM_TEST(t.step == STEPS, "group %d: %lld steps", group, (long long)t.step);
