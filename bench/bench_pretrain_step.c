@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     if (err == CM_OK) err = cm_config_load_string(&cfg, yaml, "bench");
     if (err != CM_OK) return fail(err);
     cm_pretrainer p;
-    if ((err = cm_pretrainer_create(&p, &cfg, yaml)) != CM_OK) return fail(err);
+    if ((err = cm_pretrainer_create(&p, MPI_COMM_WORLD, &cfg, yaml)) != CM_OK) return fail(err);
     double loss;
     int correct;
     if ((err = cm_pretrainer_step(&p, &loss, &correct)) != CM_OK) return fail(err); /* warm-up */

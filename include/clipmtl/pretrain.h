@@ -1,5 +1,5 @@
 /* clipmtl pretrain: CLIP's contrastive pretraining of both towers on captioned Fashion-MNIST,
- * data-parallel over MPI_COMM_WORLD.
+ * data-parallel over a communicator (MPI_COMM_WORLD for the command).
  *
  * A step draws a global batch of G images of the pretraining pool (data.pretrain_images, original
  * domain, every image once per epoch in a seeded order), gives each its attribute augmentation
@@ -21,6 +21,8 @@
 
 #include <stdint.h>
 
+#include <mpi.h>
+
 #include "clipmtl/arena.h"
 #include "clipmtl/captions.h"
 #include "clipmtl/clip_model.h"
@@ -30,6 +32,7 @@
 #include "clipmtl/tokenizer.h"
 
 typedef struct {
+    MPI_Comm comm;             /* every collective; must outlive the pretrainer */
     const cm_config *cfg;
     const char *config_text;
     char dir[4096];
@@ -57,8 +60,8 @@ typedef struct {
     int64_t step, total_steps;
 } cm_pretrainer;
 
-/* Collective. */
-cm_err cm_pretrainer_create(cm_pretrainer *p, const cm_config *cfg, const char *config_text);
+/* Collective over comm. */
+cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cfg, const char *config_text);
 void cm_pretrainer_destroy(cm_pretrainer *p);
 /* Collective. Continues from the newest checkpoint when there is one (*resumed = 1). */
 cm_err cm_pretrainer_resume(cm_pretrainer *p, int *resumed);

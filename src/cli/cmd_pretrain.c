@@ -1,8 +1,8 @@
 /* clipmtl pretrain: CLIP's contrastive pretraining on captioned Fashion-MNIST (pretrain.h). */
 #include <stdio.h>
 
-#include "clipmtl/cli.h"
-#include "clipmtl/pipeline.h"
+#include "cli.h"
+#include "pipeline.h"
 #include "clipmtl/pretrain.h"
 #include "clipmtl/trainer.h"
 
@@ -25,7 +25,7 @@ int cmd_pretrain(int argc, char **argv)
     cm_err err = cm_cli_mpi_init(&argc, &argv);
     cm_trainer_catch_signals();
     if (err == CM_OK) err = cm_pipeline_setup(&pl, argc, argv, 0);
-    if (err == CM_OK) err = cm_pretrainer_create(&p, &pl.cfg, pl.config_text);
+    if (err == CM_OK) err = cm_pretrainer_create(&p, MPI_COMM_WORLD, &pl.cfg, pl.config_text);
     int resumed = 0;
     if (err == CM_OK && pl.resume) err = cm_pretrainer_resume(&p, &resumed);
     if (err == CM_OK) err = cm_pretrainer_run(&p);

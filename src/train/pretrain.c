@@ -110,16 +110,16 @@ static cm_err tokenize_classes(cm_pretrainer *p)
     return CM_OK;
 }
 
-cm_err cm_pretrainer_create(cm_pretrainer *p, const cm_config *cfg, const char *config_text)
+cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cfg, const char *config_text)
 {
     memset(p, 0, sizeof *p);
-    p->cfg = cfg, p->config_text = config_text;
-    MPI_Comm_rank(MPI_COMM_WORLD, &p->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &p->nranks);
+    p->comm = comm, p->cfg = cfg, p->config_text = config_text;
+    MPI_Comm_rank(comm, &p->rank);
+    MPI_Comm_size(comm, &p->nranks);
     snprintf(p->dir, sizeof p->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     cm_err err = p->rank == 0 ? make_dir(p->dir) : CM_OK;
     int ok = err == CM_OK, all_ok;
-    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, p->comm));
     CM_CHECK(err);
     CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", p->dir);
 
@@ -219,7 +219,7 @@ static cm_err save_checkpoint(cm_pretrainer *p)
     int *owner = calloc((size_t)p->model.table.count, sizeof *owner); /* rank 0 writes every tensor */
     CM_ASSERT(owner, CM_ERR_MEM, "out of memory");
     cm_checkpoint_extras extras = {0};
-    cm_err err = cm_checkpoint_write(MPI_COMM_WORLD, dir, p->step, p->cfg->run.keep_checkpoints, &p->model.table,
+    cm_err err = cm_checkpoint_write(p->comm, dir, p->step, p->cfg->run.keep_checkpoints, &p->model.table,
                                      p->model.params, &p->opt, owner, p->config_text, &extras);
     free(owner);
     CM_CHECK(err);
@@ -233,11 +233,11 @@ cm_err cm_pretrainer_resume(cm_pretrainer *p, int *resumed)
     int64_t step;
     int found;
     CM_CHECK(cm_h5_checkpoint_latest(dir, path, sizeof path, &step, &found));
-    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD));
+    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, p->comm));
+    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, p->comm));
     *resumed = found;
     if (!found) return CM_OK;
-    CM_CHECK(cm_checkpoint_read(MPI_COMM_WORLD, path, &p->model.table, p->model.params, &p->opt, &p->step));
+    CM_CHECK(cm_checkpoint_read(p->comm, path, &p->model.table, p->model.params, &p->opt, &p->step));
     if (p->rank == 0) printf("pretrain: resumed from %s at step %lld\n", path, (long long)p->step);
     return CM_OK;
 }
@@ -295,9 +295,9 @@ static cm_err shard_forward_backward(cm_pretrainer *p, double *loss, int *correc
     CM_CHECK(cm_text_forward(m, p->ids, b, 0, &none, CM_ACTS_TRAINING, &p->arena, &tacts, own_txt));
     CM_CHECK(cm_vision_forward(m, p->pixels, b, &none, CM_ACTS_TRAINING, &p->arena, &vacts, own_img));
     CM_MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, p->img, p->shard_counts, p->shard_starts, MPI_FLOAT,
-                                MPI_COMM_WORLD));
+                                p->comm));
     CM_MPI_CHECK(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, p->txt, p->shard_counts, p->shard_starts, MPI_FLOAT,
-                                MPI_COMM_WORLD));
+                                p->comm));
     /* Every rank computes the same loss of the whole batch (same inputs, same order). */
     const float scale = *m->w.logit_scale;
     cm_clip_head_forward(p->logits, p->inv_img, p->inv_txt, p->img, p->txt, G, G, E, scale);
@@ -328,7 +328,7 @@ cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct)
     cm_err err = shard_forward_backward(p, loss, correct);
     cm_arena_rewind(&p->arena, mark);
     CM_CHECK(err);
-    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads, (int)P, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD));
+    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads, (int)P, MPI_FLOAT, MPI_SUM, p->comm));
     const double lr = cm_schedule_step_lr(p->cfg->pretrain.lr, p->cfg->pretrain.warmup_steps, p->total_steps, p->step);
     cm_optimizer_count_step(&p->opt);
     for (int e = 0; e < p->model.table.count; e++) {
@@ -380,8 +380,8 @@ done:
     cm_image_free(&im);
     /* Every rank joins the sum, failed or not, so that none waits for ever. */
     int failed = err != CM_OK, any_failed;
-    if (MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS ||
-        MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, p->comm) != MPI_SUCCESS ||
+        MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_DOUBLE, MPI_SUM, p->comm) != MPI_SUCCESS)
         CM_ERROR(CM_ERR_MPI, "summing the zero-shot counts failed");
     CM_CHECK(err);
     CM_ASSERT(!any_failed, CM_ERR_MPI, "another rank failed in the zero-shot evaluation");
@@ -460,7 +460,7 @@ cm_err cm_pretrainer_run(cm_pretrainer *p)
             window_start = cm_now(), window_loss = window_correct = 0, window_steps = 0;
         }
         int stop = cm_trainer_stop_requested();
-        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, p->comm));
         if (last || stop || (every > 0 && p->step % every == 0)) CM_CHECK(save_checkpoint(p));
         if (stop && !last) {
             if (p->rank == 0) printf("pretrain: stopped by a signal at step %lld; checkpoint written\n", (long long)p->step);
