@@ -65,7 +65,10 @@ cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cf
 void cm_pretrainer_destroy(cm_pretrainer *p);
 /* Collective. Continues from the newest checkpoint when there is one (*resumed = 1). */
 cm_err cm_pretrainer_resume(cm_pretrainer *p, int *resumed);
-/* Collective. One step: *loss is the batch's contrastive loss (the same on every rank), *correct
+/* Collective. The loss of the current step's batch and its gradient in p->grads (summed over
+ * the ranks), without an update. */
+cm_err cm_pretrainer_gradient(cm_pretrainer *p, double *loss, int *correct);
+/* Collective. One step (cm_pretrainer_gradient, then the update): *loss is the batch's contrastive loss (the same on every rank), *correct
  * the images whose own caption scored highest. */
 cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct);
 /* Collective. Steps to total_steps with logs, evaluations, checkpoints and signals, then writes

@@ -319,7 +319,7 @@ static cm_err shard_forward_backward(cm_pretrainer *p, double *loss, int *correc
     return CM_OK;
 }
 
-cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct)
+cm_err cm_pretrainer_gradient(cm_pretrainer *p, double *loss, int *correct)
 {
     const size_t P = p->model.table.total;
     CM_CHECK(load_shard(p, p->step));
@@ -329,6 +329,12 @@ cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct)
     cm_arena_rewind(&p->arena, mark);
     CM_CHECK(err);
     CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads, (int)P, MPI_FLOAT, MPI_SUM, p->comm));
+    return CM_OK;
+}
+
+cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct)
+{
+    CM_CHECK(cm_pretrainer_gradient(p, loss, correct));
     const double lr = cm_schedule_step_lr(p->cfg->pretrain.lr, p->cfg->pretrain.warmup_steps, p->total_steps, p->step);
     cm_optimizer_count_step(&p->opt);
     for (int e = 0; e < p->model.table.count; e++) {

@@ -6,6 +6,8 @@
 #    curve and the same model.safetensors as an uninterrupted run;
 #  - the output is an ordinary CLIP checkpoint that model.weights loads (zeroshot through
 #    clipmtl train would need tasks; inspect reads it);
+#  - the gradient of a step (both towers' weights, embeddings, logit_scale) against finite
+#    differences of its loss, on 1 and 2 ranks (tests/train/test_pretrain_grad.c);
 #  - bad input: a task pool overlapping the pretraining pool is refused naming the key.
 set -euo pipefail
 bin=$CLIPMTL_BUILDDIR/clipmtl
@@ -38,6 +40,10 @@ for np in (2, 3):
     assert len(other) == 20 and worst <= 1e-4, worst
 PY
 grep -q "zero-shot top-1 .* on 10000 original-domain test images" "$tmp/r2.txt"
+
+# The whole step's gradient against finite differences, 6 pairs on 1 and 2 ranks.
+sed -e 's/batch_size: 12/batch_size: 6/' "$tmp/p.yaml" >"$tmp/grad.yaml"
+for np in 1 2; do "$CLIPMTL_SRCDIR/tests/run-mpi" $np "$CLIPMTL_BUILDDIR/tests/train/test_pretrain_grad" "$tmp/grad.yaml" | grep -v "^pretrain:"; done
 
 # Resume after a failure at step 7: the run goes on from the checkpoint of step 5.
 if CLIPMTL_FAULT=fail:1:7 run 2 res >"$tmp/res1.txt" 2>&1; then echo "the injected failure did not stop the run"; exit 1; fi
