@@ -30,32 +30,6 @@ enum { STREAM_PRETRAIN_ORDER = 201, STREAM_PRETRAIN_CAPTION = 202 };
 /* Matrices are decayed; gains, biases, embeddings (token, positional, class) and logit_scale not. */
 static int decayed(const cm_tensor_desc *d) { return d->ndim >= 2 && !strstr(d->name, "embedding"); }
 
-static cm_err make_dir(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *q = buf + 1;; q++) {
-        const int end = *q == '\0';
-        if (*q == '/' || end) {
-            *q = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-            if (end) break;
-            *q = '/';
-        }
-    }
-    return CM_OK;
-}
-
-static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
-{
-    if (cfg->model.weights && cfg->model.weights[0]) return cm_clip_load(m, cfg->model.weights);
-    cm_clip_config c;
-    CM_CHECK(cm_clip_preset(cfg->model.preset, &c));
-    CM_CHECK(cm_clip_create(m, &c));
-    CM_CHECK(cm_clip_init_random(m, (uint64_t)cfg->model.init_seed));
-    return CM_OK;
-}
-
 /* Arena bytes of a training step on B rows and of the evaluation. */
 static size_t arena_bytes(const cm_clip_config *cfg, int B, int eval_batch)
 {
@@ -117,13 +91,8 @@ cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cf
     MPI_Comm_rank(comm, &p->rank);
     MPI_Comm_size(comm, &p->nranks);
     snprintf(p->dir, sizeof p->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-    cm_err err = p->rank == 0 ? make_dir(p->dir) : CM_OK;
-    int ok = err == CM_OK, all_ok;
-    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, p->comm));
-    CM_CHECK(err);
-    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", p->dir);
-
-    CM_CHECK(load_model(cfg, &p->model));
+    CM_CHECK(cm_trainer_make_run_dir(comm, p->dir));
+    CM_CHECK(cm_trainer_load_model(cfg, &p->model));
     CM_CHECK(check_config(cfg, &p->model, p->nranks));
     const cm_clip_config *mc = &p->model.cfg;
     const size_t P = p->model.table.total;

@@ -61,7 +61,19 @@ static cm_err make_dir(const char *path)
     return CM_OK;
 }
 
-static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
+cm_err cm_trainer_make_run_dir(MPI_Comm comm, const char *dir)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    cm_err err = rank == 0 ? make_dir(dir) : CM_OK;
+    int ok = err == CM_OK, all_ok;
+    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
+    CM_CHECK(err);
+    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", dir);
+    return CM_OK;
+}
+
+cm_err cm_trainer_load_model(const cm_config *cfg, cm_clip_model *m)
 {
     if (cfg->model.weights && cfg->model.weights[0]) return cm_clip_load(m, cfg->model.weights);
     cm_clip_config c;
@@ -180,13 +192,8 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     MPI_Comm_rank(t->comm, &t->rank);
     MPI_Comm_size(t->comm, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-    cm_err err = t->rank == 0 ? make_dir(t->dir) : CM_OK;
-    int ok = err == CM_OK, all_ok;
-    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, t->comm));
-    CM_CHECK(err);
-    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", t->dir);
-
-    CM_CHECK(load_model(cfg, &t->model));
+    CM_CHECK(cm_trainer_make_run_dir(t->comm, t->dir));
+    CM_CHECK(cm_trainer_load_model(cfg, &t->model));
     CM_CHECK(cm_config_check_model(cfg, &t->model.cfg));
     CM_CHECK(cm_tasks_open(&t->tasks, &cfg->data, (uint64_t)cfg->run.seed, t->comm));
     CM_ASSERT(t->tasks.image_size == t->model.cfg.image_size, CM_ERR_CONFIG,
@@ -214,7 +221,7 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
 
     cm_tokenizer *tok;
     CM_CHECK(cm_tokenizer_load(&tok, NULL));
-    err = init_prompts(t, tok);
+    cm_err err = init_prompts(t, tok);
     if (err == CM_OK) err = tokenize_classes(t, tok);
     cm_tokenizer_free(tok);
     CM_CHECK(err);
