@@ -40,7 +40,7 @@ check "and the error names the file and a tensor" grep -q 'cut.safetensors: tens
 
 "$bin" makemodel --preset vit-x --out "$work/x.safetensors" >"$work/bad.out" 2>&1
 check "unknown preset fails" test $? -eq 1
-check "and lists the presets" grep -q "unknown model preset 'vit-x' (known: tiny, vit-b32, vit-b16, vit-l14)" "$work/bad.out"
+check "and lists the presets" grep -q "unknown model preset 'vit-x' (known: tiny, fmnist-small, vit-b32, vit-b16, vit-l14)" "$work/bad.out"
 "$bin" makemodel --preset tiny --naming tf --out "$work/x.safetensors" >/dev/null 2>&1
 check "unknown naming fails" test $? -eq 1
 "$bin" makemodel --preset tiny --bogus >"$work/bad.out" 2>&1
