@@ -3,7 +3,10 @@
 #  - jobs/pipeline.sbatch: USR1 to the batch shell (what --signal=B:USR1 does) reaches the ranks,
 #    which checkpoint and stop; resubmitting the same command resumes and finishes;
 #  - jobs/sweep_threshold.sbatch: an array task regroups the similarity file with its tau and
-#    trains phase 2 with that grouping.
+#    trains phase 2 with that grouping, in a directory keyed on the configuration and similarity
+#    file (another configuration does not resume it; the same one does);
+#  - analysis/sweep_table.py on the sweep's results (one row per tau, mean and sd over seeds,
+#    refusal of runs differing in other keys) and results_table.py keeping the taus apart.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
 make_config "$tmp/run.yaml"
@@ -44,8 +47,12 @@ sweep() {  # sweep ARRAY_INDEX CONFIG LOG: one array task of a sweep over the ta
         >"$3" 2>&1 || { cat "$3"; exit 1; }
     sed -n 's/^sweep: .* -> //p' "$3"
 }
-low=$(sweep 0 run.yaml sweep0.txt)
-high=$(sweep 1 run.yaml sweep1.txt)
+# The sweep's configuration groups with the partition rule, like experiments/office_home.yaml:
+# the script's --set grouping.rule=threshold makes its tau count.
+sed 's/rule: threshold, tau: 0.0/rule: partition/' run.yaml >sweep.yaml
+grep -q "rule: partition" sweep.yaml
+low=$(sweep 0 sweep.yaml sweep0.txt)
+high=$(sweep 1 sweep.yaml sweep1.txt)
 [[ $low == sweep/*/tau_-1 && $high == sweep/*/tau_0.99 && ${low%/*} == "${high%/*}" ]] || { echo "sweep dirs $low $high"; exit 1; }
 # tau -1: every pair is more similar, one group; tau 0.99: no pair is, every task its own group.
 grep -q "1 group" "$low/groups.txt"
@@ -58,13 +65,13 @@ for path, want in zip(sys.argv[1:], ([0, 0, 0], [0, 1, 2])):
 print("sweep tasks: 1 group at tau -1, 3 singleton groups at tau 0.99, results written")
 PY
 
-# A sweep over another configuration (here another seed) keeps out of this one's directories instead of resuming its
-# checkpoints; the same inputs resume into the same directory.
-sed 's/seed: 3/seed: 4/' run.yaml >other.yaml
+# A sweep over another configuration (here another seed) keeps out of this one's directories
+# instead of resuming its checkpoints; the same inputs resume into the same directory.
+sed 's/seed: 3/seed: 4/' sweep.yaml >other.yaml
 other=$(sweep 1 other.yaml sweep_other.txt)
 [ "${other%/*}" != "${high%/*}" ] || { echo "another config resumed into $other"; exit 1; }
 ! grep -q "resumed from" sweep_other.txt || { cat sweep_other.txt; echo "another config resumed"; exit 1; }
-[ "$(sweep 1 run.yaml sweep1_again.txt)" = "$high" ]
+[ "$(sweep 1 sweep.yaml sweep1_again.txt)" = "$high" ]
 grep -q "phase2: resumed from $high/" sweep1_again.txt || { cat sweep1_again.txt; exit 1; }
 echo "sweep: the directory follows the inputs (${high%/*} vs ${other%/*})"
 
