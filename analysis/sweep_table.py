@@ -89,9 +89,11 @@ def main():
     ax.set_xlabel("threshold tau")
     ax.set_ylabel("top-1 test accuracy (%)")
     groups_ax = ax.twinx()
-    groups_ax.step(taus, n_groups, where="mid", color="grey", linestyle=":", label="groups")
-    groups_ax.set_ylabel("groups", color="grey")
+    # Markers only at the swept taus: where between them the count changes is not known here.
+    groups_ax.plot(taus, n_groups, "s", color="grey", markersize=5, label="groups")
+    groups_ax.set_ylabel("groups (grey squares)", color="grey")
     groups_ax.set_ylim(0, len(tasks) + 0.5)
+    groups_ax.set_yticks(range(len(tasks) + 1))
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(os.path.join(a.out, "accuracy_vs_tau.png"), dpi=100)

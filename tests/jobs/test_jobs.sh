@@ -112,6 +112,9 @@ for row, files in zip(rows, ([low], high)):
 assert float(rows[1][tasks[0] + " sd"]) > 1, rows[1]
 print("sweep_table: each row holds its runs' mean and sd (within 1e-4)")
 PY
+# The dendrogram coloured by the grouping a sweep task trained with (3 singletons at tau 0.99).
+"$PYTHON3" "$CLIPMTL_SRCDIR/analysis/plot_similarity.py" "$similarity" --results "$high/t/results.h5" --out plots
+[ -s plots/dendrogram.png ] || { echo "no plots/dendrogram.png"; exit 1; }
 "$PYTHON3" "$CLIPMTL_SRCDIR/analysis/results_table.py" "$low/t/results.h5" "$high/t/results.h5" | tee table.md
 grep -q "| mmap | grouped | grouping.tau=-1 | 1 |" table.md
 grep -q "| mmap | grouped | grouping.tau=0.99 | 1 |" table.md
