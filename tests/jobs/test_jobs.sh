@@ -9,6 +9,7 @@
 #    refusal of runs differing in other keys) and results_table.py keeping the taus apart.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
+. "$CLIPMTL_SRCDIR/tests/jobs/jobs_common.sh"
 make_config "$tmp/run.yaml"
 mkdir -p "$tmp/bin"
 cat >"$tmp/bin/srun" <<SH
@@ -17,6 +18,8 @@ while [[ \$1 == --* ]]; do shift; done   # srun's own options
 exec mpirun --oversubscribe -np 2 -x OPENBLAS_NUM_THREADS "\$@"
 SH
 chmod +x "$tmp/bin/srun"
+# Not a Slurm job here, even when the tests run inside one: nothing to requeue.
+unset SLURM_JOB_ID SLURM_ARRAY_TASK_ID
 export PATH=$tmp/bin:$PATH CLIPMTL=$bin OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cd "$tmp"
 
@@ -27,12 +30,12 @@ for _ in $(seq 600); do grep -q "^phase2 step 4/" "$tmp/job1.txt" 2>/dev/null &&
 kill -USR1 "$job"
 status=0
 wait "$job" || status=$?
-[ "$status" -ne 0 ] || { cat "$tmp/job1.txt"; echo "the signalled job exited 0"; exit 1; }
+[ "$status" = "$stopped_status" ] || { cat "$tmp/job1.txt"; echo "the signalled job exited $status, not $stopped_status"; exit 1; }
 grep -q "pipeline: forwarding USR1 to the ranks" "$tmp/job1.txt"
 stopped=$(sed -n 's/.*phase2: stopped by a signal at step \([0-9]*\).*/\1/p' "$tmp/job1.txt" | head -1)
 [ -n "$stopped" ] || { cat "$tmp/job1.txt"; exit 1; }
 echo "pipeline.sbatch: USR1 stopped phase 2 at step $stopped"
-bash "$CLIPMTL_SRCDIR/jobs/pipeline.sbatch" run.yaml --set optim.steps=$((stopped + 2)) \
+bash "$CLIPMTL_SRCDIR/jobs/pipeline.sbatch" run.yaml --set optim.steps=$((stopped + 2)) $allow_change \
     --set run.checkpoint_every=100000 >"$tmp/job2.txt" 2>&1
 grep -q "phase 1: reusing" "$tmp/job2.txt"
 grep -q "phase2: resumed from .*ckpt-$stopped.h5" "$tmp/job2.txt"
