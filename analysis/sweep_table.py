@@ -41,6 +41,47 @@ def describe(groups, tasks):
     return "; ".join("+".join(tasks[i] for i in np.flatnonzero(groups == g)) for g in range(groups.max() + 1))
 
 
+def per_tau(paths, runs):
+    """One row per tau, in increasing order: (tau, grouping, seeds, mean and sd over the seeds of
+    each task's accuracy followed by the average accuracy)."""
+    by_tau = {}
+    for p, r in zip(paths, runs):
+        tau = float(r["config"]["grouping.tau"])
+        same = by_tau.setdefault(tau, [])
+        if same and not np.array_equal(same[0][1]["groups"], r["groups"]):
+            sys.exit(f"{p}: tau {tau} grouped the tasks differently from {same[0][0]}")
+        same.append((p, r))
+    rows = []
+    for tau in sorted(by_tau):
+        rs = [r for _, r in by_tau[tau]]
+        acc = np.array([list(r["accuracy"]) + [r["average"]] for r in rs])
+        sd = acc.std(axis=0, ddof=1) if len(rs) > 1 else np.zeros(acc.shape[1])
+        rows.append((tau, rs[0]["groups"], len(rs), acc.mean(axis=0), sd))
+    return rows
+
+
+def plot(rows, tasks, path):
+    taus = [row[0] for row in rows]
+    mean = np.array([row[3] for row in rows])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for t, name in enumerate(tasks):
+        ax.plot(taus, mean[:, t], marker=".", linewidth=0.8, alpha=0.6, label=name)
+    ax.errorbar(taus, mean[:, -1], yerr=[row[4][-1] for row in rows], color="black", marker="o",
+                linewidth=2, capsize=3, label="average")
+    ax.set_xlabel("threshold tau")
+    ax.set_ylabel("top-1 test accuracy (%)")
+    groups_ax = ax.twinx()
+    # Markers only at the swept taus: where between them the count changes is not known here.
+    groups_ax.plot(taus, [row[1].max() + 1 for row in rows], "s", color="grey", markersize=5)
+    groups_ax.set_ylabel("groups (grey squares)", color="grey")
+    groups_ax.set_ylim(0, len(tasks) + 0.5)
+    groups_ax.set_yticks(range(len(tasks) + 1))
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results", nargs="+")
@@ -49,56 +90,22 @@ def main():
     runs = [read_results(p) for p in a.results]
     check_sweep(a.results, runs)
     tasks = runs[0]["tasks"]
-    by_tau = {}
-    for p, r in zip(a.results, runs):
-        tau = float(r["config"]["grouping.tau"])
-        same = by_tau.setdefault(tau, [])
-        if same and not np.array_equal(same[0][1]["groups"], r["groups"]):
-            sys.exit(f"{p}: tau {tau} grouped the tasks differently from {same[0][0]}")
-        same.append((p, r))
-    taus = sorted(by_tau)
+    rows = per_tau(a.results, runs)
     header = ["tau", "groups", "grouping", "seeds"] + tasks + ["average"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     csv = [",".join(header + [f"{t} sd" for t in tasks] + ["average sd"])]
-    mean_acc, sd_acc, mean_avg, sd_avg, n_groups = [], [], [], [], []
-    for tau in taus:
-        rs = [r for _, r in by_tau[tau]]
-        acc = np.array([r["accuracy"] for r in rs])
-        avg = np.array([r["average"] for r in rs])
-        sd = lambda x: x.std(axis=0, ddof=1) if len(rs) > 1 else np.zeros_like(x[0])
-        mean_acc.append(acc.mean(axis=0)), sd_acc.append(sd(acc))
-        mean_avg.append(avg.mean()), sd_avg.append(float(sd(avg)))
-        groups = rs[0]["groups"]
-        n_groups.append(groups.max() + 1)
-        fmt = lambda m, s: f"{m:.2f} ± {s:.2f}" if len(rs) > 1 else f"{m:.2f}"
-        cells = [fmt(m, s) for m, s in zip(mean_acc[-1], sd_acc[-1])] + [fmt(mean_avg[-1], sd_avg[-1])]
-        lines.append("| " + " | ".join([f"{tau:g}", str(n_groups[-1]), describe(groups, tasks), str(len(rs))] + cells) + " |")
-        numbers = list(mean_acc[-1]) + [mean_avg[-1]] + list(sd_acc[-1]) + [sd_avg[-1]]
-        csv.append(",".join([f"{tau:g}", str(n_groups[-1]), '"' + describe(groups, tasks) + '"', str(len(rs))] +
-                            [f"{x:.6g}" for x in numbers]))
-    print("\n".join(lines))
+    for tau, groups, seeds, mean, sd in rows:
+        first = [f"{tau:g}", str(groups.max() + 1), describe(groups, tasks), str(seeds)]
+        cells = [f"{m:.2f} ± {s:.2f}" if seeds > 1 else f"{m:.2f}" for m, s in zip(mean, sd)]
+        table.append("| " + " | ".join(first + cells) + " |")
+        first[2] = '"' + first[2] + '"'
+        csv.append(",".join(first + [f"{x:.6g}" for x in list(mean) + list(sd)]))
+    print("\n".join(table))
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "sweep.csv"), "w") as f:
         f.write("\n".join(csv) + "\n")
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    mean_acc = np.array(mean_acc)
-    for t, name in enumerate(tasks):
-        ax.plot(taus, mean_acc[:, t], marker=".", linewidth=0.8, alpha=0.6, label=name)
-    ax.errorbar(taus, mean_avg, yerr=sd_avg, color="black", marker="o", linewidth=2, capsize=3, label="average")
-    ax.set_xlabel("threshold tau")
-    ax.set_ylabel("top-1 test accuracy (%)")
-    groups_ax = ax.twinx()
-    # Markers only at the swept taus: where between them the count changes is not known here.
-    groups_ax.plot(taus, n_groups, "s", color="grey", markersize=5, label="groups")
-    groups_ax.set_ylabel("groups (grey squares)", color="grey")
-    groups_ax.set_ylim(0, len(tasks) + 0.5)
-    groups_ax.set_yticks(range(len(tasks) + 1))
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(os.path.join(a.out, "accuracy_vs_tau.png"), dpi=100)
-    plt.close(fig)
-    print(f"{len(runs)} runs, {len(taus)} thresholds -> {a.out}/sweep.csv, {a.out}/accuracy_vs_tau.png")
+    plot(rows, tasks, os.path.join(a.out, "accuracy_vs_tau.png"))
+    print(f"{len(runs)} runs, {len(rows)} thresholds -> {a.out}/sweep.csv, {a.out}/accuracy_vs_tau.png")
 
 
 if __name__ == "__main__":
