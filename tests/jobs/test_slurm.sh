@@ -33,8 +33,8 @@ teardown() {
         scontrol shutdown >/dev/null 2>&1 || true
         for pidfile in "$slurm/slurmd.pid" "$slurm/slurmctld.pid"; do
             pid=$(cat "$pidfile" 2>/dev/null) || continue
-            for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-            kill -9 "$pid" 2>/dev/null || true
+            for _ in $(seq 20); do kill -0 "$pid" 2>/dev/null || continue 2; sleep 0.5; done
+            kill -9 "$pid"
         done
     fi
     [ -S "$slurm/munge/socket" ] && munged --stop --socket="$slurm/munge/socket" >/dev/null 2>&1 || true
