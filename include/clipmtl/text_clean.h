@@ -1,7 +1,7 @@
 /* The text cleaning of CLIP's tokenizer, on strings of Unicode code points.
  *
  * OpenAI's clip/simple_tokenizer.py cleans a text with
- *   ftfy.fix_text  (of which clipmtl applies only the final NFC normalisation),
+ *   ftfy.fix_text  (ftfy 6.x with its default settings),
  *   html.unescape twice, str.strip(),
  *   regex.sub(r'\s+', ' ') and str.strip() again, then str.lower().
  * Each step here reproduces the Python function named in its comment, so that the
@@ -31,6 +31,10 @@ cm_err cm_utf8_decode(const char *bytes, size_t n, const char *what, cm_ustr *ou
 /* Encodes one valid code point; returns its length in bytes (1..4). */
 size_t cm_utf8_encode(uint32_t cp, unsigned char out[4]);
 
+/* ftfy.fix_text(in) with ftfy 6.x's default settings: HTML references, mojibake, C1 controls,
+ * ligatures, character widths, curly quotes, line breaks, terminal escapes, control characters,
+ * NFC (src/clip/ftfy_*.c). */
+cm_err cm_ftfy_fix_text(const cm_ustr *in, cm_ustr *out);
 /* unicodedata.normalize('NFC', in): canonical decomposition, canonical ordering, composition. */
 cm_err cm_unicode_nfc(const cm_ustr *in, cm_ustr *out);
 /* html.unescape(in): numeric and HTML5 named character references. */

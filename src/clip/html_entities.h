@@ -21,4 +21,7 @@ extern const size_t cm_html_remapped_charrefs_count;
 extern const uint32_t cm_html_dropped_codepoints[];
 extern const size_t cm_html_dropped_codepoints_count;
 
+/* The named reference whose name (with its ';' if it has one) is s[0..n), or NULL. */
+const cm_html_entity *cm_html_find_entity(const uint32_t *s, size_t n);
+
 #endif

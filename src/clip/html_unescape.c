@@ -60,7 +60,7 @@ static int compare_name(const uint32_t *s, size_t n, const char *name)
     return name[n] ? -1 : 0;
 }
 
-static const cm_html_entity *find_entity(const uint32_t *s, size_t n)
+const cm_html_entity *cm_html_find_entity(const uint32_t *s, size_t n)
 {
     size_t lo = 0, hi = cm_html_entities_count;
     while (lo < hi) {
@@ -125,12 +125,12 @@ cm_err cm_html_unescape(const cm_ustr *in, cm_ustr *out)
             continue;
         }
         size_t len = end - i + (end < n && s[end] == ';'); /* the reference, with its ';' if any */
-        const cm_html_entity *e = find_entity(s + i, len);
+        const cm_html_entity *e = cm_html_find_entity(s + i, len);
         size_t used = len;
         /* Otherwise the longest prefix of at least two characters that is a name (only the
          * legacy names without ';' can match here). */
         for (size_t x = len - 1; !e && x >= 2; x--) {
-            e = find_entity(s + i, x);
+            e = cm_html_find_entity(s + i, x);
             used = x;
         }
         if (e) {

@@ -1,6 +1,8 @@
 /* Tokenizer against OpenAI's ids: every public case of ../shared/data (made with OpenAI's code),
  * the cases of tests/reference/tokenizer_reference.py (unicode, accents, emoji, CJK, HTML
- * references, numbers, lowercasing, white space, truncation, fuzz), the unpadded encode() ids of
+ * references, numbers, lowercasing, white space, truncation, fuzz), the cases of
+ * tests/reference/ftfy_cases.py (texts that ftfy.fix_text repairs or leaves alone: mojibake,
+ * quotes, widths, ligatures, HTML, controls, line breaks), the unpadded encode() ids of
  * long texts, and the framing rules (truncation, context lengths, errors). Exact equality. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@ typedef struct {
     size_t n;
 } case_file;
 
-/* Undoes the \\, \t, \n escapes of the case files in place; 0 on an unknown escape. */
+/* Undoes the \\, \t, \n, \r escapes of the case files in place; 0 on an unknown escape. */
 static int unescape(char *s)
 {
     char *w = s;
@@ -32,6 +34,8 @@ static int unescape(char *s)
             *w++ = '\t';
         else if (*r == 'n')
             *w++ = '\n';
+        else if (*r == 'r')
+            *w++ = '\r';
         else
             return 0;
     }
@@ -260,6 +264,7 @@ int main(void)
 
     check_case_file(tok, cm_test_shared("data/tokenizer_cases_public.tsv"), 132);
     check_case_file(tok, cm_test_fixture("tokenizer/cases_generated.tsv"), 600);
+    check_case_file(tok, cm_test_fixture("tokenizer/cases_ftfy.tsv"), 1500);
     check_encode_file(tok, cm_test_fixture("tokenizer/encode_generated.tsv"));
     check_framing(tok);
     cm_tokenizer_free(tok);
