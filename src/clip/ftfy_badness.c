@@ -183,10 +183,21 @@ static int bad_at(const uint32_t *s, size_t n, size_t p)
     return 0;
 }
 
+/* The longest sequence bad_at looks at. */
+enum { LONGEST_PATTERN = 7 };
+
 int cm_ftfy_is_bad(const uint32_t *s, size_t n)
 {
-    for (size_t p = 0; p < n; p++)
-        if (bad_at(s, n, p)) return 1;
+    /* Every sequence holds a classified non-ASCII character within its first LONGEST_PATTERN
+     * characters, so only the positions just before such a character need a look. */
+    size_t next = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (s[j] < 0x80 || !cm_ftfy_flags(s[j])) continue;
+        size_t p = j + 1 >= LONGEST_PATTERN ? j + 1 - LONGEST_PATTERN : 0;
+        for (p = p > next ? p : next; p <= j; p++)
+            if (bad_at(s, n, p)) return 1;
+        next = j + 1;
+    }
     return 0;
 }
 

@@ -20,8 +20,16 @@ enum {
 };
 
 /* Characters that every fix leaves alone in ASCII text: printable ASCII but '&', and the tab,
- * newline and form feed. */
+ * newline and form feed. A text made of them alone is its own fix (the usual prompt), and a
+ * round of fixes that arrives at such a text ends the repetition. */
 static int ascii_untouched(uint32_t c) { return (c >= 0x20 && c < 0x7F && c != '&') || c == '\t' || c == '\n' || c == '\f'; }
+
+static int all_ascii_untouched(const uint32_t *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!ascii_untouched(s[i])) return 0;
+    return 1;
+}
 
 static int ascii_alnum(uint32_t c) { return c < 0x80 && cm_ftfy_is_alnum(c); }
 
@@ -62,8 +70,10 @@ static cm_err unescape_html(const cm_ustr *in, cm_ustr *out, cm_ustr *scratch)
     out->len = 0;
     for (size_t i = 0; i < n;) {
         if (s[i] != '&') {
-            CM_CHECK(cm_ustr_append(out, s + i, 1));
-            i++;
+            size_t plain = i;
+            while (plain < n && s[plain] != '&') plain++;
+            CM_CHECK(cm_ustr_append(out, s + i, plain - i));
+            i = plain;
             continue;
         }
         size_t name = i + 1 + (i + 1 < n && s[i + 1] == '#'), end = name;
@@ -104,10 +114,11 @@ static cm_err map_characters(const cm_ustr *in, cm_ustr *out)
 {
     const cm_ftfy_charmap *cp1252 = &cm_ftfy_charmaps[1];
     out->len = 0;
+    CM_CHECK(cm_ustr_reserve(out, in->len));
     for (size_t i = 0; i < in->len; i++) {
         uint32_t c = in->cp[i];
-        if (c < 0x80) {
-            CM_CHECK(cm_ustr_append(out, &c, 1));
+        if (c < 0x80 && out->len < out->cap) {
+            out->cp[out->len++] = c;
             continue;
         }
         if (c <= 0x9F) c = cp1252->high[c - 0x80];
@@ -141,14 +152,17 @@ static cm_err map_characters(const cm_ustr *in, cm_ustr *out)
  * digits and ';' then an ASCII letter) and remove_control_chars, in that order. */
 static cm_err line_breaks_and_controls(const cm_ustr *in, cm_ustr *out, cm_ustr *scratch)
 {
+    /* Neither pass lengthens the text. */
     scratch->len = 0;
+    CM_CHECK(cm_ustr_reserve(scratch, in->len));
     for (size_t i = 0; i < in->len; i++) {
         uint32_t c = in->cp[i];
         if (c == '\r' && i + 1 < in->len && in->cp[i + 1] == '\n') continue; /* the LF follows */
         if (c == '\r' || c == 0x2028 || c == 0x2029 || c == 0x85) c = '\n';
-        CM_CHECK(cm_ustr_append(scratch, &c, 1));
+        scratch->cp[scratch->len++] = c;
     }
     out->len = 0;
+    CM_CHECK(cm_ustr_reserve(out, scratch->len));
     const uint32_t *s = scratch->cp;
     size_t n = scratch->len;
     for (size_t i = 0; i < n; i++) {
@@ -163,7 +177,7 @@ static cm_err line_breaks_and_controls(const cm_ustr *in, cm_ustr *out, cm_ustr 
         uint32_t c = s[i];
         int control = c <= 0x08 || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || (c >= 0x206A && c <= 0x206F) ||
                       c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFC);
-        if (!control) CM_CHECK(cm_ustr_append(out, &c, 1));
+        if (!control) out->cp[out->len++] = c;
     }
     return CM_OK;
 }
@@ -175,12 +189,9 @@ typedef struct {
 /* ftfy.fix_and_explain of one segment: appends the fixed segment to out. */
 static cm_err fix_segment(const uint32_t *seg, size_t n, int unescape, cm_ustr *out, fix_buffers *w)
 {
-    size_t plain = 0;
-    while (plain < n && ascii_untouched(seg[plain])) plain++;
-    if (plain == n) return cm_ustr_append(out, seg, n);
     w->text.len = 0;
     CM_CHECK(cm_ustr_append(&w->text, seg, n));
-    for (int round = 0; round < MAX_ROUNDS; round++) {
+    for (int round = 0; round < MAX_ROUNDS && !all_ascii_untouched(w->text.cp, w->text.len); round++) {
         if (unescape) {
             CM_CHECK(unescape_html(&w->text, &w->next, &w->scratch));
             CM_CHECK(cm_ftfy_fix_encoding(w->next.cp, w->next.len, &w->work));
@@ -203,9 +214,7 @@ static cm_err fix_segment(const uint32_t *seg, size_t n, int unescape, cm_ustr *
 cm_err cm_ftfy_fix_text(const cm_ustr *in, cm_ustr *out)
 {
     out->len = 0;
-    size_t i = 0;
-    while (i < in->len && ascii_untouched(in->cp[i])) i++;
-    if (i == in->len) return cm_ustr_append(out, in->cp, in->len);
+    if (all_ascii_untouched(in->cp, in->len)) return cm_ustr_append(out, in->cp, in->len);
 
     fix_buffers w = {0};
     cm_err err = CM_OK;

@@ -91,6 +91,18 @@ def mojibake_texts(rng):
     return texts
 
 
+def edge_texts():
+    """Corners of the decoding: CESU-8 pairs and Java's null whose last byte is a final newline
+    (Python's `$`), restore_byte_a0's Portuguese exceptions, segments and the '<' that stops HTML
+    unescaping for the rest of the text, the Windows-1251/1253/1257 and Mac Roman patterns."""
+    return ["\xed\xa0\xbd\xed\xb8\x80\n", "\xed\xa0\xbd\xed\xb8\n", "\xc0\n", "\xc0\x80",
+            "\xc3\xa9\xc0\n", "\xc3\xa9\xc0\x80x", "\xc3\xa9\xed\xa0\xbd\xed\xb8\n",
+            "x\nx\nx\n\xc3\xa9\n<\n&amp;\n", "&amp;\n<b>\n&amp;", "\xc3\xa9" * 30, "\x1b[\u0661m", " \xc3 ",
+            "\xc3  ", "\xc3 s ", "\xc3 quele", "\xc3 quela", "\xc3 quilo", "\xe2\u20ac", "\xe2\u20ac ",
+            "\xc3\xa0\n", "\xc3\xa9\r\n\xc3\xa9\r", "a\u2028\xc3\xa9", "\u0413\u045e\u0412\u0402\u0412\u2122s",
+            "\u03b2\u20ac\u2122", "\u0101\u20ac\u017e", "\u201a\xc4\xf4s", "\u221a\xa9", "\u2248\xb0"]
+
+
 def html_texts():
     out = []
     for ref_text in ["&eacute;", "&EACUTE;", "&Eacute;", "&ntilde;", "&NTILDE;", "&nTILDE;", "&SZLIG;", "&amp;",
@@ -172,6 +184,7 @@ def main():
     rng = random.Random(20261204)
     classes = [
         ("mojibake", mojibake_texts(rng)),
+        ("decoding corners", edge_texts()),
         ("html", html_texts()),
         ("simple fixes", simple_fix_texts()),
         ("legitimate", legitimate_texts()),
