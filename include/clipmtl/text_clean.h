@@ -25,9 +25,12 @@ void cm_ustr_free(cm_ustr *s);
 cm_err cm_ustr_reserve(cm_ustr *s, size_t extra);
 cm_err cm_ustr_append(cm_ustr *s, const uint32_t *cp, size_t n);
 
-/* Decodes UTF-8 (strict: no overlong forms, surrogates or values above U+10FFFF) and appends to
- * out. `what` names the text in error messages. */
-cm_err cm_utf8_decode(const char *bytes, size_t n, const char *what, cm_ustr *out);
+/* Decodes UTF-8 and appends to out: strict (no overlong forms, surrogates or values above
+ * U+10FFFF), except that with CM_UTF8_SURROGATES the UTF-8 forms of surrogates (as text converted
+ * from UTF-16 one code unit at a time holds them: CESU-8, WTF-8) are kept as surrogates, for
+ * ftfy's fix_surrogates to pair or replace. `what` names the text in error messages. */
+enum { CM_UTF8_STRICT = 0, CM_UTF8_SURROGATES = 1 };
+cm_err cm_utf8_decode(const char *bytes, size_t n, int mode, const char *what, cm_ustr *out);
 /* Encodes one valid code point; returns its length in bytes (1..4). */
 size_t cm_utf8_encode(uint32_t cp, unsigned char out[4]);
 

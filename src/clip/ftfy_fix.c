@@ -4,10 +4,11 @@
  * its own: repeat until nothing changes
  *   unescape HTML references (only until a segment shows a '<': from then on the text is taken
  *   for HTML, whose references are meant literally), fix_encoding (ftfy_encoding.c), C1 controls
- *   as Windows-1252, Latin ligatures, full/half-width forms, curly quotes, line breaks, ANSI
- *   terminal escapes, control characters, NFC.
- * ftfy's fix_surrogates has nothing to do here: texts are UTF-8, so they hold no surrogates, and
- * no step makes one (surrogate references become U+FFFD, CESU-8 decodes whole pairs only). */
+ *   as Windows-1252, Latin ligatures, full/half-width forms, curly quotes, line breaks,
+ *   surrogates (a high one followed by a low one is the character they encode, any other becomes
+ *   U+FFFD), ANSI terminal escapes, control characters, NFC.
+ * Surrogates come only from the input (cm_utf8_decode keeps their UTF-8 forms for this step): no
+ * step makes one (surrogate references become U+FFFD, CESU-8 mojibake decodes whole pairs). */
 #include <string.h>
 
 #include "ftfy.h"
@@ -148,8 +149,12 @@ static cm_err map_characters(const cm_ustr *in, cm_ustr *out)
     return CM_OK;
 }
 
-/* fix_line_breaks (CR LF, CR, U+2028, U+2029, U+0085 -> LF), remove_terminal_escapes (ESC '['
- * digits and ';' then an ASCII letter) and remove_control_chars, in that order. */
+static int high_surrogate(uint32_t c) { return c >= 0xD800 && c <= 0xDBFF; }
+static int low_surrogate(uint32_t c) { return c >= 0xDC00 && c <= 0xDFFF; }
+
+/* fix_line_breaks (CR LF, CR, U+2028, U+2029, U+0085 -> LF), fix_surrogates, then
+ * remove_terminal_escapes (ESC '[' digits and ';' then an ASCII letter) and remove_control_chars.
+ * The first two touch disjoint characters and never join or part others, so they share a pass. */
 static cm_err line_breaks_and_controls(const cm_ustr *in, cm_ustr *out, cm_ustr *scratch)
 {
     /* Neither pass lengthens the text. */
@@ -159,6 +164,12 @@ static cm_err line_breaks_and_controls(const cm_ustr *in, cm_ustr *out, cm_ustr 
         uint32_t c = in->cp[i];
         if (c == '\r' && i + 1 < in->len && in->cp[i + 1] == '\n') continue; /* the LF follows */
         if (c == '\r' || c == 0x2028 || c == 0x2029 || c == 0x85) c = '\n';
+        if (high_surrogate(c) && i + 1 < in->len && low_surrogate(in->cp[i + 1])) {
+            c = 0x10000 + ((c - 0xD800) << 10) + (in->cp[i + 1] - 0xDC00);
+            i++;
+        } else if (high_surrogate(c) || low_surrogate(c)) {
+            c = 0xFFFD;
+        }
         scratch->cp[scratch->len++] = c;
     }
     out->len = 0;

@@ -63,7 +63,7 @@ cm_err cm_clip_clean_text(const char *utf8, const char *what, cm_ustr *out, cm_u
     scratch->len = 0;
     size_t n = 0;
     while (utf8[n]) n++;
-    CM_CHECK(cm_utf8_decode(utf8, n, what, scratch));
+    CM_CHECK(cm_utf8_decode(utf8, n, CM_UTF8_SURROGATES, what, scratch));
     CM_CHECK(cm_ftfy_fix_text(scratch, out));
     CM_CHECK(cm_html_unescape(out, scratch));
     CM_CHECK(cm_html_unescape(scratch, out));

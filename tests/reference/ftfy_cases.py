@@ -2,7 +2,7 @@
 """Cases of ftfy.fix_text for clipmtl's tokenizer: texts that ftfy repairs (or must leave alone),
 tokenized by OpenAI's logic with the real ftfy, written to tests/fixtures/tokenizer/cases_ftfy.tsv
 (text TAB 77 ids, truncate=True; in texts backslash, TAB, newline and CR are written \\\\, \\t, \\n
-and \\r).
+and \\r; surrogates are written in their UTF-8 form).
 
 ftfy is not a Debian package and PyPI is not reachable here, so the script runs ftfy from a
 git-ignored checkout of its repository (it only needs the standard library and wcwidth, Debian's
@@ -17,8 +17,8 @@ The tokenizer after ftfy is tests/reference/tokenizer_reference.py (stdlib only)
 mojibake made by encoding real text as UTF-8 and decoding it with each code page ftfy knows (and
 with lost bytes, spaces for 0xA0, twice, or embedded in correct text), curly quotes, ligatures,
 full/half-width forms, HTML references in unicode text (with and without a '<' that turns them
-off), C1 and other control characters, terminal escapes, line breaks, unusual spaces, number
-forms, random mixtures; and texts that look like mojibake but are legitimate. The script prints
+off), C1 and other control characters, terminal escapes, line breaks, surrogates, unusual spaces,
+number forms, random mixtures; and texts that look like mojibake but are legitimate. The script prints
 how many texts of each class ftfy changes.
 """
 import codecs
@@ -103,6 +103,14 @@ def edge_texts():
             "\u03b2\u20ac\u2122", "\u0101\u20ac\u017e", "\u201a\xc4\xf4s", "\u221a\xa9", "\u2248\xb0"]
 
 
+def surrogate_texts():
+    """Texts converted from UTF-16 one code unit at a time (their UTF-8 holds surrogates, written
+    to the fixture as such): fix_surrogates pairs a high and a low one, any other becomes U+FFFD."""
+    return ["\ud83d\ude00 pair", "lone \ud800 high", "\udc00 low first \ud83d", "reversed \ude00\ud83d",
+            "\ud83d\x01\ude00 control between", "\ud83d\r\n\ude00", "caf\xc3\xa9 \ud83c\udf89 party",
+            "\ud834\udd1e clef \udbff\udfff last", "\ud800\ud800\udc00", "“\ud83d\ude00” ﬁ"]
+
+
 def html_texts():
     out = []
     for ref_text in ["&eacute;", "&EACUTE;", "&Eacute;", "&ntilde;", "&NTILDE;", "&nTILDE;", "&SZLIG;", "&amp;",
@@ -185,6 +193,7 @@ def main():
     classes = [
         ("mojibake", mojibake_texts(rng)),
         ("decoding corners", edge_texts()),
+        ("surrogates", surrogate_texts()),
         ("html", html_texts()),
         ("simple fixes", simple_fix_texts()),
         ("legitimate", legitimate_texts()),
@@ -194,13 +203,13 @@ def main():
     seen, cases = set(), []
     print("ftfy %s from %s" % (ftfy.__version__, ref.FTFY_DIR))
     for name, texts in classes:
-        kept = [t for t in texts if "\0" not in t and not any(0xD800 <= ord(c) <= 0xDFFF for c in t)]
+        kept = [t for t in texts if "\0" not in t]  # C strings
         kept = [t for t in kept if not (t in seen or seen.add(t))]
         changed = sum(ftfy.fix_text(t) != t for t in kept)
         print("%-20s %4d texts, ftfy changes %4d" % (name, len(kept), changed))
         cases += kept
     ref.check_against_regex(cases, tok)
-    with open(OUT, "w", encoding="utf-8", newline="") as f:
+    with open(OUT, "w", encoding="utf-8", errors="surrogatepass", newline="") as f:
         for text in cases:
             escaped = ref.escape(text).replace("\r", "\\r")
             f.write("%s\t%s\n" % (escaped, " ".join(map(str, tok.tokenize(text)))))
