@@ -200,6 +200,9 @@ def main():
         emit("    }},")
     emit("};")
     emit("const size_t cm_ftfy_charmaps_count = %d;" % len(CHARMAPS))
+    for index_name, name in [("LATIN_1", "latin-1"), ("SLOPPY_WINDOWS_1252", "sloppy-windows-1252"),
+                             ("MAC_ROMAN", "macroman")]:
+        emit("_Static_assert(CM_FTFY_%s == %d, \"codec index\");" % (index_name, [c[0] for c in CHARMAPS].index(name)))
     emit("")
 
     classes = dict(HEURISTIC)

@@ -12,6 +12,9 @@ int cm_ftfy_is_bad(const uint32_t *s, size_t n);
 /* Length of the run of UTF-8-looking sequences that decode_inconsistent_utf8 would consider at
  * s[p] (0 if none starts there). */
 size_t cm_ftfy_utf8_clue_match(const uint32_t *s, size_t n, size_t p);
+/* A C1 control as Windows-1252 reads its byte (the five bytes it leaves undefined stay); any
+ * other character unchanged. */
+uint32_t cm_ftfy_c1_as_windows_1252(uint32_t c);
 /* ftfy.fix_encoding(in) into out (out != in). */
 cm_err cm_ftfy_fix_encoding(const uint32_t *in, size_t n, cm_ustr *out);
 

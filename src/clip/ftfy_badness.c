@@ -92,9 +92,11 @@ enum {
 /* One position of ftfy's heuristic: does an unlikely sequence start at s[p]? */
 static int bad_at(const uint32_t *s, size_t n, size_t p)
 {
-    uint32_t x0 = s[p], x1 = p + 1 < n ? s[p + 1] : 0, x2 = p + 2 < n ? s[p + 2] : 0;
-    uint32_t f0 = cm_ftfy_flags(x0), f1 = p + 1 < n ? cm_ftfy_flags(x1) : 0, f2 = p + 2 < n ? cm_ftfy_flags(x2) : 0;
-    int has1 = p + 1 < n, has2 = p + 2 < n;
+    /* Past the end, a character reads as U+0000: no class and no alternative accepts it (only
+     * the "anything but a Latin letter" after the ligature needs an explicit check). */
+    int has1 = p + 1 < n;
+    uint32_t x0 = s[p], x1 = has1 ? s[p + 1] : 0, x2 = p + 2 < n ? s[p + 2] : 0;
+    uint32_t f0 = cm_ftfy_flags(x0), f1 = cm_ftfy_flags(x1), f2 = cm_ftfy_flags(x2);
 
     if (f0 & CM_FTFY_C1) return 1; /* C1 controls are never intended */
     /* Class pairs and triples that mojibake produces and real text does not. */
@@ -120,12 +122,12 @@ static int bad_at(const uint32_t *s, size_t n, size_t p)
     if (ascii_lower(x0) && (f1 & CM_FTFY_UPPER_ACCENTED) && (f2 & (CM_FTFY_START | CM_FTFY_CURRENCY))) return 1;
     if ((f0 & CM_FTFY_BOX) && (f1 & (CM_FTFY_KAOMOJI | CM_FTFY_END))) return 1;
     if ((f0 & (ACCENTED | CM_FTFY_CURRENCY | CM_FTFY_NUMERIC | PUNCT | CM_FTFY_LAW)) && (f1 & CM_FTFY_BOX)) return 1;
-    if ((f0 & ACCENTED) && (f1 & PUNCT) && has2 && (cm_ftfy_is_alnum(x2) || x2 == '_')) return 1;
+    if ((f0 & ACCENTED) && (f1 & PUNCT) && (cm_ftfy_is_alnum(x2) || x2 == '_')) return 1;
     /* The ligature oe before anything but an unaccented Latin letter. */
     if ((x0 == OE_CAP || x0 == OE_SMALL) && has1 && !ascii_letter(x1)) return 1;
-    if ((f0 & CM_FTFY_UPPER_ACCENTED) && x1 == DEGREE && has1) return 1;
+    if ((f0 & CM_FTFY_UPPER_ACCENTED) && x1 == DEGREE) return 1;
     /* Windows-1252 mojibake of two-byte sequences not covered above. */
-    if (ONE_OF(x0, A_CIRCUMFLEX_CAP, A_TILDE_CAP, I_CIRCUMFLEX_CAP, ETH_CAP) && has1 &&
+    if (ONE_OF(x0, A_CIRCUMFLEX_CAP, A_TILDE_CAP, I_CIRCUMFLEX_CAP, ETH_CAP) &&
         ((f1 & PUNCT) || ONE_OF(x1, EURO, OE_SMALL, 0x160, 0x161, 0xA2, 0xA3, 0x178, 0x17E, NBSP, SOFT_HYPHEN, 0xAE,
                                 0xA9, DEGREE, 0xB7, 0xBB, 0x2013, 0x2014, 0xB4)))
         return 1;
@@ -140,19 +142,19 @@ static int bad_at(const uint32_t *s, size_t n, size_t p)
             return 1;
     }
     /* Windows-1252 starts of three-byte sequences of South Asian scripts. */
-    if (x0 == A_GRAVE && ONE_OF(x1, 0xB2, 0xB5, 0xB9, 0xBC, 0xBD, 0xBE) && has1) return 1;
+    if (x0 == A_GRAVE && ONE_OF(x1, 0xB2, 0xB5, 0xB9, 0xBC, 0xBD, 0xBE)) return 1;
     /* Mac Roman mojibake. */
-    if (x0 == SQUARE_ROOT && has1 &&
+    if (x0 == SQUARE_ROOT &&
         ONE_OF(x1, 0xB1, 0x2202, 0x2020, 0x2260, 0xAE, 0x2122, 0xB4, 0x2264, 0x2265, 0xA5, 0xB5, 0xF8))
         return 1;
     if (x0 == ALMOST_EQUAL && (x1 == DEGREE || x1 == 0xA2)) return 1;
-    if (x0 == LOW_9_QUOTE && x1 == A_DIAERESIS_CAP && has2 &&
+    if (x0 == LOW_9_QUOTE && x1 == A_DIAERESIS_CAP &&
         ONE_OF(x2, 0xEC, 0xEE, 0xEF, 0xF2, 0xF4, 0xFA, 0xF9, 0xFB, 0x2020, DEGREE, 0xA2, 0x3C0))
         return 1;
-    if (x0 == LOW_9_QUOTE && (x1 == 0xE2 || x1 == 0xF3) && has2 && ONE_OF(x2, 0xE0, 0xE4, DEGREE, 0xEA)) return 1;
+    if (x0 == LOW_9_QUOTE && (x1 == 0xE2 || x1 == 0xF3) && ONE_OF(x2, 0xE0, 0xE4, DEGREE, 0xEA)) return 1;
     /* Windows-1251 mojibake: "ve" + "dje" (U+2000 range), and Cyrillic around Latin-1 symbols. */
     if (x0 == 0x432 && x1 == 0x402) return 1;
-    if (ONE_OF(x0, 0x412, 0x413, 0x420, 0x421) && has2 &&
+    if (ONE_OF(x0, 0x412, 0x413, 0x420, 0x421) &&
         ((f1 & (CM_FTFY_C1 | CM_FTFY_BAD | PUNCT | CM_FTFY_CURRENCY)) || x1 == DEGREE || x1 == 0xB5) &&
         ONE_OF(x2, 0x412, 0x413, 0x420, 0x421))
         return 1;
@@ -161,20 +163,20 @@ static int bad_at(const uint32_t *s, size_t n, size_t p)
         s[p + 5] != '\n' && (ascii_letter(s[p + 6]) || s[p + 6] == ' '))
         return 1;
     /* Windows-1252 forms of a-grave, a-acute and the no-break space itself. */
-    if (x0 == A_TILDE_CAP && (x1 == NBSP || x1 == 0xA1) && has1) return 1;
-    if (ascii_lower(x0) && has2) {
+    if (x0 == A_TILDE_CAP && (x1 == NBSP || x1 == 0xA1)) return 1;
+    if (ascii_lower(x0)) {
         if ((x1 == A_TILDE_CAP || x1 == A_CIRCUMFLEX_CAP) && x2 == ' ') return 1;
         if (p + 3 < n && cm_uni_is_py_space(x1) && (x2 == A_TILDE_CAP || x2 == A_CIRCUMFLEX_CAP) && s[p + 3] == ' ')
             return 1;
     }
-    if (p == 0 && (x0 == A_TILDE_CAP || x0 == A_CIRCUMFLEX_CAP) && x1 == ' ' && has1) return 1;
+    if (p == 0 && (x0 == A_TILDE_CAP || x0 == A_CIRCUMFLEX_CAP) && x1 == ' ') return 1;
     /* A-circumflex before a character it was the encoding of. */
     if ((ascii_lower(x0) || x0 == '.' || x0 == ',' || x0 == '?' || x0 == '!' || (f0 & CM_FTFY_END)) &&
-        x1 == A_CIRCUMFLEX_CAP && has2 && (x2 == ' ' || (f2 & PUNCT)))
+        x1 == A_CIRCUMFLEX_CAP && (x2 == ' ' || (f2 & PUNCT)))
         return 1;
     /* Windows-1253: beta + euro before a U+2000-range tail, and Greek around Latin-1 symbols. */
-    if (x0 == 0x3B2 && x1 == EURO && has2 && ONE_OF(x2, 0x2122, NBSP, 0x386, SOFT_HYPHEN, 0xAE, DEGREE)) return 1;
-    if (ONE_OF(x0, 0x392, 0x393, 0x39E, 0x39F) && has2 &&
+    if (x0 == 0x3B2 && x1 == EURO && ONE_OF(x2, 0x2122, NBSP, 0x386, SOFT_HYPHEN, 0xAE, DEGREE)) return 1;
+    if (ONE_OF(x0, 0x392, 0x393, 0x39E, 0x39F) &&
         ((f1 & (CM_FTFY_C1 | CM_FTFY_BAD | PUNCT | CM_FTFY_CURRENCY)) || x1 == DEGREE) &&
         ONE_OF(x2, 0x392, 0x393, 0x39E, 0x39F))
         return 1;

@@ -35,11 +35,9 @@ static cm_err bytes_reserve(byte_buf *buf, size_t need)
     return CM_OK;
 }
 
-static const cm_ftfy_charmap *charmap(const char *name)
+uint32_t cm_ftfy_c1_as_windows_1252(uint32_t c)
 {
-    for (size_t i = 0; i < cm_ftfy_charmaps_count; i++)
-        if (strcmp(cm_ftfy_charmaps[i].name, name) == 0) return &cm_ftfy_charmaps[i];
-    return NULL;
+    return c >= 0x80 && c <= 0x9F ? cm_ftfy_charmaps[CM_FTFY_SLOPPY_WINDOWS_1252].high[c - 0x80] : c;
 }
 
 /* The byte a single-byte codec encodes c to; 0 with *ok = 0 if it cannot. */
@@ -297,19 +295,14 @@ static int same(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
  * Windows-1252 leaves undefined (which the sloppy table passes through as themselves). */
 static cm_err c1_as_windows_1252(const uint32_t *s, size_t n, cm_ustr *out, int only_if_complete, int *ok)
 {
-    const cm_ftfy_charmap *cp1252 = charmap("sloppy-windows-1252");
     *ok = 1;
     out->len = 0;
     CM_CHECK(cm_ustr_reserve(out, n));
     for (size_t i = 0; i < n; i++) {
-        uint32_t c = s[i];
-        if (c >= 0x80 && c <= 0x9F) {
-            uint32_t mapped = cp1252->high[c - 0x80];
-            if (only_if_complete && mapped == c) {
-                *ok = 0;
-                return CM_OK;
-            }
-            c = mapped;
+        uint32_t c = cm_ftfy_c1_as_windows_1252(s[i]);
+        if (only_if_complete && c == s[i] && c >= 0x80 && c <= 0x9F) {
+            *ok = 0;
+            return CM_OK;
         }
         out->cp[out->len++] = c;
     }
@@ -335,10 +328,10 @@ static cm_err fix_encoding_step(const uint32_t *s, size_t n, cm_ustr *out, step_
         const cm_ftfy_charmap *m = &cm_ftfy_charmaps[e];
         CM_CHECK(encode_text(m, s, n, &w->encoded, &ok));
         if (!ok) continue;
-        if (strcmp(m->name, "latin-1") == 0) latin1_possible = 1;
+        if (e == CM_FTFY_LATIN_1) latin1_possible = 1;
         byte_buf *bytes = &w->encoded;
         /* Mac Roman is left out: its en dash followed by a space would look like a lost 0xA0. */
-        if (strcmp(m->name, "macroman") != 0) {
+        if (e != CM_FTFY_MAC_ROMAN) {
             int altered = 0;
             for (size_t i = 0; i < bytes->len && !altered; i++) altered = altered_utf8_at(bytes->b, bytes->len, i) != 0;
             if (altered) {

@@ -113,7 +113,6 @@ static cm_err unescape_html(const cm_ustr *in, cm_ustr *out, cm_ustr *scratch)
  * uncurl_quotes, in that order (each maps characters to characters). */
 static cm_err map_characters(const cm_ustr *in, cm_ustr *out)
 {
-    const cm_ftfy_charmap *cp1252 = &cm_ftfy_charmaps[1];
     out->len = 0;
     CM_CHECK(cm_ustr_reserve(out, in->len));
     for (size_t i = 0; i < in->len; i++) {
@@ -122,7 +121,7 @@ static cm_err map_characters(const cm_ustr *in, cm_ustr *out)
             out->cp[out->len++] = c;
             continue;
         }
-        if (c <= 0x9F) c = cp1252->high[c - 0x80];
+        c = cm_ftfy_c1_as_windows_1252(c);
         uint32_t lig[3] = {c}, wide[9];
         size_t n_lig = 1, n_wide = 0;
         const cm_ftfy_map *m = cm_ftfy_map_find(cm_ftfy_ligatures, cm_ftfy_ligatures_count, c);

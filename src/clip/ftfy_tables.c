@@ -137,6 +137,9 @@ const cm_ftfy_charmap cm_ftfy_charmaps[] = {
     }},
 };
 const size_t cm_ftfy_charmaps_count = 10;
+_Static_assert(CM_FTFY_LATIN_1 == 0, "codec index");
+_Static_assert(CM_FTFY_SLOPPY_WINDOWS_1252 == 1, "codec index");
+_Static_assert(CM_FTFY_MAC_ROMAN == 8, "codec index");
 
 /* Flag bits of the classes, as declared in ftfy_tables.h. */
 _Static_assert(CM_FTFY_COMMON == 1u << 0, "flag order");

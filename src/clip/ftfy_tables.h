@@ -16,6 +16,9 @@ typedef struct {
     uint32_t high[128];
 } cm_ftfy_charmap;
 
+/* Indices in cm_ftfy_charmaps of the codecs that ftfy treats specially. */
+enum { CM_FTFY_LATIN_1 = 0, CM_FTFY_SLOPPY_WINDOWS_1252 = 1, CM_FTFY_MAC_ROMAN = 8 };
+
 typedef struct { uint32_t cp, flags; } cm_ftfy_char_class;
 typedef struct { uint32_t from, len, to[3]; } cm_ftfy_map;
 typedef struct { const char *name; uint32_t len, value[3]; } cm_ftfy_entity;
