@@ -267,7 +267,7 @@ def main():
     upper.sort(key=lambda kv: kv[0].encode("ascii"))
     assert all(len(v) <= 3 for _, v in upper)
     emit("/* Upper-case spellings of lower-case HTML references, sorted by name (with its ';'). */")
-    emit("const cm_ftfy_entity cm_ftfy_upper_entities[] = {")
+    emit("const cm_html_entity cm_ftfy_upper_entities[] = {")
     for name, value in upper:
         emit("    {\"%s\", %d, {%s}}," % (name, len(value), ", ".join("0x%X" % ord(c) for c in value)))
     emit("};")

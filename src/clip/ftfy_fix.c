@@ -34,33 +34,6 @@ static int all_ascii_untouched(const uint32_t *s, size_t n)
 
 static int ascii_alnum(uint32_t c) { return c < 0x80 && cm_ftfy_is_alnum(c); }
 
-/* Compares a code point string with an ASCII name in the byte order of the generated tables. */
-static int compare_name(const uint32_t *s, size_t n, const char *name)
-{
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = (unsigned char)name[i];
-        if (c == 0) return 1;
-        if (s[i] != c) return s[i] < c ? -1 : 1;
-    }
-    return name[n] ? -1 : 0;
-}
-
-static const cm_ftfy_entity *find_upper_entity(const uint32_t *s, size_t n)
-{
-    size_t lo = 0, hi = cm_ftfy_upper_entities_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = compare_name(s, n, cm_ftfy_upper_entities[mid].name);
-        if (c < 0)
-            hi = mid;
-        else if (c > 0)
-            lo = mid + 1;
-        else
-            return &cm_ftfy_upper_entities[mid];
-    }
-    return NULL;
-}
-
 /* ftfy's unescape_html: only references of the form &name; or &#...; with 1..24 ASCII letters or
  * digits; names from HTML5 (with their ';') or an upper-case spelling of a lower-case name;
  * numbers as html.unescape reads them, unless it would not use the whole reference. */
@@ -96,11 +69,9 @@ static cm_err unescape_html(const cm_ustr *in, cm_ustr *out, cm_ustr *scratch)
                 CM_CHECK(cm_ustr_append(out, scratch->cp, scratch->len));
         } else {
             const cm_html_entity *e = cm_html_find_entity(s + i + 1, len - 1);
-            const cm_ftfy_entity *u = e ? NULL : find_upper_entity(s + i + 1, len - 1);
+            if (!e) e = cm_html_entity_search(cm_ftfy_upper_entities, cm_ftfy_upper_entities_count, s + i + 1, len - 1);
             if (e)
                 CM_CHECK(cm_ustr_append(out, e->value, e->len));
-            else if (u)
-                CM_CHECK(cm_ustr_append(out, u->value, u->len));
             else
                 CM_CHECK(cm_ustr_append(out, s + i, len));
         }

@@ -502,7 +502,7 @@ const cm_ftfy_map cm_ftfy_widths[] = {
 const size_t cm_ftfy_widths_count = 226;
 
 /* Upper-case spellings of lower-case HTML references, sorted by name (with its ';'). */
-const cm_ftfy_entity cm_ftfy_upper_entities[] = {
+const cm_html_entity cm_ftfy_upper_entities[] = {
     {"AACUTE;", 1, {0xC1}},
     {"ABREVE;", 1, {0x102}},
     {"AC;", 1, {0x223E}},

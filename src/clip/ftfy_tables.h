@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "html_entities.h"
 #include "unicode_tables.h"
 
 /* A single-byte codec: bytes 0x80..0xFF decode to high[b - 0x80], lower bytes are ASCII; a
@@ -21,7 +22,6 @@ enum { CM_FTFY_LATIN_1 = 0, CM_FTFY_SLOPPY_WINDOWS_1252 = 1, CM_FTFY_MAC_ROMAN =
 
 typedef struct { uint32_t cp, flags; } cm_ftfy_char_class;
 typedef struct { uint32_t from, len, to[3]; } cm_ftfy_map;
-typedef struct { const char *name; uint32_t len, value[3]; } cm_ftfy_entity;
 
 /* Classes of the mojibake heuristic (ftfy.badness), then the UTF-8 clues: what UTF-8 lead and
  * continuation bytes become when decoded with a common code page. */
@@ -53,7 +53,7 @@ extern const cm_ftfy_char_class cm_ftfy_char_classes[];
 extern const size_t cm_ftfy_char_classes_count;
 extern const cm_ftfy_map cm_ftfy_ligatures[], cm_ftfy_widths[];
 extern const size_t cm_ftfy_ligatures_count, cm_ftfy_widths_count;
-extern const cm_ftfy_entity cm_ftfy_upper_entities[];
+extern const cm_html_entity cm_ftfy_upper_entities[];
 extern const size_t cm_ftfy_upper_entities_count;
 extern const cm_uni_range cm_ftfy_alnum[], cm_ftfy_decimal[];
 extern const size_t cm_ftfy_alnum_count, cm_ftfy_decimal_count;

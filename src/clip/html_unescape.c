@@ -60,20 +60,25 @@ static int compare_name(const uint32_t *s, size_t n, const char *name)
     return name[n] ? -1 : 0;
 }
 
-const cm_html_entity *cm_html_find_entity(const uint32_t *s, size_t n)
+const cm_html_entity *cm_html_entity_search(const cm_html_entity *table, size_t count, const uint32_t *s, size_t n)
 {
-    size_t lo = 0, hi = cm_html_entities_count;
+    size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = compare_name(s, n, cm_html_entities[mid].name);
+        int c = compare_name(s, n, table[mid].name);
         if (c < 0)
             hi = mid;
         else if (c > 0)
             lo = mid + 1;
         else
-            return &cm_html_entities[mid];
+            return &table[mid];
     }
     return NULL;
+}
+
+const cm_html_entity *cm_html_find_entity(const uint32_t *s, size_t n)
+{
+    return cm_html_entity_search(cm_html_entities, cm_html_entities_count, s, n);
 }
 
 /* A numeric reference starting at in[i] == '#': returns the length matched after '&' (0 if
