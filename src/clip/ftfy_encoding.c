@@ -52,7 +52,7 @@ static unsigned char encode_char(const cm_ftfy_charmap *m, uint32_t c, int *ok)
     return 0;
 }
 
-/* text.encode(codec), or 0 if some character has no byte there. */
+/* text.encode(codec); *ok = 0 if some character has no byte there. */
 static cm_err encode_text(const cm_ftfy_charmap *m, const uint32_t *s, size_t n, byte_buf *out, int *ok)
 {
     CM_CHECK(bytes_reserve(out, n));

@@ -184,7 +184,8 @@ def random_code_points(rng, count):
 def main():
     ftfy = ref.load_ftfy()
     if ftfy is None:
-        sys.exit("ftfy not found in %s (see this script's docstring)" % ref.FTFY_DIR)
+        print("SKIPPED: ftfy not found in %s (see this script's docstring); %s left as committed" % (ref.FTFY_DIR, OUT))
+        return
     import ftfy.bad_codecs  # noqa: F401  (registers the sloppy codecs for the checks below)
     ref.FIX_TEXT = ftfy.fix_text
     tok = ref.Tokenizer(ref.VOCAB)
