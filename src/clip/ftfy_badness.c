@@ -69,7 +69,8 @@ static int one_of(uint32_t c, const uint32_t *set, size_t n)
         if (set[i] == c) return 1;
     return 0;
 }
-#define ONE_OF(c, ...) one_of((c), (const uint32_t[]){__VA_ARGS__}, sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t))
+#define ONE_OF(c, ...) \
+    one_of((c), (const uint32_t[]){__VA_ARGS__}, sizeof((const uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t))
 
 static int ascii_letter(uint32_t c) { return c < 0x80 && (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 static int ascii_lower(uint32_t c) { return c >= 'a' && c <= 'z'; }
@@ -88,6 +89,13 @@ enum {
     NBSP = 0xA0, SOFT_HYPHEN = 0xAD, OE_CAP = 0x152, OE_SMALL = 0x153, EURO = 0x20AC,
     LOW_9_QUOTE = 0x201A, SQUARE_ROOT = 0x221A, ALMOST_EQUAL = 0x2248,
 };
+
+/* The second character of a Windows-1252 pair that encodes an Arabic letter. */
+static int arabic_second(uint32_t c, uint32_t flags)
+{
+    return (flags & (CM_FTFY_COMMON | CM_FTFY_CURRENCY | CM_FTFY_BAD | CM_FTFY_NUMERIC | CM_FTFY_START)) ||
+           ONE_OF(c, 0x178, 0x160, 0xAE, DEGREE, 0xB5, 0xBB);
+}
 
 /* One position of ftfy's heuristic: does an unlikely sequence start at s[p]? */
 static int bad_at(const uint32_t *s, size_t n, size_t p)
@@ -133,14 +141,9 @@ static int bad_at(const uint32_t *s, size_t n, size_t p)
         return 1;
     if (x0 == MULTIPLICATION && (x1 == 0xB2 || x1 == 0xB3)) return 1; /* x followed by superscript 2 or 3 */
     /* Arabic in Windows-1252: two pairs of (O with stroke | U grave, a common or symbol character). */
-    if (p + 3 < n) {
-        const uint32_t arabic_second = CM_FTFY_COMMON | CM_FTFY_CURRENCY | CM_FTFY_BAD | CM_FTFY_NUMERIC | CM_FTFY_START;
-        uint32_t f3 = cm_ftfy_flags(s[p + 3]);
-        if ((x0 == O_STROKE_CAP || x0 == U_GRAVE_CAP) && ((f1 & arabic_second) || ONE_OF(x1, 0x178, 0x160, 0xAE, DEGREE, 0xB5, 0xBB)) &&
-            (x2 == O_STROKE_CAP || x2 == U_GRAVE_CAP) &&
-            ((f3 & arabic_second) || ONE_OF(s[p + 3], 0x178, 0x160, 0xAE, DEGREE, 0xB5, 0xBB)))
-            return 1;
-    }
+    if (p + 3 < n && (x0 == O_STROKE_CAP || x0 == U_GRAVE_CAP) && (x2 == O_STROKE_CAP || x2 == U_GRAVE_CAP) &&
+        arabic_second(x1, f1) && arabic_second(s[p + 3], cm_ftfy_flags(s[p + 3])))
+        return 1;
     /* Windows-1252 starts of three-byte sequences of South Asian scripts. */
     if (x0 == A_GRAVE && ONE_OF(x1, 0xB2, 0xB5, 0xB9, 0xBC, 0xBD, 0xBE)) return 1;
     /* Mac Roman mojibake. */

@@ -23,7 +23,10 @@ enum {
 /* Characters that every fix leaves alone in ASCII text: printable ASCII but '&', and the tab,
  * newline and form feed. A text made of them alone is its own fix (the usual prompt), and a
  * round of fixes that arrives at such a text ends the repetition. */
-static int ascii_untouched(uint32_t c) { return (c >= 0x20 && c < 0x7F && c != '&') || c == '\t' || c == '\n' || c == '\f'; }
+static int ascii_untouched(uint32_t c)
+{
+    return (c >= 0x20 && c < 0x7F && c != '&') || c == '\t' || c == '\n' || c == '\f';
+}
 
 static int all_ascii_untouched(const uint32_t *s, size_t n)
 {
