@@ -62,7 +62,7 @@ static cm_err unescape_html(const cm_ustr *in, cm_ustr *out, cm_ustr *scratch)
         }
         size_t len = end + 1 - i; /* "&...;" */
         if (s[i + 1] == '#') {
-            cm_ustr ref = {(uint32_t *)(uintptr_t)(s + i), len, len};
+            cm_ustr ref = {(uint32_t *)(uintptr_t)(s + i), len, len}; /* a read-only view */
             CM_CHECK(cm_html_unescape(&ref, scratch));
             int partial = 0;
             for (size_t k = 0; k < scratch->len; k++) partial |= scratch->cp[k] == ';';
