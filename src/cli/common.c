@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include "clipmtl/cli.h"
+#include "clipmtl/log.h"
 
 int cm_cli_exit_status(cm_err err)
 {
@@ -54,6 +55,10 @@ cm_err cm_cli_mpi_init(int *argc, char ***argv)
     if (!ready) CM_MPI_CHECK(MPI_Init(argc, argv));
     /* Errors come back as codes (checked by CM_MPI_CHECK) instead of killing the job silently. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    cm_log_set_rank(rank, size); /* messages every rank would repeat come from rank 0 only */
     return CM_OK;
 }
 

@@ -63,6 +63,7 @@ cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_defaul
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--set") == 0) CM_CHECK(cm_config_set(&p->cfg, argv[++i]));
     CM_CHECK(cm_config_validate(&p->cfg));
+    cm_config_warn_ineffective(&p->cfg);
     size_t len = 0;
     FILE *f = open_memstream(&p->config_text, &len);
     CM_ASSERT(f, CM_ERR_MEM, "out of memory for the configuration text");
