@@ -88,6 +88,7 @@ int cm_cli_mpi_exit(cm_err err)
     }
     if (!ready || size == 1 || exit_comm == MPI_COMM_NULL) {
         if (err != CM_OK) cm_error_print(stderr);
+        cm_log_file_close();
         if (ready) MPI_Finalize();
         return err == CM_OK ? 0 : 1;
     }
@@ -107,6 +108,7 @@ int cm_cli_mpi_exit(cm_err err)
         cm_error_print(stderr);
         fflush(stderr);
     }
+    cm_log_file_close();
     if (!agreed && err != CM_OK) {
         /* Give mpirun/srun a moment to forward the message before the abort kills the job. */
         usleep(500000);
