@@ -1,4 +1,6 @@
 /* clipmtl: dispatches to one subcommand per file in src/cli/. */
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,8 @@ static void list_commands(FILE *f)
 {
     fprintf(f, "usage: clipmtl [-v|--verbose] <command> [options]   (clipmtl <command> --help for details)\n\n"
                "  -v, --verbose  on an error, also print where in the source it was raised\n"
-               "                 (or set CLIPMTL_VERBOSE=1)\n\ncommands:\n");
+               "                 (or set CLIPMTL_VERBOSE=1)\n"
+               "  --version      print the version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -64,6 +67,10 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *name = argv[1];
+    if (strcmp(name, "--version") == 0) {
+        printf("clipmtl %s\n", PACKAGE_VERSION);
+        return 0;
+    }
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);

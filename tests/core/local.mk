@@ -6,3 +6,5 @@ TESTS += tests/core/test_cli_help.sh
 EXTRA_DIST += tests/core/test_cli_help.sh
 TESTS += tests/core/test_cli_errors.sh
 EXTRA_DIST += tests/core/test_cli_errors.sh
+TESTS += tests/core/test_install.sh
+EXTRA_DIST += tests/core/test_install.sh
