@@ -454,7 +454,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
     double *counts = calloc((size_t)2 * N, sizeof *counts);
     if (!counts) CM_ERROR(CM_ERR_MEM, "out of memory");
     cm_err err = CM_OK;
-    /* Progress counts this rank's images (rank 0 prints): ranks get about equal shares. */
+    /* Progress counts this rank's images (rank 0 prints; the ranks' shares are about equal). */
     int64_t mine = 0;
     for (int i = 0; i < t->layout.nlocal; i++) {
         const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
@@ -463,7 +463,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
         mine += count;
     }
     cm_progress progress;
-    cm_progress_start(&progress, "evaluation", "test images", mine);
+    cm_progress_start(&progress, "evaluation", t->nranks > 1 ? "test images on rank 0" : "test images", mine);
     for (int i = 0; i < t->layout.nlocal; i++) {
         const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
         int start = 0, count = n;

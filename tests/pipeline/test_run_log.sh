@@ -22,9 +22,9 @@ while IFS= read -r line; do
     grep -Fxq -- "$line" "$log" || { echo "stderr line missing from the log: $line"; exit 1; }
 done <"$tmp/err0.txt"
 if grep -q '^\[1\]' "$log"; then echo "rank 1's lines are in rank 0's log"; exit 1; fi
-grep -Eq '^\[0\] evaluation: [0-9]+/[0-9]+ test images \([0-9]+%\), [0-9.]+ s, about [0-9.]+ s left$' "$log" ||
+grep -Eq '^\[0\] evaluation: [0-9]+/[0-9]+ test images on rank 0 \([0-9]+%\), [0-9.]+ s, about [0-9.]+ s left$' "$log" ||
     { echo "no progress line"; exit 1; }
-grep -Eq '^\[0\] evaluation: [0-9]+ test images in [0-9.]+ s$' "$log" || { echo "no closing progress line"; exit 1; }
+grep -Eq '^\[0\] evaluation: [0-9]+ test images on rank 0 in [0-9.]+ s$' "$log" || { echo "no closing progress line"; exit 1; }
 grep -q "^\[0\] warning: data.k_shot = 10: task 'Plain' has fewer training images in 4 class(es), which use all they have: circle (9), cross (9), square (9), triangle (9)$" "$log" ||
     { grep warning "$log"; echo "no k_shot warning"; exit 1; }
 "$PYTHON3" - "$tmp/runs/t/splits.h5" <<'PY'
