@@ -284,7 +284,8 @@ static const struct {
     {"grouping.max_group_size", uses_group_size, "grouping.rule is partition or threshold"},
     {"grouping.similarity_file", uses_similarity, "grouping.rule is not explicit"},
     {"multitask.phase1_steps", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
-    {"multitask.snapshot_", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
+    {"multitask.snapshot_count", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
+    {"multitask.snapshot_steps", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
     {"multitask.snapshot_count", counts_snapshots, "multitask.snapshot_steps is empty"},
     {"multitask.combine", grouped, "multitask.mode is grouped"},
     {"method.n_ctx_text", has_text_tokens, "method.name is coop, ivlp or maple (mmap uses method.mmap.b)"},
@@ -311,7 +312,7 @@ static const struct {
 static int key_matches(const char *pattern, const char *key)
 {
     size_t n = strlen(pattern);
-    return pattern[n - 1] == '.' || pattern[n - 1] == '_' ? strncmp(pattern, key, n) == 0 : strcmp(pattern, key) == 0;
+    return pattern[n - 1] == '.' ? strncmp(pattern, key, n) == 0 : strcmp(pattern, key) == 0;
 }
 
 int cm_config_warn_ineffective(const cm_config *c)

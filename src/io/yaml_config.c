@@ -70,6 +70,14 @@ static void did_you_mean(const char *suggestion, char *buf, size_t len)
         buf[0] = '\0';
 }
 
+/* "a, b, c" of a NULL-terminated list. */
+static void join_names(const char *const *names, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int i = 0; names[i]; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", names[i]);
+}
+
 /* ---- scalars ---- */
 
 static int parse_integer(const char *text, long long *out)
@@ -166,14 +174,13 @@ static cm_err read_string(const source *src, const cm_yaml_node *node, const cha
 static cm_err read_enum(const source *src, const cm_yaml_node *node, const char *path, const cm_config_key *k,
                         int *out)
 {
-    char choices[512] = "";
-    for (int i = 0; k->names[i]; i++) {
+    for (int i = 0; k->names[i]; i++)
         if (node->kind == CM_YAML_SCALAR && strcmp(node->text, k->names[i]) == 0) {
             *out = i;
             return CM_OK;
         }
-        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", i ? ", " : "", k->names[i]);
-    }
+    char choices[512];
+    join_names(k->names, choices, sizeof choices);
     char what[600];
     snprintf(what, sizeof what, "one of %s", choices);
     if (node->kind == CM_YAML_SCALAR && !cm_yaml_is_null(node)) {
@@ -191,9 +198,8 @@ static cm_err check_choice(const source *src, const cm_yaml_node *node, const ch
 {
     for (int i = 0; k->names[i]; i++)
         if (strcmp(*v, k->names[i]) == 0) return CM_OK;
-    char choices[512] = "", hint[128];
-    for (int i = 0; k->names[i]; i++)
-        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", i ? ", " : "", k->names[i]);
+    char choices[512], hint[128];
+    join_names(k->names, choices, sizeof choices);
     did_you_mean(cm_config_suggest(*v, k->names, -1), hint, sizeof hint);
     free(*v);
     *v = NULL;
@@ -516,25 +522,16 @@ cm_err cm_config_read_file(cm_config *c, const char *path)
 }
 
 /* "Did you mean" over every key path, for an override's unknown key. */
-static cm_err suggest_path(const char *path, char *hint, size_t len)
+static void suggest_path(const char *path, char *hint, size_t len)
 {
+    char paths[CM_CONFIG_MAX_KEYS][256];
+    const char *names[CM_CONFIG_MAX_KEYS];
     int n = cm_config_nkeys();
-    char (*paths)[256];
-    const char **names;
-    CM_CALLOC(paths, n);
-    names = calloc((size_t)n, sizeof *names);
-    if (!names) {
-        free(paths);
-        CM_ERROR(CM_ERR_MEM, "out of memory listing the configuration keys");
-    }
     for (int i = 0; i < n; i++) {
         cm_config_key_at(i, paths[i], sizeof paths[i]);
         names[i] = paths[i];
     }
     did_you_mean(cm_config_suggest(path, names, n), hint, len);
-    free(names);
-    free(paths);
-    return CM_OK;
 }
 
 /* Parses value_text as YAML and applies it to the key at path; src names the override. */
@@ -545,7 +542,7 @@ static cm_err apply_text(cm_config *c, const source *src, const char *path, cons
     if (!k) {
         char w[1024], hint[300];
         where(src, NULL, w, sizeof w);
-        CM_CHECK(suggest_path(path, hint, sizeof hint));
+        suggest_path(path, hint, sizeof hint);
         CM_ERROR(CM_ERR_CONFIG, "%s: %s: unknown key (`clipmtl config --doc` lists them)%s", w, path, hint);
     }
     char name[1100];
