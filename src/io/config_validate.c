@@ -317,12 +317,21 @@ static int key_matches(const char *pattern, const char *key)
 
 int cm_config_warn_ineffective(const cm_config *c)
 {
+    /* A key written with its default value changes nothing either way (e.g. a whole dump of
+     * `clipmtl config` used as a file): only values that differ from the default are named. */
+    cm_config defaults;
+    if (cm_config_defaults(&defaults) != CM_OK) {
+        cm_error_clear();
+        return 0;
+    }
     int warnings = 0;
     for (int i = 0; i < cm_config_nkeys(); i++) {
         char key[256];
-        cm_config_key_at(i, key, sizeof key);
+        const cm_config_key *k = cm_config_key_at(i, key, sizeof key);
         const char *origin = cm_config_origin(c, key);
-        if (strcmp(origin, "default") == 0) continue;
+        if (strcmp(origin, "default") == 0 ||
+            cm_config_value_equal(k, cm_config_field(c, k), cm_config_field(&defaults, k)))
+            continue;
         for (size_t r = 0; r < sizeof key_conditions / sizeof key_conditions[0]; r++)
             if (key_matches(key_conditions[r].key, key) && !key_conditions[r].holds(c)) {
                 cm_log_warn_rank0("%s: %s is set but has no effect: it only matters when %s", origin, key,
@@ -331,5 +340,6 @@ int cm_config_warn_ineffective(const cm_config *c)
                 break;
             }
     }
+    cm_config_free(&defaults);
     return warnings;
 }
