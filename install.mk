@@ -2,7 +2,7 @@
 # headers and a pkg-config file, the manual page, the analysis and Slurm job scripts.
 # (tests/core/test_install.sh installs into a DESTDIR and links a program against the result.)
 
-# Every header of include/clipmtl except cli.h (the subcommands' entry points).
+# Every header of include/clipmtl (the CLI's own headers are in src/cli).
 clipmtlincludedir = $(includedir)/clipmtl
 clipmtlinclude_HEADERS = \
   include/clipmtl/arena.h \
@@ -26,10 +26,10 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/loader.h \
   include/clipmtl/log.h \
   include/clipmtl/loss.h \
+  include/clipmtl/method_config.h \
   include/clipmtl/ops.h \
   include/clipmtl/optimizer.h \
   include/clipmtl/pack.h \
-  include/clipmtl/pipeline.h \
   include/clipmtl/progress.h \
   include/clipmtl/prompt_method.h \
   include/clipmtl/prompt_set.h \

@@ -38,6 +38,8 @@ void cm_error_print(FILE *f);
 /* The traces are for developers: users see them with clipmtl --verbose or CLIPMTL_VERBOSE=1. */
 void cm_error_set_verbose(int verbose);
 int cm_error_verbose(void);
+/* For a program's main: prints the error (cm_error_print) to stderr unless err is CM_OK; the exit status (0 or 1). */
+int cm_error_exit_status(cm_err err);
 void cm_error_clear(void);
 const char *cm_error_name(cm_err code);
 

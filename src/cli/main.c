@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 
 typedef struct {
     const char *name;

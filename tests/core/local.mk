@@ -8,3 +8,5 @@ TESTS += tests/core/test_cli_errors.sh
 EXTRA_DIST += tests/core/test_cli_errors.sh
 TESTS += tests/core/test_install.sh
 EXTRA_DIST += tests/core/test_install.sh
+TESTS += tests/core/test_layering.sh
+EXTRA_DIST += tests/core/test_layering.sh

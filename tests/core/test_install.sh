@@ -22,7 +22,9 @@ for f in bin/clipmtl lib/libclipmtl.a lib/pkgconfig/clipmtl.pc include/clipmtl/c
 done
 [ -x "$root/share/clipmtl/analysis/results_table.py" ] && [ -x "$root/share/clipmtl/jobs/pipeline.sbatch" ] ||
     fail "scripts installed without the execute bit"
-[ ! -e "$root/include/clipmtl/cli.h" ] || fail "cli.h (the subcommands) is not a public header"
+for h in "$CLIPMTL_SRCDIR"/include/clipmtl/*.h; do
+    [ -f "$root/include/clipmtl/${h##*/}" ] || fail "public header ${h##*/} not installed (list it in install.mk)"
+done
 "$root/bin/clipmtl" --version >/dev/null || fail "the installed program does not run"
 
 # A program built only from what pkg-config says about the installed library.

@@ -5,7 +5,7 @@
 #include "clipmtl/error.h"
 
 #define CM_COMMAND(name, fn, summary) int fn(int argc, char **argv);
-#include "../../src/cli/commands.def"
+#include "commands.def"
 #undef CM_COMMAND
 
 /* Prints the error (if err != CM_OK; the trace too when verbose) and returns the exit status. */
