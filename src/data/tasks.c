@@ -131,7 +131,6 @@ cm_err cm_tasks_set_classes(cm_tasks *t, int n, const char *const *names)
     return CM_OK;
 }
 
-/* The assignment of every item of every task, and the index lists of both splits. */
 /* k_shot takes every training image of a class that has fewer: say so (rank 0) and keep the
  * list for splits.h5, since the run then trains on fewer images than configured. */
 static cm_err note_short_classes(cm_tasks *t, int k, const int *labels, const uint8_t *assign)
@@ -160,6 +159,7 @@ static cm_err note_short_classes(cm_tasks *t, int k, const int *labels, const ui
     return CM_OK;
 }
 
+/* The assignment of every item of every task, and the index lists of both splits. */
 static cm_err split_tasks(cm_tasks *t)
 {
     struct cm_tasks_impl *im = t->impl;
