@@ -158,7 +158,8 @@ typedef struct {
 typedef struct {
     int64_t steps;
     int batch_size;             /* global batch: image/caption pairs per step over all ranks */
-    double lr, weight_decay;    /* AdamW (betas and eps from optim); decay on matrices only */
+    double lr, weight_decay;    /* AdamW; decay on matrices only */
+    double beta1, beta2, eps;
     int64_t warmup_steps;       /* linear warm-up, then cosine to 0, per step */
     cm_config_strings templates; /* caption templates, each with one {} for the garment phrase */
     cm_config_strings dark_templates; /* templates of a darkened image */
@@ -199,6 +200,10 @@ cm_err cm_config_validate(const cm_config *c);
 cm_err cm_config_load(cm_config *c, const char *path);
 cm_err cm_config_load_string(cm_config *c, const char *text, const char *name);
 
+/* Warns (rank 0, once per key) about each key set in a file or override to a value other than
+ * its default that has no effect with the other keys' values, e.g. grouping.tau under rule
+ * partition. Returns the number of warnings. */
+int cm_config_warn_ineffective(const cm_config *c);
 /* Rules that need the model: image size, and the method's (cm_method_check_config: prompt depth
  * and lengths against the towers, MmAP n dividing both widths). */
 cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model);

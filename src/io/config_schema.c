@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clipmtl/clip_weights.h"
 #include "clipmtl/config.h"
 
 /* Enum values are stored through int pointers. */
@@ -56,9 +57,8 @@ static const cm_config_key model_keys[] = {
      .doc = "CLIP checkpoint (safetensors, OpenAI or Hugging Face names). When empty, the model "
             "is built from `preset` with random weights."},
     {.name = "preset", .type = CM_CFG_STRING, .offset = AT(model.preset),
-     .flags = CM_CFG_NONEMPTY | CM_CFG_NAME, .default_yaml = "vit_b16",
-     .doc = "Architecture of a randomly initialised model, used when `weights` is empty "
-            "(names known to the model part, e.g. `vit_b16`, `tiny`)."},
+     .names = cm_clip_preset_list, .default_yaml = "vit-b16",
+     .doc = "Architecture of a randomly initialised model, used when `weights` is empty."},
     {.name = "init_seed", .type = CM_CFG_INT64, .offset = AT(model.init_seed), .min = 0,
      .max = BIG, .default_yaml = "0", .doc = "Seed of the random weights of a preset model."},
 };
@@ -277,7 +277,13 @@ static const cm_config_key pretrain_keys[] = {
     {.name = "weight_decay", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.weight_decay), .min = 0,
      .max = 1, .default_yaml = "0.1",
      .doc = "Decoupled weight decay of the matrices (linear, conv and projection weights); gains, "
-            "biases, embeddings and logit_scale are not decayed. Betas and eps: `optim`."},
+            "biases, embeddings and logit_scale are not decayed."},
+    {.name = "beta1", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.beta1), .min = 0, .max = 1,
+     .flags = CM_CFG_MAX_OPEN, .default_yaml = "0.9", .doc = "AdamW first-moment decay."},
+    {.name = "beta2", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.beta2), .min = 0, .max = 1,
+     .flags = CM_CFG_MAX_OPEN, .default_yaml = "0.98", .doc = "AdamW second-moment decay (CLIP's 0.98)."},
+    {.name = "eps", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.eps), .min = 0, .max = 1,
+     .flags = CM_CFG_MIN_OPEN, .default_yaml = "1e-06", .doc = "AdamW denominator epsilon (CLIP's 1e-6)."},
     {.name = "warmup_steps", .type = CM_CFG_INT64, .offset = AT(pretrain.warmup_steps), .min = 0,
      .max = BIG, .default_yaml = "50",
      .doc = "Steps of linear warm-up (lr (s+1)/W at step s), then cosine decay to 0, per step."},

@@ -101,7 +101,7 @@ cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cf
     cm_optim_options oo;
     cm_optim_options_default(CM_OPTIM_ADAMW, &oo);
     oo.weight_decay = cfg->pretrain.weight_decay;
-    oo.beta1 = cfg->optim.beta1, oo.beta2 = cfg->optim.beta2, oo.eps = cfg->optim.eps;
+    oo.beta1 = cfg->pretrain.beta1, oo.beta2 = cfg->pretrain.beta2, oo.eps = cfg->pretrain.eps;
     CM_CHECK(cm_optimizer_create(&p->opt, &oo, P));
     CM_CALLOC(p->decays, p->model.table.count);
     for (int e = 0; e < p->model.table.count; e++) p->decays[e] = (uint8_t)decayed(&p->model.table.entries[e]);
