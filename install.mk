@@ -7,6 +7,7 @@ clipmtlincludedir = $(includedir)/clipmtl
 clipmtlinclude_HEADERS = \
   include/clipmtl/arena.h \
   include/clipmtl/atomic_file.h \
+  include/clipmtl/captions.h \
   include/clipmtl/clip_model.h \
   include/clipmtl/clip_weights.h \
   include/clipmtl/config.h \
@@ -30,6 +31,7 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/ops.h \
   include/clipmtl/optimizer.h \
   include/clipmtl/pack.h \
+  include/clipmtl/pretrain.h \
   include/clipmtl/progress.h \
   include/clipmtl/prompt_method.h \
   include/clipmtl/prompt_set.h \
