@@ -94,11 +94,11 @@ done:
     if (space >= 0) H5Sclose(space);
     if (t >= 0) H5Tclose(t);
     free(packed);
-    CM_CHECK(err);
+    CM_CHECK(cm_h5_agree(f, err, name));
     return CM_OK;
 }
 
-cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strings)
+static cm_err read_strings(cm_h5_file *f, const char *name, int *n, char ***strings)
 {
     *n = 0;
     *strings = NULL;
@@ -164,6 +164,19 @@ done:
     }
     *n = (int)count;
     *strings = out;
+    return CM_OK;
+}
+
+cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strings)
+{
+    cm_err err = cm_h5_agree(f, read_strings(f, name, n, strings), name);
+    if (err != CM_OK) {
+        for (int i = 0; *strings && i < *n; i++) free((*strings)[i]);
+        free(*strings);
+        *strings = NULL;
+        *n = 0;
+    }
+    CM_CHECK(err);
     return CM_OK;
 }
 

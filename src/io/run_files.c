@@ -53,7 +53,7 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
     cm_err err;
     const uint64_t K = (uint64_t)s->count, n = (uint64_t)N;
     uint64_t d3[3] = {K, n, n}, d2[2] = {K, n}, dn[2] = {n, n}, d1[1] = {K}, dt[1] = {n};
-    CM_CHECK_GOTO(err, cm_h5_create(&f, MPI_COMM_SELF, path), fail);
+    CM_CHECK_GOTO(err, cm_h5_create_small(&f, MPI_COMM_SELF, path), fail);
     CM_CHECK_GOTO(err, write_attr_names(&f, N, names), fail);
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "steps", CM_H5_INT64, 1, d1, 0, s->steps), fail);
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine), fail);
@@ -67,7 +67,7 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
-    cm_h5_close(&f);
+    cm_h5_discard(&f);
     return err;
 }
 
@@ -258,7 +258,7 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     double avg = 0;
     for (int t = 0; t < r->ntasks; t++) avg += r->accuracy[t] / r->ntasks;
     uint64_t dn[1] = {(uint64_t)r->ntasks}, scalar[1] = {1};
-    CM_CHECK_GOTO(err, cm_h5_create(&f, MPI_COMM_SELF, path), fail);
+    CM_CHECK_GOTO(err, cm_h5_create_small(&f, MPI_COMM_SELF, path), fail);
     CM_CHECK_GOTO(err, write_attr_names(&f, r->ntasks, r->task_names), fail);
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "accuracy", CM_H5_DOUBLE, 1, dn, 0, r->accuracy), fail);
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "average_accuracy", CM_H5_DOUBLE, 1, scalar, 0, &avg), fail);
@@ -274,6 +274,6 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
-    cm_h5_close(&f);
+    cm_h5_discard(&f);
     return err;
 }

@@ -163,11 +163,13 @@ static cm_err write_splits(const cm_trainer *t)
     char path[4200];
     snprintf(path, sizeof path, "%s/splits.h5", t->dir);
     cm_h5_file f = {0};
-    CM_CHECK(cm_h5_create(&f, MPI_COMM_WORLD, path));
+    CM_CHECK(cm_h5_create_small(&f, MPI_COMM_WORLD, path));
     cm_err err = cm_tasks_write_splits(&t->tasks, &f);
-    cm_err closed = cm_h5_close(&f);
-    CM_CHECK(err);
-    CM_CHECK(closed);
+    if (err != CM_OK) {
+        cm_h5_discard(&f);
+        return cm_error_trace(__FILE__, __LINE__, __func__, err);
+    }
+    CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 }
 
