@@ -19,7 +19,8 @@ cm_err cm_cli_parse_double(const char *option, const char *text, double lo, doub
 
 /* For commands that run under mpirun: MPI_Init, and the exit. A rank that fails prints its
  * trace and, when it has peers, aborts the job (the others may be blocked in a collective);
- * otherwise MPI_Finalize and the usual exit status. */
+ * otherwise MPI_Finalize and the usual exit status. A clean stop on a signal (CM_ERR_INTERRUPTED,
+ * raised on every rank at once) exits CM_EXIT_STOPPED (exit_status.h). */
 cm_err cm_cli_mpi_init(int *argc, char ***argv);
 int cm_cli_mpi_exit(cm_err err);
 

@@ -194,6 +194,11 @@ cm_err cm_config_grouping_options(const cm_config *c, int ntasks, const char *co
 cm_err cm_config_dump(const cm_config *c, FILE *f);
 /* 1 when every key holds the same value. */
 int cm_config_equal(const cm_config *a, const cm_config *b);
+/* Resuming from a file (checkpoint, similarity file, named `source`) that stored stored_text:
+ * an error naming every key whose value differs, except the keys that change neither what is
+ * trained nor what is measured (paths, logging, checkpointing, the watchdog, evaluation
+ * batching); with allow_change a warning instead. */
+cm_err cm_config_check_resume(const cm_config *c, const char *stored_text, const char *source, int allow_change);
 /* Markdown reference of every key: type, default, range or choices, meaning. */
 cm_err cm_config_doc(FILE *f);
 

@@ -6,14 +6,16 @@
 #define CLIPMTL_PIPELINE_H
 
 #include "clipmtl/config.h"
+#include "clipmtl/exit_status.h"
 
 typedef struct {
     cm_config cfg;
     char *config_text; /* YAML of cfg (cm_config_dump), stored in every output */
     int resume;
+    int allow_config_change; /* resume from files written under other settings */
 } cm_pipeline;
 
-/* argv: [CONFIG.yaml] [--set key=value]... [--resume]. Without a file the embedded demo
+/* argv: [CONFIG.yaml] [--set key=value]... [--resume [--allow-config-change]]. Without a file the embedded demo
  * configuration (experiments/demo.yaml) is used when allow_default, else it is an error. */
 cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_default);
 void cm_pipeline_free(cm_pipeline *p);
@@ -26,6 +28,17 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups);
 
 /* The prompt-method options of a configuration's method section. */
 void cm_pipeline_method_options(const cm_config_method *m, cm_method_options *o);
+
+/* The end of the help of run, group and train: resuming, exit statuses, the watchdog. */
+#define CM_PIPELINE_STRINGIFY_(x) #x
+#define CM_PIPELINE_STRINGIFY(x) CM_PIPELINE_STRINGIFY_(x)
+#define CM_PIPELINE_RESUME_HELP                                                                             \
+    "\n--resume continues from the newest intact checkpoint (from an older one, with a warning, when the\n" \
+    "newest is damaged) and refuses files written under other training settings, naming the keys, unless\n" \
+    "--allow-config-change is given too. SIGTERM or SIGUSR1 writes a checkpoint and stops with exit status\n"  \
+    CM_PIPELINE_STRINGIFY(CM_EXIT_STOPPED) " (rerun with --resume); any error exits "                         \
+    CM_PIPELINE_STRINGIFY(CM_EXIT_FAILURE) ". With run.stall_timeout > 0 a job whose ranks make no\n"        \
+    "progress for that many seconds is aborted (its checkpoints stay intact).\n"
 
 /* The embedded default (generated from experiments/demo.yaml at build time). */
 extern const char cm_demo_config_yaml[];

@@ -59,8 +59,10 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
                          cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps);
 void cm_trainer_destroy(cm_trainer *t);
 
-/* Collective. Continues from the newest checkpoint of this phase when there is one; *resumed = 1. */
-cm_err cm_trainer_resume(cm_trainer *t, int *resumed);
+/* Collective. Continues from the newest intact checkpoint of this phase when there is one
+ * (*resumed = 1); one written under another configuration is refused unless allow_config_change
+ * (cm_config_check_resume). */
+cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed);
 
 /* Collective. Trains until total_steps. When snapshots is not NULL, the task-gradient cosine
  * similarities are recorded at the steps listed in snapshot_steps[nsnapshots] (1-based: after

@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include "clipmtl/cli.h"
+#include "clipmtl/exit_status.h"
 
 int cm_cli_exit_status(cm_err err)
 {
@@ -65,6 +66,12 @@ int cm_cli_mpi_exit(cm_err err)
         MPI_Comm_size(MPI_COMM_WORLD, &size);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     }
+    if (err == CM_ERR_INTERRUPTED) {
+        /* Every rank stopped at the same step after the checkpoint: a clean end, not a failure. */
+        if (rank == 0) fprintf(stderr, "%s\n", cm_error_message());
+        if (ready) MPI_Finalize();
+        return CM_EXIT_STOPPED;
+    }
     if (err != CM_OK) {
         fprintf(stderr, "[rank %d] ", rank);
         cm_error_print(stderr);
@@ -76,5 +83,5 @@ int cm_cli_mpi_exit(cm_err err)
         }
     }
     if (ready) MPI_Finalize();
-    return err == CM_OK ? 0 : 1;
+    return err == CM_OK ? 0 : CM_EXIT_FAILURE;
 }

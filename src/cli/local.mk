@@ -10,6 +10,7 @@ libclipmtl_a_SOURCES += \
   src/cli/cmd_regroup.c
 noinst_HEADERS += \
   include/clipmtl/cli.h \
+  include/clipmtl/exit_status.h \
   src/cli/commands.def
 libclipmtl_a_SOURCES += \
   src/cli/cmd_config.c

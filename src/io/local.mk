@@ -16,7 +16,8 @@ libclipmtl_a_SOURCES += \
   src/io/yaml_tree.h \
   src/io/yaml_config.c \
   src/io/config_validate.c \
-  src/io/config_dump.c
+  src/io/config_dump.c \
+  src/io/config_resume.c
 noinst_HEADERS += \
   include/clipmtl/config.h
 # HDF5: checked wrappers (serial or MPI-IO) and atomic checkpoints.

@@ -305,19 +305,23 @@ static cm_err save_checkpoint(cm_trainer *t)
     return CM_OK;
 }
 
-cm_err cm_trainer_resume(cm_trainer *t, int *resumed)
+cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed)
 {
     char dir[4200], path[4400];
     checkpoint_dir(t, dir, sizeof dir);
     int64_t step;
     int found;
-    CM_CHECK(cm_h5_checkpoint_latest(dir, path, sizeof path, &step, &found));
-    /* Every rank must agree on what it found (a shared file system may lag): rank 0 decides. */
-    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD));
+    char *stored_config;
+    CM_CHECK(cm_checkpoint_read_newest(MPI_COMM_WORLD, dir, &t->set.table, t->params, &t->opt, &step, path, sizeof path,
+                                       &stored_config, &found));
     *resumed = found;
     if (!found) return CM_OK;
-    CM_CHECK(cm_checkpoint_read(MPI_COMM_WORLD, path, &t->set.table, t->params, &t->opt, &t->step));
+    cm_err err = cm_config_check_resume(t->cfg, stored_config, path, allow_config_change);
+    free(stored_config);
+    CM_CHECK(err);
+    CM_ASSERT(step <= t->total_steps, CM_ERR_CONFIG, "%s holds step %lld, beyond this run's %lld steps", path,
+              (long long)step, (long long)t->total_steps);
+    t->step = step;
     snprintf(t->resumed_from, sizeof t->resumed_from, "%s", path);
     if (t->rank == 0) printf("%s: resumed from %s at step %lld\n", t->phase, path, (long long)t->step);
     return CM_OK;
