@@ -30,3 +30,8 @@ libclipmtl_a_SOURCES += \
 noinst_HEADERS += \
   include/clipmtl/h5io.h \
   include/clipmtl/run_files.h
+# The lock that keeps a second run out of a run directory.
+libclipmtl_a_SOURCES += \
+  src/io/run_lock.c
+noinst_HEADERS += \
+  include/clipmtl/run_lock.h

@@ -13,6 +13,7 @@
 #include "clipmtl/log.h"
 #include "clipmtl/pipeline.h"
 #include "clipmtl/run_files.h"
+#include "clipmtl/run_lock.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
 #include "clipmtl/weight_methods.h"
@@ -183,10 +184,11 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     MPI_Comm_size(MPI_COMM_WORLD, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     cm_err err = t->rank == 0 ? make_dir(t->dir) : CM_OK;
+    if (err == CM_OK && t->rank == 0) err = cm_run_lock(t->dir);
     int ok = err == CM_OK, all_ok;
     CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
     CM_CHECK(err);
-    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", t->dir);
+    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create or lock %s (see its error)", t->dir);
 
     CM_CHECK(load_model(cfg, &t->model));
     CM_CHECK(cm_config_check_model(cfg, &t->model.cfg));
