@@ -71,6 +71,7 @@ typedef struct {
     int log_every;          /* steps */
     int64_t checkpoint_every; /* steps; 0 = only at the end */
     int keep_checkpoints;
+    double stall_timeout;   /* seconds without progress before the job is aborted; 0 = never */
 } cm_config_run;
 
 typedef struct {

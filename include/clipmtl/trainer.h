@@ -10,7 +10,9 @@
  * cm_reduce_prompt_gradients, each prompt method's gradient is clipped on its own (every rank
  * that holds a method sees the same reduced values, so replicas stay identical), and the rank
  * updates the methods it uses. Checkpoints every run.checkpoint_every steps, at the end, and
- * when SIGTERM or SIGUSR1 arrives (then the step loop stops with CM_ERR_INTERRUPTED). */
+ * when SIGTERM or SIGUSR1 arrives (then the step loop stops with CM_ERR_INTERRUPTED). With
+ * run.stall_timeout > 0 a watchdog ends the process when a step, checkpoint or evaluation batch
+ * does not begin within that time (watchdog.h). */
 #ifndef CLIPMTL_TRAINER_H
 #define CLIPMTL_TRAINER_H
 
@@ -25,6 +27,7 @@
 #include "clipmtl/prompt_set.h"
 #include "clipmtl/similarity.h"
 #include "clipmtl/tasks.h"
+#include "clipmtl/watchdog.h"
 
 typedef struct {
     const cm_config *cfg;
@@ -51,6 +54,7 @@ typedef struct {
     const int *group_of_task;           /* grouped mode, for checkpoints */
     cm_similarity_snapshots *snapshots; /* phase 1 while cm_trainer_run records them */
     char resumed_from[4400];            /* checkpoint read by cm_trainer_resume, "" if none */
+    cm_watchdog *watchdog;              /* run.stall_timeout > 0: from the end of create to destroy */
 } cm_trainer;
 
 /* Collective. mode and grouping as cm_prompt_set_create; grouping NULL unless grouped.

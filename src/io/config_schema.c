@@ -49,6 +49,12 @@ static const cm_config_key run_keys[] = {
      .doc = "Steps between two checkpoints; 0 = only at the end (and on a signal)."},
     {.name = "keep_checkpoints", .type = CM_CFG_INT, .offset = AT(run.keep_checkpoints),
      .min = 1, .max = 1000, .default_yaml = "2", .doc = "Newest checkpoints kept on disk."},
+    {.name = "stall_timeout", .type = CM_CFG_DOUBLE, .offset = AT(run.stall_timeout), .min = 0, .max = 1e7,
+     .default_yaml = "0",
+     .doc = "Seconds a rank may go without progress (a training step, a checkpoint, an evaluation "
+            "batch) before the job is aborted, e.g. when a rank is stopped and the others wait for "
+            "it forever; the last complete checkpoint stays intact. Longer than the slowest step and "
+            "checkpoint. 0 = no watchdog."},
 };
 
 static const cm_config_key model_keys[] = {

@@ -271,11 +271,13 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
                (long long)total_steps, (long long)t->steps_per_epoch);
         fflush(stdout);
     }
+    CM_CHECK(cm_watchdog_start(&t->watchdog, cfg->run.stall_timeout, t->rank, phase));
     return CM_OK;
 }
 
 void cm_trainer_destroy(cm_trainer *t)
 {
+    cm_watchdog_stop(t->watchdog);
     for (int i = 0; t->loaders && i < t->layout.nlocal; i++)
         if (t->loaders[i]) cm_loader_destroy(t->loaders[i]);
     free(t->loaders);
@@ -302,6 +304,7 @@ static cm_err save_checkpoint(cm_trainer *t)
     checkpoint_dir(t, dir, sizeof dir);
     cm_checkpoint_extras extras = {.ntasks = t->tasks.ntasks, .group_of_task = t->group_of_task,
                                    .snapshots = t->snapshots};
+    cm_watchdog_beat(t->watchdog, "writing a checkpoint", t->step);
     CM_CHECK(cm_checkpoint_write(MPI_COMM_WORLD, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
                                  &t->opt, t->entry_owner, t->config_text, &extras));
     return CM_OK;
@@ -392,6 +395,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         const int64_t step = t->step; /* 0-based index of this update */
         int snapshot = 0;
         for (int s = 0; snaps && s < nsnapshots; s++) snapshot |= snapshot_steps[s] == step + 1;
+        cm_watchdog_beat(t->watchdog, "loading and computing its tasks' batches", step + 1);
         memset(t->grads, 0, P * sizeof(float));
         for (int i = 0; i < t->layout.nlocal; i++) {
             const int task = t->layout.local_tasks[i];
@@ -408,6 +412,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             if (snapshot) memcpy(snap_grads[i], t->task_grad + t->set.methods[0].first, t->set.methods[0].count * sizeof(float));
             stats[3 * task] += loss, stats[3 * task + 1] += correct, stats[3 * task + 2] += t->shard_count;
         }
+        cm_watchdog_beat(t->watchdog, "exchanging gradients with the other ranks", step + 1);
         if (snapshot) CM_CHECK_GOTO(err, record_snapshot(t, snap_grads, step + 1, snaps), done);
         CM_CHECK_GOTO(err, cm_reduce_prompt_gradients(&t->set, &t->layout, &t->comms, t->grads), done);
         const double lr = cm_schedule_lr(&t->schedule, (int)(step / t->steps_per_epoch));
@@ -422,6 +427,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         CM_CHECK_GOTO(err, inject_fault(t), done);
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
+            cm_watchdog_beat(t->watchdog, "summing the log statistics over the ranks", t->step);
             CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
             double loss = 0, correct = 0, seen = 0, now = cm_now();
             for (int task = 0; task < N; task++) loss += stats[3 * task] / window_steps / N, correct += stats[3 * task + 1], seen += stats[3 * task + 2];
@@ -436,6 +442,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             memset(stats, 0, (size_t)3 * N * sizeof *stats);
             window_start = now, window_steps = 0, waited = 0;
         }
+        cm_watchdog_beat(t->watchdog, "agreeing with the other ranks whether to stop", t->step);
         int stop = stop_requested != 0;
         CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
         const int64_t every = t->cfg->run.checkpoint_every;
@@ -466,6 +473,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
+            cm_watchdog_beat(t->watchdog, "evaluating", t->step);
             const int want = count - b0 < EB ? count - b0 : EB;
             int nb = 0;
             for (int j = 0; j < want; j++) {
@@ -486,6 +494,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
             counts[2 * task] += correct, counts[2 * task + 1] += nb;
         }
     }
+    cm_watchdog_beat(t->watchdog, "summing the test counts over the ranks", t->step);
     if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");
     for (int task = 0; task < N; task++) accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;

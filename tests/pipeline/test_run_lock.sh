@@ -27,7 +27,7 @@ mpi 2 "$bin" group "$tmp/run.yaml" --set run.name=locked >"$tmp/third.txt" 2>&1 
 kill -0 "$job" || fail "the first run died"
 echo "second run refused: $(grep -o 'error: .*' "$tmp/second.txt" | head -1)"
 
-pkill -USR1 -f "^mpirun .*run.name=locked"
+pkill -USR1 -f "^mpirun .*$tmp/run.yaml.*run.name=locked"
 status=0
 wait "$job" || status=$?
 [ "$status" -eq 75 ] || { cat "$tmp/first.txt"; fail "the first run ended with $status"; }
