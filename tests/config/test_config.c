@@ -203,7 +203,7 @@ static void test_bad_input(void)
     expect_error(REQUIRED "optim:\n  epochs:\n", "exp.yaml:8:10: optim.epochs: expected an integer, got null");
     expect_error(REQUIRED "run:\n", "exp.yaml:7:1: run: duplicate key (first given at line 1, column 1)");
     expect_error("run: 5\n", "exp.yaml:1:6: run: expected a mapping of keys (name, seed, out_dir, log_every, "
-                             "checkpoint_every, keep_checkpoints), got \"5\"");
+                             "checkpoint_every, keep_checkpoints, stall_timeout), got \"5\"");
     expect_error("- run\n", "exp.yaml:1:1: (top level): expected a mapping of keys (run, model, data, method, multitask, "
                             "grouping, optim, train), got a list");
     expect_error(REQUIRED "  mmap:\n    shared_source: yes\n",
