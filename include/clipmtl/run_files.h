@@ -9,6 +9,7 @@
 
 #include <mpi.h>
 
+#include "clipmtl/config.h"
 #include "clipmtl/error.h"
 #include "clipmtl/optimizer.h"
 #include "clipmtl/similarity.h"
@@ -52,16 +53,17 @@ cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int kee
                            const cm_checkpoint_extras *extras);
 /* Reads every entry of table (by name and shape) on every rank, so a run can resume on any
  * number of ranks, checking every checksum and that the attributes step and optimizer_steps are
- * `step` (the step of the file's name). *config_text (freed by the caller) is the configuration
- * that wrote it. */
-cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const cm_tensor_table *table, float *params,
-                          cm_optimizer *opt, char **config_text);
+ * `step` (the step of the file's name). A checkpoint written under other training settings than
+ * cfg is refused with CM_ERR_CONFIG (cm_config_check_resume). */
+cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const cm_config *cfg, int allow_config_change,
+                          const cm_tensor_table *table, float *params, cm_optimizer *opt);
 /* The newest checkpoint of dir that reads back intact (cm_checkpoint_read): a damaged or
  * truncated newer one is skipped with a warning. *found = 0 when dir holds none; an error when
- * it holds some but none is intact. path[len] receives the file read. */
-cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_tensor_table *table, float *params,
-                                 cm_optimizer *opt, int64_t *step, char *path, size_t len, char **config_text,
-                                 int *found);
+ * it holds some but none is intact, or when the newest intact one is refused for its settings.
+ * path[len] receives the file read. */
+cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config *cfg, int allow_config_change,
+                                 const cm_tensor_table *table, float *params, cm_optimizer *opt, int64_t *step,
+                                 char *path, size_t len, int *found);
 /* The similarity snapshots a phase-1 checkpoint holds, appended to snaps (none: nothing). */
 cm_err cm_checkpoint_read_snapshots(MPI_Comm comm, const char *path, cm_similarity_snapshots *snaps);
 

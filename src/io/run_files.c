@@ -274,13 +274,13 @@ static cm_err read_entry(cm_h5_file *f, const char *prefix, const cm_tensor_desc
     return CM_OK;
 }
 
-cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const cm_tensor_table *table, float *params,
-                          cm_optimizer *opt, char **config_text)
+cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const cm_config *cfg, int allow_config_change,
+                          const cm_tensor_table *table, float *params, cm_optimizer *opt)
 {
     cm_h5_file f = {0};
     cm_err err;
     int64_t stored_step, opt_steps;
-    *config_text = NULL;
+    char *config_text = NULL;
     CM_CHECK_GOTO(err, cm_h5_open(&f, comm, path, 0), fail);
     CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "step", &stored_step), fail);
     CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "optimizer_steps", &opt_steps), fail);
@@ -288,7 +288,9 @@ cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const c
     if (stored_step != step || opt_steps != step)
         CM_ERROR_GOTO(err, fail, CM_ERR_FORMAT, "%s: attributes step %" PRId64 " and optimizer_steps %" PRId64
                       " differ from the step %" PRId64 " of its name: the file is damaged", path, stored_step, opt_steps, step);
-    CM_CHECK_GOTO(err, read_text_checked(&f, "config", config_text), fail);
+    CM_CHECK_GOTO(err, read_text_checked(&f, "config", &config_text), fail);
+    /* before the tensors: another method is named as such, not as tensors of other shapes */
+    CM_CHECK_GOTO(err, cm_config_check_resume(cfg, config_text, path, allow_config_change), fail);
     for (int i = 0; i < table->count; i++) {
         const cm_tensor_desc *e = &table->entries[i];
         CM_CHECK_GOTO(err, read_entry(&f, "params", e, params + e->offset), fail);
@@ -297,22 +299,21 @@ cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const c
     }
     opt->steps = opt_steps;
     CM_CHECK_GOTO(err, cm_h5_close(&f), fail);
+    free(config_text);
     return CM_OK;
 fail:
     close_keeping_error(&f);
-    free(*config_text);
-    *config_text = NULL;
+    free(config_text);
     return err;
 }
 
-cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_tensor_table *table, float *params,
-                                 cm_optimizer *opt, int64_t *step, char *path, size_t len, char **config_text,
-                                 int *found)
+cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config *cfg, int allow_config_change,
+                                 const cm_tensor_table *table, float *params, cm_optimizer *opt, int64_t *step,
+                                 char *path, size_t len, int *found)
 {
     int rank, n = 0;
     int64_t *steps = NULL;
     *found = 0;
-    *config_text = NULL;
     CM_MPI_CHECK(MPI_Comm_rank(comm, &rank));
     /* Rank 0 lists the directory and the others follow (a shared file system may lag). */
     cm_err err = rank == 0 ? cm_h5_checkpoint_steps(dir, &steps, &n) : CM_OK;
@@ -334,21 +335,24 @@ cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_tensor
             free(steps);
             CM_ERROR(CM_ERR_ARG, "%s: path buffer of %zu bytes is too small", dir, len);
         }
-        err = cm_checkpoint_read(comm, path, steps[i], table, params, opt, config_text);
-        int bad = err != CM_OK, any = bad;
-        if (MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) {
+        err = cm_checkpoint_read(comm, path, steps[i], cfg, allow_config_change, table, params, opt);
+        /* 0 read, 1 damaged (try the previous one), 2 refused for its configuration (stop) */
+        int outcome = err == CM_OK ? 0 : err == CM_ERR_CONFIG ? 2 : 1, worst = outcome;
+        if (MPI_Allreduce(&outcome, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) {
             free(steps);
             CM_ERROR(CM_ERR_MPI, "%s: MPI_Allreduce failed", path);
         }
-        if (!any) {
+        if (worst == 0) {
             *step = steps[i];
             *found = 1;
             break;
         }
-        if (!bad) {
-            free(*config_text);
-            *config_text = NULL;
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: another rank could not read it", path);
+        if (outcome != worst)
+            err = cm_error_raise(__FILE__, __LINE__, __func__, worst == 2 ? CM_ERR_CONFIG : CM_ERR_MPI,
+                                 "%s: another rank could not use it (see its error)", path);
+        if (worst == 2) {
+            free(steps);
+            return cm_error_trace(__FILE__, __LINE__, __func__, err);
         }
         if (!newest_problem[0]) snprintf(newest_problem, sizeof newest_problem, "%s", cm_error_message());
         if (rank == 0)

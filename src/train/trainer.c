@@ -316,14 +316,10 @@ cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed)
     checkpoint_dir(t, dir, sizeof dir);
     int64_t step;
     int found;
-    char *stored_config;
-    CM_CHECK(cm_checkpoint_read_newest(MPI_COMM_WORLD, dir, &t->set.table, t->params, &t->opt, &step, path, sizeof path,
-                                       &stored_config, &found));
+    CM_CHECK(cm_checkpoint_read_newest(MPI_COMM_WORLD, dir, t->cfg, allow_config_change, &t->set.table, t->params,
+                                       &t->opt, &step, path, sizeof path, &found));
     *resumed = found;
     if (!found) return CM_OK;
-    cm_err err = cm_config_check_resume(t->cfg, stored_config, path, allow_config_change);
-    free(stored_config);
-    CM_CHECK(err);
     CM_ASSERT(step <= t->total_steps, CM_ERR_CONFIG, "%s holds step %lld, beyond this run's %lld steps", path,
               (long long)step, (long long)t->total_steps);
     t->step = step;

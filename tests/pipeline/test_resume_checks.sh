@@ -5,7 +5,7 @@
 #    prompts of the undamaged run (bitwise); when every checkpoint is damaged it is an error;
 #  - a zeroed `average` in similarity.h5: `regroup` refuses it, `group --resume` redoes it from
 #    the phase-1 checkpoint, identical;
-#  - another seed, lr or similarity file: the resume is refused naming the keys, unless
+#  - another seed, lr, similarity file or prompt depth: the resume is refused naming the keys, unless
 #    --allow-config-change; another log_every is no change.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
@@ -70,7 +70,7 @@ assert all(np.array_equal(a[n][()], b[n][()]) for n in ('average', 'cosine', 'gr
 echo "zeroed similarity.h5: refused by regroup, redone by group --resume"
 
 # Another configuration.
-for change in "run.seed=4" "optim.lr=0.02" "grouping.similarity_file=$sim"; do
+for change in "run.seed=4" "optim.lr=0.02" "grouping.similarity_file=$sim" "method.depth=1"; do
     key=${change%%=*}
     if train 1 good --resume --set "$change" >"$tmp/changed.txt" 2>&1; then fail "resumed with $change"; fi
     grep -q "ckpt-8.h5 was written with other values of $key: " "$tmp/changed.txt" || { cat "$tmp/changed.txt"; fail "$key not named"; }
