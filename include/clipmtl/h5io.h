@@ -38,14 +38,17 @@ typedef struct {
     MPI_Comm comm;   /* not duplicated: the caller keeps it alive until cm_h5_close */
     int rank, nranks;
     char *path;
-    int in_memory;   /* cm_h5_create_small on one rank */
+    int in_memory;   /* cm_h5_create_small: built by rank 0 in memory */
 } cm_h5_file;
 
 /* Collective. Creates (truncating) or opens a file. */
 cm_err cm_h5_create(cm_h5_file *f, MPI_Comm comm, const char *path);
-/* As cm_h5_create, for files that fit in memory (run files, checkpoints): on one rank the file is
- * built in memory and written whole by cm_h5_close, so that a full disk is an ordinary write
- * error. (HDF5 1.10 cannot close a file whose flush failed, and crashes on it in MPI_Finalize.) */
+/* As cm_h5_create, for files that fit in rank 0's memory (run files, checkpoints): rank 0 builds
+ * the file in memory (the other ranks send it the slabs they write) and cm_h5_close writes it
+ * whole with plain writes, so that a full disk is an ordinary error on every rank. (A failed
+ * flush inside HDF5 1.10 cannot be recovered: with one rank the file cannot be closed and
+ * MPI_Finalize crashes on it; with MPI-IO a failure on some ranks only hangs H5Fclose.) Such a
+ * file is written, not read back, and strings come from rank 0. */
 cm_err cm_h5_create_small(cm_h5_file *f, MPI_Comm comm, const char *path);
 cm_err cm_h5_open(cm_h5_file *f, MPI_Comm comm, const char *path, int writable);
 /* Collective. Flushes and closes; safe on a zeroed or already closed struct. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,12 @@ static int stored_type(hid_t t)
 
 /* ---- files ---- */
 
+/* An in-memory file of several ranks exists on rank 0 only: the others send it their data. */
+static int held_by_root(const cm_h5_file *f)
+{
+    return f->in_memory && f->rank != 0;
+}
+
 static cm_err file_setup(cm_h5_file *f, MPI_Comm comm, const char *path, int in_memory, hid_t *fapl)
 {
     cm_h5_quiet();
@@ -126,10 +133,10 @@ static cm_err file_setup(cm_h5_file *f, MPI_Comm comm, const char *path, int in_
         CM_ERROR(CM_ERR_MPI, "%s: invalid communicator", path);
     f->path = strdup(path);
     if (!f->path) CM_ERROR(CM_ERR_MEM, "out of memory copying the path %s", path);
-    f->in_memory = in_memory && f->nranks == 1;
+    f->in_memory = in_memory;
     *fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (*fapl < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, path, "H5Pcreate", "file access list");
-    if (f->nranks > 1 && H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL) < 0)
+    if (f->nranks > 1 && !in_memory && H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL) < 0)
         return cm_h5_fail(__FILE__, __LINE__, __func__, path, "H5Pset_fapl_mpio", "%s", "");
     if (f->in_memory && H5Pset_fapl_core(*fapl, (size_t)1 << 20, 0) < 0)
         return cm_h5_fail(__FILE__, __LINE__, __func__, path, "H5Pset_fapl_core", "%s", "");
@@ -140,14 +147,17 @@ static cm_err open_or_create(cm_h5_file *f, MPI_Comm comm, const char *path, int
 {
     hid_t fapl = H5I_INVALID_HID;
     cm_err err = file_setup(f, comm, path, in_memory, &fapl);
-    if (err == CM_OK) {
+    if (err == CM_OK && !held_by_root(f)) {
         f->id = create ? H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
                        : H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
         if (f->id < 0)
             err = cm_h5_fail(__FILE__, __LINE__, __func__, path, create ? "H5Fcreate" : "H5Fopen", "%s", "");
     }
     if (fapl >= 0) H5Pclose(fapl);
+    if (in_memory) err = cm_h5_agree(f, err, "create"); /* only rank 0 created it */
     if (err != CM_OK) {
+        if (f->id >= 0) H5Fclose(f->id);
+        f->id = H5I_INVALID_HID;
         free(f->path);
         f->path = NULL;
         return cm_error_trace(__FILE__, __LINE__, __func__, err);
@@ -212,7 +222,7 @@ static cm_err close_file(cm_h5_file *f, int keep)
 {
     if (!f->path) return CM_OK;
     cm_err err = CM_OK;
-    if (f->in_memory) err = close_in_memory(f, keep);
+    if (f->in_memory) err = held_by_root(f) ? CM_OK : close_in_memory(f, keep);
     else if (f->id >= 0 && H5Fclose(f->id) < 0) err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Fclose", "%s", "");
     if (!keep && f->rank == 0 && unlink(f->path) != 0 && errno != ENOENT && err == CM_OK)
         err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "%s: cannot remove: %s", f->path, strerror(errno));
@@ -289,7 +299,7 @@ static cm_err create_group(cm_h5_file *f, const char *path)
 
 cm_err cm_h5_create_group(cm_h5_file *f, const char *path)
 {
-    CM_CHECK(cm_h5_agree(f, create_group(f, path), path));
+    CM_CHECK(cm_h5_agree(f, held_by_root(f) ? CM_OK : create_group(f, path), path));
     return CM_OK;
 }
 
@@ -392,7 +402,7 @@ static cm_err dataset_for_write(cm_h5_file *f, const char *name, cm_h5_type type
 static cm_err transfer_list(const cm_h5_file *f, const char *name, hid_t *dxpl)
 {
     *dxpl = H5P_DEFAULT;
-    if (f->nranks == 1) return CM_OK;
+    if (f->nranks == 1 || f->in_memory) return CM_OK;
     *dxpl = H5Pcreate(H5P_DATASET_XFER);
     if (*dxpl < 0 || H5Pset_dxpl_mpio(*dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
         if (*dxpl >= 0) H5Pclose(*dxpl);
@@ -444,12 +454,67 @@ static cm_err transfer(cm_h5_file *f, const char *name, hid_t dset, cm_h5_type t
     return err;
 }
 
+/* An in-memory file of several ranks: rank 0 writes every rank's slab into it in turn. local is
+ * this rank's verdict on its arguments. */
+static cm_err write_through_root(cm_h5_file *f, const char *name, cm_h5_type type, int ndims, const uint64_t *dims,
+                                 const uint64_t *start, const uint64_t *count, const void *data, size_t nvalues,
+                                 cm_err local)
+{
+    enum { SLAB = 2 * CM_H5_MAX_DIMS };
+    const size_t value_bytes = H5Tget_size(memory_type(type));
+    if (local == CM_OK && nvalues * value_bytes > INT_MAX)
+        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: rank %d's slab of %zu values "
+                               "is too large for one message", f->path, name, f->rank, nvalues);
+    uint64_t mine[SLAB] = {0}, *slabs = NULL;
+    hid_t dset = H5I_INVALID_HID;
+    void *received = NULL;
+    if (local == CM_OK && f->rank == 0) {
+        size_t whole = value_bytes; /* room for any rank's slab */
+        for (int d = 0; d < ndims; d++) whole *= (size_t)dims[d];
+        slabs = calloc((size_t)f->nranks * SLAB, sizeof *slabs);
+        received = malloc(whole ? whole : 1);
+        if (!slabs || !received)
+            local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
+    }
+    if (local == CM_OK && f->rank == 0 && (local = dataset_for_write(f, name, type, ndims, dims, &dset)) != CM_OK)
+        dset = H5I_INVALID_HID;
+    cm_err err = cm_h5_agree(f, local, name);
+    for (int d = 0; d < ndims; d++) mine[d] = start[d], mine[CM_H5_MAX_DIMS + d] = count[d];
+    if (err == CM_OK && MPI_Gather(mine, SLAB, MPI_UINT64_T, slabs, SLAB, MPI_UINT64_T, 0, f->comm) != MPI_SUCCESS)
+        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: dataset %s: MPI_Gather failed", f->path, name);
+    if (err == CM_OK && f->rank != 0 && nvalues > 0 &&
+        MPI_Send(data, (int)(nvalues * value_bytes), MPI_BYTE, 0, 0, f->comm) != MPI_SUCCESS)
+        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: dataset %s: MPI_Send failed", f->path, name);
+    /* Once the slabs are gathered every sender's message is received, even after a failed write:
+     * the senders wait for it. */
+    const int gathered = err == CM_OK;
+    for (int r = 0; gathered && f->rank == 0 && r < f->nranks; r++) {
+        const uint64_t *s = slabs + (size_t)r * SLAB, *c = s + CM_H5_MAX_DIMS;
+        size_t n = 1;
+        for (int d = 0; d < ndims; d++) n *= (size_t)c[d];
+        if (n == 0) continue;
+        if (r > 0 && MPI_Recv(received, (int)(n * value_bytes), MPI_BYTE, r, 0, f->comm, MPI_STATUS_IGNORE) != MPI_SUCCESS &&
+            err == CM_OK)
+            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: dataset %s: MPI_Recv failed", f->path, name);
+        if (err == CM_OK) err = transfer(f, name, dset, type, ndims, s, c, n, r == 0 ? (void *)data : received, 1);
+    }
+    if (dset >= 0 && H5Dclose(dset) < 0 && err == CM_OK)
+        err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dclose", "dataset %s", name);
+    free(slabs), free(received);
+    CM_CHECK(cm_h5_agree(f, err, name));
+    return CM_OK;
+}
+
 cm_err cm_h5_write(cm_h5_file *f, const char *name, cm_h5_type type, int ndims, const uint64_t *dims,
                    const uint64_t *start, const uint64_t *count, const void *data)
 {
     size_t nvalues = 0;
     cm_err local = check_shape(f, name, ndims, dims);
     if (local == CM_OK) local = check_slab(f, name, ndims, dims, start, count, data, &nvalues);
+    if (f->in_memory && f->nranks > 1) {
+        CM_CHECK(write_through_root(f, name, type, ndims, dims, start, count, data, nvalues, local));
+        return CM_OK;
+    }
     hid_t dset = H5I_INVALID_HID;
     if (local == CM_OK && (local = dataset_for_write(f, name, type, ndims, dims, &dset)) != CM_OK) dset = H5I_INVALID_HID;
     cm_err err = cm_h5_agree(f, local, name);
@@ -587,7 +652,7 @@ cm_err cm_h5_write_attr_string(cm_h5_file *f, const char *object, const char *na
         if (t >= 0) H5Tclose(t);
         return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Tset_size", "attribute %s of %s", name, object);
     }
-    cm_err err = write_attr(f, object, name, t, t, text);
+    cm_err err = held_by_root(f) ? CM_OK : write_attr(f, object, name, t, t, text);
     H5Tclose(t);
     CM_CHECK(cm_h5_agree(f, err, name));
     return CM_OK;
@@ -595,7 +660,8 @@ cm_err cm_h5_write_attr_string(cm_h5_file *f, const char *object, const char *na
 
 cm_err cm_h5_write_attr_int64(cm_h5_file *f, const char *object, const char *name, int64_t value)
 {
-    CM_CHECK(cm_h5_agree(f, write_attr(f, object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value), name));
+    cm_err err = held_by_root(f) ? CM_OK : write_attr(f, object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+    CM_CHECK(cm_h5_agree(f, err, name));
     return CM_OK;
 }
 
@@ -747,7 +813,7 @@ done:
 
 cm_err cm_h5_write_text(cm_h5_file *f, const char *name, const char *text)
 {
-    CM_CHECK(cm_h5_agree(f, write_text(f, name, text), name));
+    CM_CHECK(cm_h5_agree(f, held_by_root(f) ? CM_OK : write_text(f, name, text), name));
     return CM_OK;
 }
 

