@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "clipmtl/cli.h"
+#include "clipmtl/error.h"
 #include "clipmtl/tokenizer.h"
 
 static const char *const classes[] = {
@@ -107,5 +107,5 @@ int main(int argc, char **argv)
         }
     }
     if (repeat < 1) repeat = 1;
-    return cm_cli_exit_status(run(repeat));
+    return cm_error_exit_status(run(repeat));
 }

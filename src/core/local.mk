@@ -8,6 +8,7 @@ libclipmtl_a_SOURCES += \
   src/core/half.c
 noinst_HEADERS += \
   include/clipmtl/error.h \
+  include/clipmtl/exit_status.h \
   include/clipmtl/log.h \
   include/clipmtl/arena.h \
   include/clipmtl/rng.h \

@@ -25,11 +25,9 @@ libclipmtl_a_SOURCES += \
   src/io/h5io.c \
   src/io/h5io_internal.h \
   src/io/h5_checkpoint.c \
-  src/io/run_files.c \
   src/io/h5_tables.c
 noinst_HEADERS += \
-  include/clipmtl/h5io.h \
-  include/clipmtl/run_files.h
+  include/clipmtl/h5io.h
 # The lock that keeps a second run out of a run directory.
 libclipmtl_a_SOURCES += \
   src/io/run_lock.c

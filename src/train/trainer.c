@@ -11,7 +11,7 @@
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
-#include "clipmtl/pipeline.h"
+#include "clipmtl/method_config.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/run_lock.h"
 #include "clipmtl/tokenizer.h"
@@ -164,7 +164,7 @@ static cm_err write_splits(const cm_trainer *t)
     char path[4200];
     snprintf(path, sizeof path, "%s/splits.h5", t->dir);
     cm_h5_file f = {0};
-    CM_CHECK(cm_h5_create_small(&f, MPI_COMM_WORLD, path));
+    CM_CHECK(cm_h5_create_small(&f, t->comm, path));
     cm_err err = cm_tasks_write_splits(&t->tasks, &f);
     if (err != CM_OK) {
         cm_h5_discard(&f);
@@ -174,34 +174,34 @@ static cm_err write_splits(const cm_trainer *t)
     return CM_OK;
 }
 
-cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config_text, const char *phase,
+cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, const char *config_text, const char *phase,
                          cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps)
 {
     memset(t, 0, sizeof *t);
-    t->cfg = cfg, t->config_text = config_text, t->phase = phase, t->total_steps = total_steps;
+    t->comm = comm, t->cfg = cfg, t->config_text = config_text, t->phase = phase, t->total_steps = total_steps;
     t->group_of_task = mode == CM_SET_GROUPED ? group_of_task : NULL;
-    MPI_Comm_rank(MPI_COMM_WORLD, &t->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &t->nranks);
+    MPI_Comm_rank(t->comm, &t->rank);
+    MPI_Comm_size(t->comm, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     cm_err err = t->rank == 0 ? make_dir(t->dir) : CM_OK;
     if (err == CM_OK && t->rank == 0) err = cm_run_lock(t->dir);
     int ok = err == CM_OK, all_ok;
-    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, t->comm));
     CM_CHECK(err);
     CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create or lock %s (see its error)", t->dir);
 
     CM_CHECK(load_model(cfg, &t->model));
     CM_CHECK(cm_config_check_model(cfg, &t->model.cfg));
-    CM_CHECK(cm_tasks_open(&t->tasks, &cfg->data, (uint64_t)cfg->run.seed, MPI_COMM_WORLD));
+    CM_CHECK(cm_tasks_open(&t->tasks, &cfg->data, (uint64_t)cfg->run.seed, t->comm));
     CM_ASSERT(t->tasks.image_size == t->model.cfg.image_size, CM_ERR_CONFIG,
               "data.image_size %d (%s) differs from the model's input size %d", t->tasks.image_size,
               cm_config_origin(cfg, "data.image_size"), t->model.cfg.image_size);
     CM_CHECK(write_splits(t));
     CM_CHECK(cm_layout_compute(&t->layout, t->nranks, t->tasks.ntasks, t->rank));
-    CM_CHECK(cm_comms_create(&t->comms, MPI_COMM_WORLD, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
+    CM_CHECK(cm_comms_create(&t->comms, t->comm, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
 
     cm_method_options opt;
-    cm_pipeline_method_options(&cfg->method, &opt);
+    cm_method_options_from_config(&cfg->method, &opt);
     const cm_clip_config *mc = &t->model.cfg;
     opt.model = *mc;
     CM_CHECK(cm_prompt_set_create(&t->set, mode, &opt, t->tasks.ntasks, group_of_task, ngroups, mc->text.width,
@@ -229,7 +229,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     t->shard_start = 0, t->shard_count = B;
     if (t->nranks >= t->tasks.ntasks) cm_layout_shard(B, t->layout.shard, t->layout.nshards, &t->shard_start, &t->shard_count);
     /* A packed dataset: each rank reads its own tasks' images once, collectively. */
-    CM_CHECK(cm_tasks_preload(&t->tasks, MPI_COMM_WORLD, t->layout.nlocal, t->layout.local_tasks));
+    CM_CHECK(cm_tasks_preload(&t->tasks, t->comm, t->layout.nlocal, t->layout.local_tasks));
     CM_CALLOC(t->loaders, t->layout.nlocal);
     for (int i = 0; i < t->layout.nlocal; i++)
         CM_CHECK(cm_loader_create(&t->loaders[i], &t->tasks, t->layout.local_tasks[i], B, t->shard_start, t->shard_count,
@@ -305,7 +305,7 @@ static cm_err save_checkpoint(cm_trainer *t)
     cm_checkpoint_extras extras = {.ntasks = t->tasks.ntasks, .group_of_task = t->group_of_task,
                                    .snapshots = t->snapshots};
     cm_watchdog_beat(t->watchdog, "writing a checkpoint", t->step);
-    CM_CHECK(cm_checkpoint_write(MPI_COMM_WORLD, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
+    CM_CHECK(cm_checkpoint_write(t->comm, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
                                  &t->opt, t->entry_owner, t->config_text, &extras));
     return CM_OK;
 }
@@ -316,8 +316,8 @@ cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed)
     checkpoint_dir(t, dir, sizeof dir);
     int64_t step;
     int found;
-    CM_CHECK(cm_checkpoint_read_newest(MPI_COMM_WORLD, dir, t->cfg, allow_config_change, &t->set.table, t->params,
-                                       &t->opt, &step, path, sizeof path, &found));
+    CM_CHECK(cm_checkpoint_read_newest(t->comm, dir, t->cfg, allow_config_change, &t->set.table, t->params, &t->opt,
+                                       &step, path, sizeof path, &found));
     *resumed = found;
     if (!found) return CM_OK;
     CM_ASSERT(step <= t->total_steps, CM_ERR_CONFIG, "%s holds step %lld, beyond this run's %lld steps", path,
@@ -355,7 +355,7 @@ static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, 
             CM_ERROR_GOTO(err, done, CM_ERR_MPI, "task gradient allreduce failed");
         held[t->layout.local_tasks[i]] = local_grads[i];
     }
-    CM_CHECK_GOTO(err, cm_similarity_compute(MPI_COMM_WORLD, N, (int64_t)shared->count, held, 0, NULL, cosine, norms), done);
+    CM_CHECK_GOTO(err, cm_similarity_compute(t->comm, N, (int64_t)shared->count, held, 0, NULL, cosine, norms), done);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_add(snaps, step, cosine, norms), done);
     if (t->rank == 0) {
         printf("snapshot at step %lld: cosine similarity of the task gradients\n", (long long)step);
@@ -376,7 +376,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
     const int ctx = t->model.cfg.context_length;
     const size_t P = t->set.table.total;
     cm_err err = CM_OK;
-    /* Per-task sums of this log window: loss, correct, images; reduced over the world when printed. */
+    /* Per-task sums of this log window: loss, correct, images; reduced over the communicator when printed. */
     double *stats = calloc((size_t)3 * N, sizeof *stats);
     float **snap_grads = calloc((size_t)t->layout.nlocal, sizeof *snap_grads);
     if (!stats || !snap_grads) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
@@ -424,7 +424,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
             cm_watchdog_beat(t->watchdog, "summing the log statistics over the ranks", t->step);
-            CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+            CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm));
             double loss = 0, correct = 0, seen = 0, now = cm_now();
             for (int task = 0; task < N; task++) loss += stats[3 * task] / window_steps / N, correct += stats[3 * task + 1], seen += stats[3 * task + 2];
             const double rate = seen / (now - window_start), per_step = (now - run_start) / (t->step - first_step);
@@ -440,7 +440,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         }
         cm_watchdog_beat(t->watchdog, "agreeing with the other ranks whether to stop", t->step);
         int stop = stop_requested != 0;
-        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm));
         const int64_t every = t->cfg->run.checkpoint_every;
         if (last || stop || (every > 0 && t->step % every == 0)) CM_CHECK_GOTO(err, save_checkpoint(t), done);
         if (stop && !last) {
@@ -491,7 +491,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
         }
     }
     cm_watchdog_beat(t->watchdog, "summing the test counts over the ranks", t->step);
-    if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");
     for (int task = 0; task < N; task++) accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;
 done:
