@@ -8,7 +8,7 @@ make_config "$tmp/run.yaml"
 fail() { echo "FAIL: $*"; exit 1; }
 export CLIPMTL_MPI_TEST_TIMEOUT=90
 stopped_pid=
-trap '[ -z "$stopped_pid" ] || kill -KILL "$stopped_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill -KILL $stopped_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 start=$(date +%s)
 mpi 2 "$bin" train "$tmp/run.yaml" --set multitask.mode=shared --set run.name=stall --set optim.steps=100000 \
