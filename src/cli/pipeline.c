@@ -1,8 +1,10 @@
 #include "pipeline.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mpi.h>
@@ -12,8 +14,41 @@
 #include "clipmtl/run_files.h"
 #include "clipmtl/trainer.h"
 
-cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_default)
+/* mkdir -p of the run directory, for its log before the trainer creates the rest. */
+static cm_err make_run_dir(const char *dir)
 {
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *q = buf + 1;; q++) {
+        if (*q != '/' && *q != '\0') continue;
+        char c = *q;
+        *q = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
+        *q = c;
+        if (c == '\0') break;
+    }
+    return CM_OK;
+}
+
+/* Rank 0 copies its output to <run>/log.txt (appended on --resume). Without a log the run still
+ * goes on: a warning says why. */
+static void start_run_log(const cm_config *c, MPI_Comm comm)
+{
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (rank != 0) return;
+    char dir[4200], path[4300];
+    snprintf(dir, sizeof dir, "%s/%s", c->run.out_dir, c->run.name);
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    if (make_run_dir(dir) != CM_OK || cm_log_file_open(path) != CM_OK) {
+        cm_log_warn("no log file: %s", cm_error_message());
+        cm_error_clear();
+    }
+}
+
+cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int flags)
+{
+    const int allow_default = flags & CM_PIPELINE_DEFAULT_CONFIG;
     memset(p, 0, sizeof *p);
     p->comm = MPI_COMM_WORLD; /* the commands run on every rank mpirun started */
     CM_CHECK(cm_config_defaults(&p->cfg));
@@ -39,6 +74,8 @@ cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_defaul
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--set") == 0) CM_CHECK(cm_config_set(&p->cfg, argv[++i]));
     CM_CHECK(cm_config_validate(&p->cfg));
+    if (flags & CM_PIPELINE_RUN_LOG) start_run_log(&p->cfg, p->comm);
+    cm_config_warn_ineffective(&p->cfg);
     size_t len = 0;
     FILE *f = open_memstream(&p->config_text, &len);
     CM_ASSERT(f, CM_ERR_MEM, "out of memory for the configuration text");
