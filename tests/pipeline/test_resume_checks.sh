@@ -44,7 +44,7 @@ for kind in flipped step truncated; do
     grep -q "warning: .*ckpt-8.h5 is not usable, falling back" "$tmp/$kind.txt" || { cat "$tmp/$kind.txt"; fail "$kind: no warning"; }
     grep -q "resumed from .*ckpt-6.h5 at step 6" "$tmp/$kind.txt" || fail "$kind: did not resume from ckpt-6"
     same_as_reference "$tmp/runs/$kind/checkpoints-phase2/ckpt-8.h5"
-    echo "$kind: $(grep -o 'warning: .*' "$tmp/$kind.txt" | head -1 | cut -c1-160)"
+    echo "$kind: $(grep -o 'warning: .*is not usable.*' "$tmp/$kind.txt" | head -1 | cut -c1-200)"
 done
 grep -q "checksum .* differs from the stored" "$tmp/flipped.txt" || fail "the flipped byte is not named a checksum error"
 grep -q "attributes step 1000" "$tmp/step.txt" || fail "the step attribute is not named"
@@ -81,5 +81,5 @@ train 1 good --resume --set optim.lr=0.02 --allow-config-change >"$tmp/forced.tx
 grep -q "warning: resuming from .*ckpt-8.h5, written with other values of optim.lr (--allow-config-change)" "$tmp/forced.txt" \
     || { cat "$tmp/forced.txt"; fail "no warning with --allow-config-change"; }
 train 1 good --resume --set run.log_every=1 >"$tmp/log.txt" 2>&1 || { cat "$tmp/log.txt"; fail "log_every refused"; }
-! grep -q "warning" "$tmp/log.txt" || fail "log_every warned"
+! grep -q "written with other values" "$tmp/log.txt" || fail "log_every counted as a change"
 echo "resume checks: ok"
