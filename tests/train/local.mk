@@ -24,3 +24,7 @@ tests_train_test_baselines_SOURCES = tests/train/test_baselines.c
 tests_train_test_baselines_LDADD = $(TEST_LDADD)
 TESTS += tests/train/test_baselines
 FIXTURE_SCRIPTS += tests/reference/baselines_reference.py
+check_PROGRAMS += tests/train/test_bf16_step
+tests_train_test_bf16_step_SOURCES = tests/train/test_bf16_step.c
+tests_train_test_bf16_step_LDADD = $(TEST_LDADD)
+TESTS += tests/train/test_bf16_step
