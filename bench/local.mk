@@ -15,3 +15,4 @@ EXTRA_DIST += bench/train_step_reference.py
 noinst_PROGRAMS += bench/bench_loader
 bench_bench_loader_SOURCES = bench/bench_loader.c
 bench_bench_loader_LDADD = libclipmtl.a $(DEPS_LIBS)
+EXTRA_DIST += bench/bench_scaling.sh
