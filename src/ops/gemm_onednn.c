@@ -9,6 +9,7 @@
 #include "gemm_onednn.h"
 
 #include "clipmtl/half.h"
+#include "parallel.h"
 
 #if HAVE_ONEDNN
 #include <immintrin.h>
@@ -129,6 +130,19 @@ static bf16_entry *bf16_primitive(int trans_b, int M, int N, int K, float alpha,
     return found;
 }
 
+typedef struct {
+    uint16_t *dst;
+    const float *src;
+    int K, lda;
+} rows_job;
+
+static void rows_to_bf16(void *arg, long begin, long end, int part)
+{
+    const rows_job *j = arg;
+    for (long m = begin; m < end; m++) cm_onednn_to_bf16(j->dst + m * j->K, j->src + m * j->lda, (size_t)j->K);
+    (void)part;
+}
+
 /* The first operand in bf16, per thread; grows to the largest product's and stays. */
 static _Thread_local uint16_t *a16;
 static _Thread_local size_t a16_size;
@@ -144,7 +158,8 @@ int cm_onednn_gemm_bf16(int trans_b, int M, int N, int K, float alpha, const flo
         if (!grown) return 0;
         a16 = grown, a16_size = need;
     }
-    for (long m = 0; m < M; m++) cm_onednn_to_bf16(a16 + m * K, A + m * lda, (size_t)K);
+    rows_job job = {a16, A, K, lda};
+    cm_parallel_ranges(M, threads == 1 ? 1 : cm_ops_parts((long)M * K), rows_to_bf16, &job);
     use_threads(threads);
     dnnl_memory_t src = NULL, weights = NULL, dst = NULL;
     int ok = dnnl_memory_create(&src, &e->src, engine, a16) == dnnl_success &&
