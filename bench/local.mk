@@ -16,3 +16,6 @@ noinst_PROGRAMS += bench/bench_loader
 bench_bench_loader_SOURCES = bench/bench_loader.c
 bench_bench_loader_LDADD = libclipmtl.a $(DEPS_LIBS)
 EXTRA_DIST += bench/bench_scaling.sh
+noinst_PROGRAMS += bench/bench_gemm
+bench_bench_gemm_SOURCES = bench/bench_gemm.c bench/bench_paths.c bench/bench_paths.h
+bench_bench_gemm_LDADD = libclipmtl.a $(DEPS_LIBS)
