@@ -39,7 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "clipmtl/cli.h"
+#include "clipmtl/error.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/encoder.h"
 #include "clipmtl/tokenizer.h"
@@ -331,7 +331,7 @@ int main(int argc, char **argv)
     if (!err) err = cm_clip_create(&m, &cfg);
     if (!err) err = cm_clip_init_random(&m, 1);
     if (!err) err = cm_tokenizer_load(&tok, NULL);
-    if (err) return cm_cli_exit_status(err);
+    if (err) return cm_error_exit_status(err);
     char desc[256];
     printf("model: %s (random weights)\n", cm_clip_config_str(&cfg, desc, sizeof desc));
     printf("OPENBLAS_NUM_THREADS %s (OPENBLAS_THREAD_TIMEOUT=%s, OPENBLAS_CORETYPE=%s), load average %.2f on %ld cores; "
@@ -345,5 +345,5 @@ int main(int argc, char **argv)
     if (!err && run_mmap) err = bench_method(&m, tok, CM_METHOD_MMAP, &o, configs, nconfigs);
     cm_tokenizer_free(tok);
     cm_clip_destroy(&m);
-    return cm_cli_exit_status(err);
+    return cm_error_exit_status(err);
 }

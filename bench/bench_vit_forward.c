@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "clipmtl/error.h"
 #include "clipmtl/encoder.h"
 #include "clipmtl/rng.h"
 #include "bench_paths.h"
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 
     cm_clip_model m;
     cm_err err = cm_clip_create(&m, &vit_b16);
-    if (err) return cm_cli_exit_status(err);
+    if (err) return cm_error_exit_status(err);
     cm_rng rng;
     cm_rng_seed(&rng, 1, 0);
     for (size_t i = 0; i < m.table.total; i++) m.params[i] = 0.02f * cm_rng_normal(&rng);

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clipmtl/cli.h"
-#include "clipmtl/pipeline.h"
+#include "cli.h"
+#include "pipeline.h"
 #include "clipmtl/trainer.h"
 
 int cmd_group(int argc, char **argv)
@@ -21,7 +21,7 @@ int cmd_group(int argc, char **argv)
     int *group = NULL, ngroups = 0, ntasks = 0;
     cm_err err = cm_cli_mpi_init(&argc, &argv);
     cm_trainer_catch_signals();
-    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, 0);
+    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_RUN_LOG);
     if (err == CM_OK) err = cm_pipeline_group(&p, &group, &ngroups, &ntasks);
     free(group);
     cm_pipeline_free(&p);

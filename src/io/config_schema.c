@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clipmtl/clip_weights.h"
 #include "clipmtl/config.h"
 
 /* Enum values are stored through int pointers. */
@@ -59,9 +60,8 @@ static const cm_config_key model_keys[] = {
      .doc = "CLIP checkpoint (safetensors, OpenAI or Hugging Face names). When empty, the model "
             "is built from `preset` with random weights."},
     {.name = "preset", .type = CM_CFG_STRING, .offset = AT(model.preset),
-     .flags = CM_CFG_NONEMPTY | CM_CFG_NAME, .default_yaml = "vit_b16",
-     .doc = "Architecture of a randomly initialised model, used when `weights` is empty "
-            "(names known to the model part, e.g. `vit_b16`, `tiny`)."},
+     .names = cm_clip_preset_list, .default_yaml = "vit-b16",
+     .doc = "Architecture of a randomly initialised model, used when `weights` is empty."},
     {.name = "init_seed", .type = CM_CFG_INT64, .offset = AT(model.init_seed), .min = 0,
      .max = BIG, .default_yaml = "0", .doc = "Seed of the random weights of a preset model."},
 };
@@ -141,10 +141,10 @@ static const cm_config_key method_keys[] = {
      .doc = "What is trained: prompts (`coop`, `vpt`, `ivlp`, `maple`, `mmap`), nothing "
             "(`zeroshot`) or weights: `full` every CLIP tensor, `bitfit` the attention, MLP and LayerNorm "
             "biases, `adapter` CLIP-Adapter (multitask.mode single or shared)."},
-    {.name = "n_ctx_text", .type = CM_CFG_INT, .offset = AT(method.n_ctx_text), .min = 0,
+    {.name = "n_ctx_text", .type = CM_CFG_INT, .offset = AT(method.n_text), .min = 0,
      .max = 75, .default_yaml = "2",
      .doc = "Text prompt tokens per layer (CoOp 16, IVLP and MaPLe 2). MmAP uses `mmap.b`."},
-    {.name = "n_ctx_visual", .type = CM_CFG_INT, .offset = AT(method.n_ctx_visual), .min = 0,
+    {.name = "n_ctx_visual", .type = CM_CFG_INT, .offset = AT(method.n_visual), .min = 0,
      .max = 1024, .default_yaml = "2",
      .doc = "Visual prompt tokens per layer (VPT 8, IVLP 2; MaPLe needs `n_ctx_text`)."},
     {.name = "depth", .type = CM_CFG_INT, .offset = AT(method.depth), .min = 1, .max = 64,

@@ -12,6 +12,7 @@ libclipmtl_a_SOURCES += \
   src/io/config_schema.c \
   src/io/config_schema.h \
   src/io/config_values.c \
+  src/io/config_suggest.c \
   src/io/yaml_tree.c \
   src/io/yaml_tree.h \
   src/io/yaml_config.c \
@@ -24,8 +25,6 @@ libclipmtl_a_SOURCES += \
   src/io/h5io.c \
   src/io/h5io_internal.h \
   src/io/h5_checkpoint.c \
-  src/io/run_files.c \
   src/io/h5_tables.c
 noinst_HEADERS += \
-  include/clipmtl/h5io.h \
-  include/clipmtl/run_files.h
+  include/clipmtl/h5io.h

@@ -9,3 +9,12 @@ noinst_HEADERS += \
 # One task's training step (prompts, towers, head, loss and back): every trainer's code path.
 libclipmtl_a_SOURCES += src/train/train_step.c
 noinst_HEADERS += include/clipmtl/train_step.h
+
+# What the trainer keeps between steps: the gradient reduction over the prompt set's
+# communicators, and the run files (checkpoints with optimizer moments, results).
+libclipmtl_a_SOURCES += \
+  src/train/grad_reduce.c \
+  src/train/run_files.c
+noinst_HEADERS += \
+  include/clipmtl/grad_reduce.h \
+  include/clipmtl/run_files.h
