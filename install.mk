@@ -15,6 +15,7 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/encoder.h \
   include/clipmtl/error.h \
   include/clipmtl/fashion_mnist.h \
+  include/clipmtl/gemm.h \
   include/clipmtl/grad_reduce.h \
   include/clipmtl/grouping.h \
   include/clipmtl/h5io.h \

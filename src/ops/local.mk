@@ -19,4 +19,4 @@ libclipmtl_a_SOURCES += \
   src/ops/embedding.c \
   src/ops/parallel.c
 noinst_HEADERS += \
-  include/clipmtl/ops.h include/clipmtl/gemm.h src/ops/parallel.h src/ops/gemm_onednn.h
+  include/clipmtl/ops.h src/ops/parallel.h src/ops/gemm_onednn.h
