@@ -8,6 +8,7 @@
 
 #include <zlib.h>
 
+#include "clipmtl/gemm.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
 
@@ -143,6 +144,7 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
         CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "grouping_rule", rule ? rule : ""), fail);
     }
     CM_CHECK_GOTO(err, write_text_checked(&f, "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "compute", cm_gemm_describe()), fail);
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
@@ -250,6 +252,7 @@ cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int kee
     if (extras) CM_CHECK_GOTO(err, write_extras(&ck.file, extras), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&ck.file, "/", "optimizer_steps", opt->steps), fail);
     CM_CHECK_GOTO(err, write_text_checked(&ck.file, "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&ck.file, "/", "compute", cm_gemm_describe()), fail);
     CM_CHECK(cm_h5_checkpoint_end(&ck));
     return CM_OK;
 fail:
@@ -420,6 +423,7 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "mode", r->mode), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&f, "/", "seed", r->seed), fail);
     CM_CHECK_GOTO(err, cm_h5_write_text(&f, "config", r->config_text ? r->config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "compute", cm_gemm_describe()), fail);
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:

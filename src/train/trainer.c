@@ -10,6 +10,7 @@
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
+#include "clipmtl/gemm.h"
 #include "clipmtl/log.h"
 #include "clipmtl/method_config.h"
 #include "clipmtl/progress.h"
@@ -63,14 +64,19 @@ static cm_err make_dir(const char *path)
     return CM_OK;
 }
 
+/* The model, its weights frozen for the GEMM layer (bf16 copies them once, here). */
 static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
 {
-    if (cfg->model.weights && cfg->model.weights[0]) return cm_clip_load(m, cfg->model.weights);
-    cm_clip_config c;
-    CM_CHECK(cm_clip_preset(cfg->model.preset, &c));
-    CM_CHECK(cm_clip_create(m, &c));
-    CM_CHECK(cm_clip_init_random(m, (uint64_t)cfg->model.init_seed));
-    return CM_OK;
+    CM_CHECK(cm_gemm_select(cfg->compute.gemm, cfg->compute.precision));
+    if (cfg->model.weights && cfg->model.weights[0]) {
+        CM_CHECK(cm_clip_load(m, cfg->model.weights));
+    } else {
+        cm_clip_config c;
+        CM_CHECK(cm_clip_preset(cfg->model.preset, &c));
+        CM_CHECK(cm_clip_create(m, &c));
+        CM_CHECK(cm_clip_init_random(m, (uint64_t)cfg->model.init_seed));
+    }
+    return cm_gemm_freeze(m->params, m->table.total);
 }
 
 /* Word initialisation (CoOp, IVLP, MaPLe): the token embeddings of the first n words of ctx_init. */
@@ -266,10 +272,10 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     if (t->rank == 0) {
         cm_layout_print(&t->layout, (const char *const *)t->tasks.task_names, B, stdout);
         char desc[256];
-        printf("%s: %s, method %s (%s), %zu trainable parameters, %lld steps of %lld per epoch\n", phase,
+        printf("%s: %s, method %s (%s), %zu trainable parameters, %lld steps of %lld per epoch; gemm %s\n", phase,
                cm_clip_config_str(mc, desc, sizeof desc), cm_method_name(opt.kind),
                mode == CM_SET_SHARED ? "shared" : mode == CM_SET_SINGLE ? "per task" : "per group + per task", P,
-               (long long)total_steps, (long long)t->steps_per_epoch);
+               (long long)total_steps, (long long)t->steps_per_epoch, cm_gemm_describe());
         fflush(stdout);
     }
     CM_CHECK(cm_watchdog_start(&t->watchdog, cfg->run.stall_timeout, t->rank, phase));
@@ -290,6 +296,7 @@ void cm_trainer_destroy(cm_trainer *t)
     cm_comms_free(&t->comms);
     cm_layout_free(&t->layout);
     cm_tasks_close(&t->tasks);
+    cm_gemm_unfreeze(t->model.params);
     cm_clip_destroy(&t->model);
     memset(t, 0, sizeof *t);
 }
