@@ -63,8 +63,9 @@ typedef struct {
 /* Collective over comm. */
 cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cfg, const char *config_text);
 void cm_pretrainer_destroy(cm_pretrainer *p);
-/* Collective. Continues from the newest checkpoint when there is one (*resumed = 1). */
-cm_err cm_pretrainer_resume(cm_pretrainer *p, int *resumed);
+/* Collective. Continues from the newest intact checkpoint when there is one (*resumed = 1); one
+ * written under other settings is refused unless allow_config_change (cm_checkpoint_read_newest). */
+cm_err cm_pretrainer_resume(cm_pretrainer *p, int allow_config_change, int *resumed);
 /* Collective. The loss of the current step's batch and its gradient in p->grads (summed over
  * the ranks), without an update. */
 cm_err cm_pretrainer_gradient(cm_pretrainer *p, double *loss, int *correct);

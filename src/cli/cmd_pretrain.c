@@ -27,7 +27,7 @@ int cmd_pretrain(int argc, char **argv)
     if (err == CM_OK) err = cm_pipeline_setup(&pl, argc, argv, 0);
     if (err == CM_OK) err = cm_pretrainer_create(&p, MPI_COMM_WORLD, &pl.cfg, pl.config_text);
     int resumed = 0;
-    if (err == CM_OK && pl.resume) err = cm_pretrainer_resume(&p, &resumed);
+    if (err == CM_OK && pl.resume) err = cm_pretrainer_resume(&p, pl.allow_config_change, &resumed);
     if (err == CM_OK) err = cm_pretrainer_run(&p);
     cm_pretrainer_destroy(&p);
     cm_pipeline_free(&pl);

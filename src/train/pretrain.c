@@ -12,6 +12,7 @@
 
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/encoder.h"
+#include "clipmtl/gemm.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/image.h"
 #include "clipmtl/layout.h"
@@ -29,6 +30,19 @@ enum { STREAM_PRETRAIN_ORDER = 201, STREAM_PRETRAIN_CAPTION = 202 };
 
 /* Matrices are decayed; gains, biases, embeddings (token, positional, class) and logit_scale not. */
 static int decayed(const cm_tensor_desc *d) { return d->ndim >= 2 && !strstr(d->name, "embedding"); }
+
+/* The configuration's CLIP (model.weights, or the preset with random weights). Every weight is
+ * trained, so none is frozen for the GEMM layer and the products stay fp32. */
+static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
+{
+    CM_CHECK(cm_gemm_select(cfg->compute.gemm, CM_PRECISION_FP32));
+    if (cfg->model.weights && cfg->model.weights[0]) return cm_clip_load(m, cfg->model.weights);
+    cm_clip_config c;
+    CM_CHECK(cm_clip_preset(cfg->model.preset, &c));
+    CM_CHECK(cm_clip_create(m, &c));
+    CM_CHECK(cm_clip_init_random(m, (uint64_t)cfg->model.init_seed));
+    return CM_OK;
+}
 
 /* Arena bytes of a training step on B rows and of the evaluation. */
 static size_t arena_bytes(const cm_clip_config *cfg, int B, int eval_batch)
@@ -92,7 +106,7 @@ cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cf
     MPI_Comm_size(comm, &p->nranks);
     snprintf(p->dir, sizeof p->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     CM_CHECK(cm_trainer_make_run_dir(comm, p->dir));
-    CM_CHECK(cm_trainer_load_model(cfg, &p->model));
+    CM_CHECK(load_model(cfg, &p->model));
     CM_CHECK(check_config(cfg, &p->model, p->nranks));
     const cm_clip_config *mc = &p->model.cfg;
     const size_t P = p->model.table.total;
@@ -195,18 +209,17 @@ static cm_err save_checkpoint(cm_pretrainer *p)
     return CM_OK;
 }
 
-cm_err cm_pretrainer_resume(cm_pretrainer *p, int *resumed)
+cm_err cm_pretrainer_resume(cm_pretrainer *p, int allow_config_change, int *resumed)
 {
     char dir[4200], path[4400];
     checkpoint_dir(p, dir, sizeof dir);
     int64_t step;
     int found;
-    CM_CHECK(cm_h5_checkpoint_latest(dir, path, sizeof path, &step, &found));
-    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, p->comm));
-    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, p->comm));
+    CM_CHECK(cm_checkpoint_read_newest(p->comm, dir, p->cfg, allow_config_change, &p->model.table, p->model.params,
+                                       &p->opt, &step, path, sizeof path, &found));
     *resumed = found;
     if (!found) return CM_OK;
-    CM_CHECK(cm_checkpoint_read(p->comm, path, &p->model.table, p->model.params, &p->opt, &p->step));
+    p->step = step;
     if (p->rank == 0) printf("pretrain: resumed from %s at step %lld\n", path, (long long)p->step);
     return CM_OK;
 }
