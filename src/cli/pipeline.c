@@ -72,7 +72,7 @@ static cm_err grouping_of(MPI_Comm comm, const cm_config *c, const double *S, in
     int *sizes = calloc((size_t)n, sizeof *sizes), *members = calloc((size_t)n, sizeof *members);
     cm_grouping_options opt;
     cm_err err = sizes && members ? cm_config_grouping_options(c, n, names, &opt, sizes, members)
-                                  : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+                                  : CM_RAISE(CM_ERR_MEM, "out of memory");
     if (err == CM_OK) err = cm_grouping_compute(comm, 0, S, n, &opt, group, ngroups);
     free(sizes), free(members);
     return err;
@@ -108,7 +108,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
         if (cm_similarity_file_read(path, &r) == CM_OK) {
             cm_err e = CM_OK;
             if (!(*group_of_task = calloc((size_t)r.ntasks, sizeof **group_of_task)))
-                e = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+                e = CM_RAISE(CM_ERR_MEM, "out of memory");
             if (e == CM_OK)
                 e = grouping_of(p->comm, c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task,
                                 ngroups);
@@ -172,12 +172,12 @@ static cm_err configured_grouping(const cm_pipeline *p, int ntasks, char *const 
     cm_similarity_record r;
     CM_CHECK(cm_similarity_file_read(c->grouping.similarity_file, &r));
     cm_err err = CM_OK;
-    if (r.ntasks != ntasks) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                                                 "%s has %d tasks, this run has %d", c->grouping.similarity_file, r.ntasks, ntasks);
+    if (r.ntasks != ntasks) err = CM_RAISE(CM_ERR_CONFIG,
+                                           "%s has %d tasks, this run has %d", c->grouping.similarity_file, r.ntasks, ntasks);
     for (int i = 0; err == CM_OK && i < ntasks; i++)
         if (strcmp(r.task_names[i], names[i]) != 0)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG, "%s: task %d is %s, this run's is %s",
-                                 c->grouping.similarity_file, i, r.task_names[i], names[i]);
+            err = CM_RAISE(CM_ERR_CONFIG, "%s: task %d is %s, this run's is %s",
+                           c->grouping.similarity_file, i, r.task_names[i], names[i]);
     if (err == CM_OK) err = grouping_of(p->comm, c, r.average, ntasks, (const char *const *)names, *group, ngroups);
     cm_similarity_record_free(&r);
     return err;

@@ -204,8 +204,7 @@ cm_err cm_tasks_open(cm_tasks *t, const cm_config_data *data, uint64_t run_seed,
                                    .k_shot = data->k_shot, .seed = (uint64_t)data->split_seed};
     t->image_size = data->image_size;
     cm_err err = data->image_size > 0 ? open_local(t, data, comm)
-                                      : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                                                       "data.image_size %d is not positive", data->image_size);
+                                      : CM_RAISE(CM_ERR_CONFIG, "data.image_size %d is not positive", data->image_size);
     err = cm_tasks_agree(comm, err, "opening the dataset");
     if (err != CM_OK) {
         cm_error_state saved;

@@ -213,7 +213,7 @@ cm_err cm_h5_checkpoint_end(cm_h5_checkpoint *ck)
     if (closed != CM_OK) {
         err = closed;
     } else if (!all_ok) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: another rank failed to close it", what);
+        err = CM_RAISE(CM_ERR_MPI, "%s: another rank failed to close it", what);
     } else {
         cm_err published = rank == 0 ? publish(ck->dir, ck->step, ck->keep) : CM_OK;
         err = share_status(comm, rank, published, what);
@@ -231,12 +231,12 @@ cm_err cm_h5_checkpoint_abort(cm_h5_checkpoint *ck)
     cm_h5_close(&ck->file); /* its error is not the one being reported */
     cm_error_clear();
     cm_err err = CM_OK;
-    if (MPI_Barrier(comm) != MPI_SUCCESS) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "MPI_Barrier failed");
+    if (MPI_Barrier(comm) != MPI_SUCCESS) err = CM_RAISE(CM_ERR_MPI, "MPI_Barrier failed");
     if (err == CM_OK && rank == 0 && ck->dir) {
         char tmp[4096];
         checkpoint_path(ck->dir, ck->step, 1, tmp, sizeof tmp);
         if (unlink(tmp) != 0 && errno != ENOENT)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "%s: cannot remove: %s", tmp, strerror(errno));
+            err = CM_RAISE(CM_ERR_IO, "%s: cannot remove: %s", tmp, strerror(errno));
     }
     free(ck->dir);
     ck->dir = NULL;

@@ -23,10 +23,10 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
     /* The owner decides the string length; every rank must agree on n and the owner. */
     cm_err local = CM_OK;
     if (owner < 0 || owner >= f->nranks)
-        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: owner rank %d outside 0..%d",
-                               f->path, name, owner, f->nranks - 1);
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: owner rank %d outside 0..%d",
+                         f->path, name, owner, f->nranks - 1);
     else if (n < 0)
-        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: %d strings", f->path, name, n);
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: %d strings", f->path, name, n);
     CM_CHECK(cm_h5_agree(f, local, name));
     long long shape[2] = {n, 0};
     if (f->rank == owner)
@@ -37,9 +37,9 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
     if (f->nranks > 1 && MPI_Bcast(shape, 2, MPI_LONG_LONG, owner, f->comm) != MPI_SUCCESS)
         CM_ERROR(CM_ERR_MPI, "%s: dataset %s: MPI_Bcast of the string length failed", f->path, name);
     local = shape[0] == n ? CM_OK
-                          : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG,
-                                           "%s: dataset %s: rank %d writes %d strings, the owner %lld", f->path, name,
-                                           f->rank, n, shape[0]);
+                          : CM_RAISE(CM_ERR_ARG,
+                                     "%s: dataset %s: rank %d writes %d strings, the owner %lld", f->path, name,
+                                     f->rank, n, shape[0]);
     CM_CHECK(cm_h5_agree(f, local, name));
     int exists;
     CM_CHECK(cm_h5_exists(f, name, &exists));
@@ -116,22 +116,21 @@ cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strin
         goto done;
     }
     if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 || H5Sget_simple_extent_ndims(space) != 1) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: dataset %s: not a 1-D table of fixed-length strings", f->path, name);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: not a 1-D table of fixed-length strings", f->path, name);
         goto done;
     }
     H5Sget_simple_extent_dims(space, &count, NULL);
     size_t width = H5Tget_size(t);
     if (count > (1u << 30) || width == 0 || width > (1u << 20) || (size_t)count * width > ((size_t)1 << 32)) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: dataset %s: %llu strings of %zu bytes is not a table of names", f->path, name,
-                             (unsigned long long)count, width);
+        err = CM_RAISE(CM_ERR_FORMAT,
+                       "%s: dataset %s: %llu strings of %zu bytes is not a table of names", f->path, name,
+                       (unsigned long long)count, width);
         goto done;
     }
     packed = calloc(count ? (size_t)count * width : 1, 1);
     out = calloc(count ? (size_t)count : 1, sizeof *out);
     if (!packed || !out) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
+        err = CM_RAISE(CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
         goto done;
     }
     /* Strings are bounded by the width below (strnlen), whatever their padding. */
@@ -145,7 +144,7 @@ cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strin
         size_t len = strnlen(s, width);
         out[i] = malloc(len + 1);
         if (!out[i]) {
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
+            err = CM_RAISE(CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
             goto done;
         }
         memcpy(out[i], s, len);
@@ -180,8 +179,7 @@ cm_err cm_h5_raw_offset(cm_h5_file *f, const char *name, uint64_t *offset)
     if (dcpl < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dget_create_plist", "dataset %s", name);
     } else if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: dataset %s: not stored contiguously without filters", f->path, name);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: not stored contiguously without filters", f->path, name);
     } else {
         haddr_t at = H5Dget_offset(dset);
         H5Eclear2(H5E_DEFAULT); /* HADDR_UNDEF (no storage yet) leaves an error on the stack */

@@ -250,8 +250,8 @@ static cm_err open_dataset(cm_h5_file *f, const char *name, hid_t *dset, int *ty
         *type = stored_type(t);
         *ndims = H5Sget_simple_extent_ndims(space);
         if (*ndims < 0 || *ndims > CM_H5_MAX_DIMS)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: dataset %s: %d dimensions (at most %d)",
-                                 f->path, name, *ndims, CM_H5_MAX_DIMS);
+            err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: %d dimensions (at most %d)",
+                           f->path, name, *ndims, CM_H5_MAX_DIMS);
         else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
             err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Sget_simple_extent_dims", "dataset %s", name);
     }
@@ -437,8 +437,7 @@ cm_err cm_h5_read_all(cm_h5_file *f, const char *name, cm_h5_type type, void *da
     for (int d = 0; d < ndims; d++) stored *= (size_t)dims[d];
     cm_err err = CM_OK;
     if (stored != nvalues)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: dataset %s: holds %zu values, expected %zu",
-                             f->path, name, stored, nvalues);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: holds %zu values, expected %zu", f->path, name, stored, nvalues);
     if (err == CM_OK) err = transfer(f, name, dset, type, ndims, start, dims, nvalues, data, 0);
     H5Dclose(dset);
     CM_CHECK(err);
@@ -532,8 +531,7 @@ cm_err cm_h5_read_attr_string(cm_h5_file *f, const char *object, const char *nam
     cm_err err = CM_OK;
     hid_t t = H5Aget_type(attr), memory = H5I_INVALID_HID;
     if (t < 0 || H5Tget_class(t) != H5T_STRING) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: attribute %s of %s: not a string", f->path,
-                             name, object);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: attribute %s of %s: not a string", f->path, name, object);
         goto done;
     }
     if (H5Tis_variable_str(t) > 0) { /* as h5py writes str attributes */
@@ -556,7 +554,7 @@ cm_err cm_h5_read_attr_string(cm_h5_file *f, const char *object, const char *nam
         }
         *text = buf; /* calloc'd one byte longer: terminated even if stored without a NUL */
     }
-    if (!*text) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory reading attribute %s", name);
+    if (!*text) err = CM_RAISE(CM_ERR_MEM, "out of memory reading attribute %s", name);
 done:
     if (memory >= 0) H5Tclose(memory);
     if (t >= 0) H5Tclose(t);
@@ -572,8 +570,7 @@ cm_err cm_h5_read_attr_int64(cm_h5_file *f, const char *object, const char *name
     cm_err err = CM_OK;
     hid_t t = H5Aget_type(attr);
     if (t < 0 || H5Tget_class(t) != H5T_INTEGER)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: attribute %s of %s: not an integer", f->path,
-                             name, object);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: attribute %s of %s: not an integer", f->path, name, object);
     else if (H5Aread(attr, H5T_NATIVE_INT64, value) < 0)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Aread", "attribute %s of %s", name, object);
     if (t >= 0) H5Tclose(t);
@@ -653,16 +650,14 @@ cm_err cm_h5_read_text(cm_h5_file *f, const char *name, char **text)
     }
     if (H5Tget_class(stored) != H5T_STRING || H5Tis_variable_str(stored) != 0 ||
         H5Sget_simple_extent_type(space) != H5S_SCALAR) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: text %s: not a fixed-length string", f->path,
-                             name);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: text %s: not a fixed-length string", f->path, name);
         goto done;
     }
     size_t size = H5Tget_size(stored);
     buf = calloc(size + 1, 1); /* one byte more: terminated even without a stored NUL */
     memory = string_type(size);
     if (!buf || memory < 0) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: text %s: out of memory for %zu bytes", f->path,
-                             name, size);
+        err = CM_RAISE(CM_ERR_MEM, "%s: text %s: out of memory for %zu bytes", f->path, name, size);
         goto done;
     }
     CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);

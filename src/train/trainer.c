@@ -83,11 +83,11 @@ static cm_err word_init_rows(const cm_trainer *t, const cm_tokenizer *tok, int n
     const int D = t->model.cfg.text.width;
     cm_err err = CM_OK;
     if ((int)count < n)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                             "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompts", words,
-                             cm_config_origin(t->cfg, "method.ctx_init"), count, n);
+        err = CM_RAISE(CM_ERR_CONFIG,
+                       "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompts", words,
+                       cm_config_origin(t->cfg, "method.ctx_init"), count, n);
     else if (!(*rows = malloc((size_t)n * D * sizeof **rows)))
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+        err = CM_RAISE(CM_ERR_MEM, "out of memory");
     else
         for (int i = 0; i < n; i++)
             memcpy(*rows + (size_t)i * D, t->model.w.text.token_embedding + (size_t)ids[i] * D, D * sizeof(float));
@@ -414,7 +414,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         CM_CHECK_GOTO(err, inject_fault(t), done);
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
-            CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm));
+            CM_MPI_CHECK_GOTO(err, MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm), done);
             double loss = 0, correct = 0, seen = 0, now = cm_now();
             for (int task = 0; task < N; task++) loss += stats[3 * task] / window_steps / N, correct += stats[3 * task + 1], seen += stats[3 * task + 2];
             const double rate = seen / (now - window_start), per_step = (now - run_start) / (t->step - first_step);
@@ -429,7 +429,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             window_start = now, window_steps = 0, waited = 0;
         }
         int stop = stop_requested != 0;
-        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm));
+        CM_MPI_CHECK_GOTO(err, MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm), done);
         const int64_t every = t->cfg->run.checkpoint_every;
         if (last || stop || (every > 0 && t->step % every == 0)) CM_CHECK_GOTO(err, save_checkpoint(t), done);
         if (stop && !last) {

@@ -35,6 +35,29 @@ static void test_error_trace(void)
     cm_error_clear();
 }
 
+/* CM_RAISE is an expression: the code goes into a variable and the function goes on to its cleanup. */
+static cm_err raise_then_clean(int x, int *cleaned)
+{
+    cm_err err = x > 0 ? CM_OK : CM_RAISE(CM_ERR_ARG, "x = %d is not positive", x);
+    *cleaned = 1;
+    return err;
+}
+
+static void test_error_expression(void)
+{
+    int cleaned = 0;
+    CM_TEST(raise_then_clean(2, &cleaned) == CM_OK && cleaned, "no error expected");
+    cleaned = 0;
+    CM_TEST(raise_then_clean(-1, &cleaned) == CM_ERR_ARG && cleaned, "the code, after the cleanup");
+    CM_TEST(strcmp(cm_error_message(), "x = -1 is not positive") == 0, "message: %s", cm_error_message());
+    char buf[4096] = {0};
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    cm_error_print(f);
+    fclose(f);
+    CM_TEST(strstr(buf, "raise_then_clean()") && strstr(buf, "test_core.c:"), "trace names the raiser:\n%s", buf);
+    cm_error_clear();
+}
+
 static cm_err sequence(cm_arena *a, float **x, float **y)
 {
     CM_CHECK(cm_arena_floats(a, 10, x));
@@ -113,6 +136,7 @@ static void test_table(void)
 int main(void)
 {
     test_error_trace();
+    test_error_expression();
     test_arena();
     test_rng();
     test_table();
