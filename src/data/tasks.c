@@ -2,35 +2,11 @@
  * tasks_fmnist.c, tasks_packed.c), splitting each task, and looking items up. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clipmtl/dataset.h"
 #include "clipmtl/log.h"
 #include "tasks_internal.h"
-
-char *cm_path_join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *out = malloc(la + lb + 2);
-    if (!out) return NULL;
-    memcpy(out, a, la);
-    out[la] = '/';
-    memcpy(out + la + 1, b, lb + 1);
-    return out;
-}
-
-int cm_is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-int cm_is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 cm_err cm_tasks_agree(MPI_Comm comm, cm_err local, const char *what)
 {

@@ -1,13 +1,12 @@
 #include "clipmtl/trainer.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "clipmtl/clip_weights.h"
+#include "clipmtl/fs.h"
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
@@ -45,20 +44,6 @@ void cm_trainer_catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
-}
-
-static cm_err make_dir(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-    return CM_OK;
 }
 
 static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
@@ -180,7 +165,7 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     MPI_Comm_rank(t->comm, &t->rank);
     MPI_Comm_size(t->comm, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-    cm_err err = t->rank == 0 ? make_dir(t->dir) : CM_OK;
+    cm_err err = t->rank == 0 ? cm_mkdir_p(t->dir) : CM_OK;
     int ok = err == CM_OK, all_ok;
     CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, t->comm));
     CM_CHECK(err);
