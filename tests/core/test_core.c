@@ -140,7 +140,7 @@ static void test_fs(void)
     char *joined = cm_path_join("runs", "demo");
     CM_TEST(joined && strcmp(joined, "runs/demo") == 0, "joined: %s", joined ? joined : "(null)");
     free(joined);
-    char deep[512], file[512], below_file[512];
+    char deep[512], file[512], below_file[600];
     snprintf(deep, sizeof deep, "%s/a/b/c/", cm_test_tmpdir());
     snprintf(file, sizeof file, "%s/a/file", cm_test_tmpdir());
     snprintf(below_file, sizeof below_file, "%s/inside", file);

@@ -2,6 +2,7 @@
  * the batch; under MPI the task and group communicators have the expected members. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/layout.h"
