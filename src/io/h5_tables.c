@@ -59,11 +59,11 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
     hsize_t dims[1] = {(hsize_t)n};
     space = H5Screate_simple(1, dims, NULL);
     memspace = H5Screate_simple(1, dims, NULL);
-    lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (space < 0 || memspace < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
+    if (space < 0 || memspace < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Screate_simple", "dataset %s", name);
         goto done;
     }
+    CM_CHECK_GOTO(err, cm_h5_intermediate_groups(f, name, &lcpl), done);
     dset = H5Dcreate2(f->id, name, t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dcreate2", "dataset %s", name);
@@ -75,15 +75,7 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
             goto done;
         }
     }
-    if (f->nranks > 1) {
-        dxpl = H5Pcreate(H5P_DATASET_XFER);
-        if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
-            if (dxpl >= 0) H5Pclose(dxpl);
-            dxpl = H5P_DEFAULT;
-            err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Pset_dxpl_mpio", "dataset %s", name);
-            goto done;
-        }
-    }
+    CM_CHECK_GOTO(err, cm_h5_transfer_list(f, name, &dxpl), done);
     if (H5Dwrite(dset, t, memspace, space, dxpl, packed) < 0)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dwrite", "dataset %s", name);
 done:

@@ -157,12 +157,12 @@ cm_err cm_h5_close(cm_h5_file *f)
 
 /* ---- groups ---- */
 
-/* Link creation that makes the missing groups on the way. */
-static cm_err intermediate_groups(const cm_h5_file *f, const char *name, hid_t *lcpl)
+cm_err cm_h5_intermediate_groups(const cm_h5_file *f, const char *name, hid_t *lcpl)
 {
     *lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (*lcpl < 0 || H5Pset_create_intermediate_group(*lcpl, 1) < 0) {
         if (*lcpl >= 0) H5Pclose(*lcpl);
+        *lcpl = H5I_INVALID_HID;
         return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Pset_create_intermediate_group", "%s", name);
     }
     return CM_OK;
@@ -197,7 +197,7 @@ cm_err cm_h5_create_group(cm_h5_file *f, const char *path)
     CM_CHECK(cm_h5_exists(f, path, &exists));
     if (exists) return CM_OK;
     hid_t lcpl;
-    CM_CHECK(intermediate_groups(f, path, &lcpl));
+    CM_CHECK(cm_h5_intermediate_groups(f, path, &lcpl));
     hid_t g = H5Gcreate2(f->id, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     H5Pclose(lcpl);
     if (g < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Gcreate2", "group %s", path);
@@ -288,7 +288,7 @@ static cm_err dataset_for_write(cm_h5_file *f, const char *name, cm_h5_type type
     hid_t space = H5Screate_simple(ndims, hdims, NULL);
     if (space < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Screate_simple", "dataset %s", name);
     hid_t lcpl;
-    cm_err err = intermediate_groups(f, name, &lcpl);
+    cm_err err = cm_h5_intermediate_groups(f, name, &lcpl);
     if (err != CM_OK) {
         H5Sclose(space);
         return err;
@@ -300,8 +300,7 @@ static cm_err dataset_for_write(cm_h5_file *f, const char *name, cm_h5_type type
     return CM_OK;
 }
 
-/* Collective transfers when the file is shared by several ranks. */
-static cm_err transfer_list(const cm_h5_file *f, const char *name, hid_t *dxpl)
+cm_err cm_h5_transfer_list(const cm_h5_file *f, const char *name, hid_t *dxpl)
 {
     *dxpl = H5P_DEFAULT;
     if (f->nranks == 1) return CM_OK;
@@ -343,7 +342,7 @@ static cm_err transfer(cm_h5_file *f, const char *name, hid_t dset, cm_h5_type t
 {
     hid_t filespace, memspace, dxpl;
     CM_CHECK(select_slab(f, name, dset, ndims, start, count, nvalues, &filespace, &memspace));
-    cm_err err = transfer_list(f, name, &dxpl);
+    cm_err err = cm_h5_transfer_list(f, name, &dxpl);
     if (err == CM_OK) {
         herr_t status = writing ? H5Dwrite(dset, memory_type(type), memspace, filespace, dxpl, data)
                                 : H5Dread(dset, memory_type(type), memspace, filespace, dxpl, data);
@@ -604,7 +603,7 @@ cm_err cm_h5_write_text(cm_h5_file *f, const char *name, const char *text)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Tset_size", "text %s", name);
         goto done;
     }
-    CM_CHECK_GOTO(err, intermediate_groups(f, name, &lcpl), done);
+    CM_CHECK_GOTO(err, cm_h5_intermediate_groups(f, name, &lcpl), done);
     dset = H5Dcreate2(f->id, name, t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dcreate2", "text %s", name);
@@ -618,7 +617,7 @@ cm_err cm_h5_write_text(cm_h5_file *f, const char *name, const char *text)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Sselect_none", "text %s", name);
         goto done;
     }
-    CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);
+    CM_CHECK_GOTO(err, cm_h5_transfer_list(f, name, &dxpl), done);
     if (H5Dwrite(dset, t, memspace, filespace, dxpl, text) < 0)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dwrite", "text %s", name);
 done:
@@ -660,7 +659,7 @@ cm_err cm_h5_read_text(cm_h5_file *f, const char *name, char **text)
         err = CM_RAISE(CM_ERR_MEM, "%s: text %s: out of memory for %zu bytes", f->path, name, size);
         goto done;
     }
-    CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);
+    CM_CHECK_GOTO(err, cm_h5_transfer_list(f, name, &dxpl), done);
     if (H5Dread(dset, memory, H5S_ALL, H5S_ALL, dxpl, buf) < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dread", "text %s", name);
         goto done;
