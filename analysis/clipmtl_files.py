@@ -32,9 +32,28 @@ def read_similarity(path):
     return out
 
 
+def flatten_config(text):
+    """The effective configuration a run stores (`clipmtl config` output: nested keys, two
+    spaces per level, one `key: value` per line) as {"section.key": "value"}, values unparsed."""
+    flat, sections = {}, []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        depth = (len(line) - len(line.lstrip(" "))) // 2
+        key, _, value = line.strip().partition(":")
+        del sections[depth:]
+        if value.strip():
+            flat[".".join(sections + [key])] = value.strip()
+        else:
+            sections.append(key)
+    return flat
+
+
 def read_results(path):
-    """Returns dict(tasks, accuracy [N], average, trainable, method, mode, seed)."""
+    """Returns dict(tasks, accuracy [N], average, trainable, method, mode, seed, groups or None,
+    config {"section.key": "value"})."""
     with h5py.File(path, "r") as f:
+        config = f["config"][()] if "config" in f else b""
         return {
             "tasks": _tasks(f),
             "accuracy": np.asarray(f["accuracy"][()], dtype=float),
@@ -44,6 +63,8 @@ def read_results(path):
             "method": str(_attr(f, "method")),
             "mode": str(_attr(f, "mode")),
             "seed": _attr(f, "seed"),
+            "groups": np.asarray(f["group_of_task"][()]) if "group_of_task" in f else None,
+            "config": flatten_config(config.decode() if isinstance(config, bytes) else str(config)),
         }
 
 

@@ -30,3 +30,4 @@ include tests/config/local.mk
 include tests/h5io/local.mk
 include tests/pipeline/local.mk
 include tests/jobs/local.mk
+include tests/analysis/local.mk

@@ -67,6 +67,8 @@ cm_err cm_clip_init_random(cm_clip_model *m, uint64_t seed);
 
 /* "tiny", "vit-b32", "vit-b16", "vit-l14". */
 cm_err cm_clip_preset(const char *name, cm_clip_config *cfg);
+/* The preset names, NULL-terminated (the configuration checks model.preset against them). */
+extern const char *const cm_clip_preset_list[];
 /* Comma-separated list of the preset names, for help texts. */
 const char *cm_clip_preset_names(void);
 

@@ -182,6 +182,10 @@ cm_err cm_config_validate(const cm_config *c);
 cm_err cm_config_load(cm_config *c, const char *path);
 cm_err cm_config_load_string(cm_config *c, const char *text, const char *name);
 
+/* Warns (rank 0, once per key) about each key set in a file or override to a value other than
+ * its default that has no effect with the other keys' values, e.g. grouping.tau under rule
+ * partition. Returns the number of warnings. */
+int cm_config_warn_ineffective(const cm_config *c);
 /* Rules that need the model: image size, and the method's (cm_method_check_config: prompt depth
  * and lengths against the towers, MmAP n dividing both widths). */
 cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model);

@@ -3,8 +3,8 @@
  * Every fallible function returns cm_err. The function that detects a problem
  * raises it once with a message (CM_ERROR); every caller on the way up checks
  * the call with CM_CHECK, which appends its own file:line:function to a trace.
- * The program's entry point prints the whole trace (cm_error_print) and exits
- * with a non-zero status; library code never exits. The trace is thread-local,
+ * The program's entry point prints the message, and the trace when verbose
+ * (cm_error_print), and exits with a non-zero status; library code never exits. The trace is thread-local,
  * so loader threads can fail without racing the main thread. */
 #ifndef CLIPMTL_ERROR_H
 #define CLIPMTL_ERROR_H
@@ -33,9 +33,12 @@ cm_err cm_error_raise(const char *file, int line, const char *func, cm_err code,
 cm_err cm_error_trace(const char *file, int line, const char *func, cm_err code);
 /* The message given when the current error was raised ("" if none). */
 const char *cm_error_message(void);
-/* Print "error: <message>" and the trace to f. */
+/* Print "error: <message>" to f, and the trace (file:line function per frame) when verbose. */
 void cm_error_print(FILE *f);
-/* For a program's main: prints the trace to stderr unless err is CM_OK; the exit status (0 or 1). */
+/* The traces are for developers: users see them with clipmtl --verbose or CLIPMTL_VERBOSE=1. */
+void cm_error_set_verbose(int verbose);
+int cm_error_verbose(void);
+/* For a program's main: prints the error (cm_error_print) to stderr unless err is CM_OK; the exit status (0 or 1). */
 int cm_error_exit_status(cm_err err);
 void cm_error_clear(void);
 const char *cm_error_name(cm_err code);

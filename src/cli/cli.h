@@ -8,7 +8,7 @@
 #include "commands.def"
 #undef CM_COMMAND
 
-/* Prints the error trace (if err != CM_OK) and returns the process exit status. */
+/* Prints the error (if err != CM_OK; the trace too when verbose) and returns the exit status. */
 int cm_cli_exit_status(cm_err err);
 /* True if argv holds -h or --help. */
 int cm_cli_wants_help(int argc, char **argv);
@@ -17,9 +17,9 @@ int cm_cli_wants_help(int argc, char **argv);
 cm_err cm_cli_parse_long(const char *option, const char *text, long lo, long hi, long *out);
 cm_err cm_cli_parse_double(const char *option, const char *text, double lo, double hi, double *out);
 
-/* For commands that run under mpirun: MPI_Init, and the exit. A rank that fails prints its
- * trace and, when it has peers, aborts the job (the others may be blocked in a collective);
- * otherwise MPI_Finalize and the usual exit status. */
+/* For commands that run under mpirun: MPI_Init, and the exit. On an error one message is
+ * printed for the job (not one per rank); a failed rank whose peers do not reach the exit (they
+ * may be blocked in a collective) aborts the job. Exit status 1 on every rank when any failed. */
 cm_err cm_cli_mpi_init(int *argc, char ***argv);
 int cm_cli_mpi_exit(cm_err err);
 

@@ -48,6 +48,7 @@ static cm_err run(int argc, char **argv, int *doc)
         else if (strncmp(argv[i], "--set=", 6) == 0) CM_CHECK_GOTO(err, cm_config_set(&c, argv[i] + 6), done);
     }
     CM_CHECK_GOTO(err, cm_config_validate(&c), done);
+    cm_config_warn_ineffective(&c);
     CM_CHECK_GOTO(err, cm_config_dump(&c, stdout), done);
 done:
     cm_config_free(&c);

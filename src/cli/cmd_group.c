@@ -21,7 +21,7 @@ int cmd_group(int argc, char **argv)
     int *group = NULL, ngroups = 0, ntasks = 0;
     cm_err err = cm_cli_mpi_init(&argc, &argv);
     cm_trainer_catch_signals();
-    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, 0);
+    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_RUN_LOG);
     if (err == CM_OK) err = cm_pipeline_group(&p, &group, &ngroups, &ntasks);
     free(group);
     cm_pipeline_free(&p);

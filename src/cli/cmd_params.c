@@ -72,7 +72,7 @@ int cmd_params(int argc, char **argv)
         return 0;
     }
     cm_pipeline p = {0};
-    cm_err err = cm_pipeline_setup(&p, argc, argv, 1);
+    cm_err err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_DEFAULT_CONFIG);
     if (err == CM_OK) err = run(&p);
     cm_pipeline_free(&p);
     return cm_cli_exit_status(err);

@@ -21,7 +21,7 @@ int cmd_run(int argc, char **argv)
     int *group = NULL, ngroups = 0, ntasks = 0;
     cm_err err = cm_cli_mpi_init(&argc, &argv);
     cm_trainer_catch_signals();
-    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, 1);
+    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_DEFAULT_CONFIG | CM_PIPELINE_RUN_LOG);
     const cm_config *c = &p.cfg;
     if (err == CM_OK && c->multitask.mode == CM_MULTITASK_GROUPED && c->grouping.options.rule != CM_GROUPING_EXPLICIT &&
         !(c->grouping.similarity_file && c->grouping.similarity_file[0]))

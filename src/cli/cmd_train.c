@@ -19,7 +19,7 @@ int cmd_train(int argc, char **argv)
     cm_pipeline p = {0};
     cm_err err = cm_cli_mpi_init(&argc, &argv);
     cm_trainer_catch_signals();
-    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, 0);
+    if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_RUN_LOG);
     if (err == CM_OK) err = cm_pipeline_train(&p, NULL, 0);
     cm_pipeline_free(&p);
     return cm_cli_mpi_exit(err);

@@ -12,6 +12,7 @@
 #include "clipmtl/encoder.h"
 #include "clipmtl/image.h"
 #include "clipmtl/log.h"
+#include "clipmtl/progress.h"
 #include "clipmtl/tokenizer.h"
 
 static void usage(FILE *f)
@@ -141,6 +142,9 @@ static cm_err run(const zeroshot_args *a)
     /* Rank r takes items r, r+P, ...: a fixed split, so results do not depend on timing. */
     for (int i = 0; i < ds.n_items; i++) predicted[i] = -1;
     int nb = 0;
+    cm_progress progress;
+    cm_progress_start(&progress, "zero-shot", nranks > 1 ? "images on rank 0" : "images",
+                      rank < ds.n_items ? (ds.n_items - rank + nranks - 1) / nranks : 0);
     for (int i = rank; i < ds.n_items; i += nranks) {
         cm_image im = {0};
         err = cm_image_read(ds.items[i].path, &im);
@@ -161,9 +165,11 @@ static cm_err run(const zeroshot_args *a)
                 counts[2 * it->domain] += best == it->label;
                 counts[2 * it->domain + 1]++;
             }
+            cm_progress_add(&progress, nb);
             nb = 0;
         }
     }
+    cm_progress_end(&progress);
     if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * ds.n_domains, MPI_LONG, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the counts over the ranks failed");
     if (a->predictions) {

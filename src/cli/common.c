@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include <mpi.h>
 
 #include "cli.h"
+#include "clipmtl/log.h"
 
 int cm_cli_exit_status(cm_err err) { return cm_error_exit_status(err); }
 
@@ -42,6 +44,10 @@ cm_err cm_cli_parse_double(const char *option, const char *text, double lo, doub
     return CM_OK;
 }
 
+/* Used only by cm_cli_mpi_exit, so that its agreement never meets another collective that a
+ * rank may still be blocked in. */
+static MPI_Comm exit_comm = MPI_COMM_NULL;
+
 cm_err cm_cli_mpi_init(int *argc, char ***argv)
 {
     int ready;
@@ -49,9 +55,24 @@ cm_err cm_cli_mpi_init(int *argc, char ***argv)
     if (!ready) CM_MPI_CHECK(MPI_Init(argc, argv));
     /* Errors come back as codes (checked by CM_MPI_CHECK) instead of killing the job silently. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    cm_log_set_rank(rank, size); /* messages every rank would repeat come from rank 0 only */
+    if (exit_comm == MPI_COMM_NULL) CM_MPI_CHECK(MPI_Comm_dup(MPI_COMM_WORLD, &exit_comm));
+    MPI_Comm_set_errhandler(exit_comm, MPI_ERRORS_RETURN);
     return CM_OK;
 }
 
+/* How long a failing rank waits for the others to reach the exit before it aborts the job. */
+#define EXIT_AGREEMENT_SECONDS 3.0
+
+/* Every rank reaches cm_cli_mpi_exit, or some are blocked in a collective that a failed rank
+ * will never join. A non-blocking allreduce on exit_comm tells the two apart: when it completes,
+ * one failing rank reports for all (rank 0 if it failed, else the lowest rank whose error is not
+ * just "another rank failed") and the job ends without an abort; when a failing rank's wait times
+ * out, it reports itself and aborts the ranks that are stuck. Verbose: every failing rank prints
+ * its trace. */
 int cm_cli_mpi_exit(cm_err err)
 {
     int ready, size = 1, rank = 0;
@@ -60,16 +81,35 @@ int cm_cli_mpi_exit(cm_err err)
         MPI_Comm_size(MPI_COMM_WORLD, &size);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     }
-    if (err != CM_OK) {
-        fprintf(stderr, "[rank %d] ", rank);
-        cm_error_print(stderr);
-        fflush(stderr);
-        if (size > 1) {
-            /* Give mpirun/srun a moment to forward the message before the abort kills the job. */
-            usleep(500000);
-            MPI_Abort(MPI_COMM_WORLD, 1);
+    if (!ready || size == 1 || exit_comm == MPI_COMM_NULL) {
+        if (err != CM_OK) cm_error_print(stderr);
+        cm_log_file_close();
+        if (ready) MPI_Finalize();
+        return err == CM_OK ? 0 : 1;
+    }
+    const int priority = err == CM_OK ? INT_MAX : err == CM_ERR_MPI ? size + rank : rank;
+    int reporter = INT_MAX, agreed = 0;
+    MPI_Request request;
+    if (MPI_Iallreduce(&priority, &reporter, 1, MPI_INT, MPI_MIN, exit_comm, &request) == MPI_SUCCESS) {
+        if (err == CM_OK) {
+            agreed = MPI_Wait(&request, MPI_STATUS_IGNORE) == MPI_SUCCESS;
+        } else {
+            for (double start = cm_now(); !agreed && cm_now() - start < EXIT_AGREEMENT_SECONDS; usleep(10000))
+                if (MPI_Test(&request, &agreed, MPI_STATUS_IGNORE) != MPI_SUCCESS) break;
         }
     }
-    if (ready) MPI_Finalize();
-    return err == CM_OK ? 0 : 1;
+    if (err != CM_OK && (!agreed || priority == reporter || cm_error_verbose())) {
+        if (rank != 0 || !agreed) fprintf(stderr, "[rank %d] ", rank);
+        cm_error_print(stderr);
+        fflush(stderr);
+    }
+    cm_log_file_close();
+    if (!agreed && err != CM_OK) {
+        /* Give mpirun/srun a moment to forward the message before the abort kills the job. */
+        usleep(500000);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    MPI_Comm_free(&exit_comm);
+    MPI_Finalize();
+    return reporter == INT_MAX ? 0 : 1;
 }

@@ -1,5 +1,8 @@
 /* clipmtl: dispatches to one subcommand per file in src/cli/. */
+#include "config.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -18,7 +21,10 @@ static const command commands[] = {
 
 static void list_commands(FILE *f)
 {
-    fprintf(f, "usage: clipmtl <command> [options]   (clipmtl <command> --help for details)\n\ncommands:\n");
+    fprintf(f, "usage: clipmtl [-v|--verbose] <command> [options]   (clipmtl <command> --help for details)\n\n"
+               "  -v, --verbose  on an error, also print where in the source it was raised\n"
+               "                 (or set CLIPMTL_VERBOSE=1)\n"
+               "  --version      print the version\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
@@ -38,13 +44,33 @@ int cmd_help(int argc, char **argv)
     return 2;
 }
 
+/* -v/--verbose may stand anywhere on the line; it is taken out before the subcommand parses its
+ * options. CLIPMTL_VERBOSE=1 does the same for job scripts. */
+static int take_verbose(int *argc, char **argv)
+{
+    const char *env = getenv("CLIPMTL_VERBOSE");
+    int verbose = env && *env && strcmp(env, "0") != 0, n = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0) verbose = 1;
+        else argv[n++] = argv[i];
+    }
+    argv[n] = NULL;
+    *argc = n;
+    return verbose;
+}
+
 int main(int argc, char **argv)
 {
+    cm_error_set_verbose(take_verbose(&argc, argv));
     if (argc < 2) {
         list_commands(stderr);
         return 2;
     }
     const char *name = argv[1];
+    if (strcmp(name, "--version") == 0) {
+        printf("clipmtl %s\n", PACKAGE_VERSION);
+        return 0;
+    }
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(name, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);

@@ -6,13 +6,32 @@
 
 #include <mpi.h>
 
+#include "clipmtl/fs.h"
 #include "clipmtl/grouping.h"
 #include "clipmtl/log.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/trainer.h"
 
-cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_default)
+/* Rank 0 copies its output to <run>/log.txt (appended on --resume). Without a log the run still
+ * goes on: a warning says why. */
+static void start_run_log(const cm_config *c, MPI_Comm comm)
 {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    if (rank != 0) return;
+    char dir[4200], path[4300];
+    snprintf(dir, sizeof dir, "%s/%s", c->run.out_dir, c->run.name);
+    snprintf(path, sizeof path, "%s/log.txt", dir);
+    /* The run directory, for its log before the trainer creates the rest. */
+    if (cm_mkdir_p(dir) != CM_OK || cm_log_file_open(path) != CM_OK) {
+        cm_log_warn("no log file: %s", cm_error_message());
+        cm_error_clear();
+    }
+}
+
+cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int flags)
+{
+    const int allow_default = flags & CM_PIPELINE_DEFAULT_CONFIG;
     memset(p, 0, sizeof *p);
     p->comm = MPI_COMM_WORLD; /* the commands run on every rank mpirun started */
     CM_CHECK(cm_config_defaults(&p->cfg));
@@ -36,6 +55,8 @@ cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_defaul
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--set") == 0) CM_CHECK(cm_config_set(&p->cfg, argv[++i]));
     CM_CHECK(cm_config_validate(&p->cfg));
+    if (flags & CM_PIPELINE_RUN_LOG) start_run_log(&p->cfg, p->comm);
+    cm_config_warn_ineffective(&p->cfg);
     size_t len = 0;
     FILE *f = open_memstream(&p->config_text, &len);
     CM_ASSERT(f, CM_ERR_MEM, "out of memory for the configuration text");

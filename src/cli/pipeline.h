@@ -16,9 +16,15 @@ typedef struct {
     int resume;
 } cm_pipeline;
 
+/* Flags of cm_pipeline_setup. */
+enum {
+    CM_PIPELINE_DEFAULT_CONFIG = 1, /* without a file, the embedded demo configuration */
+    CM_PIPELINE_RUN_LOG = 2,        /* rank 0 copies stdout and stderr to <run>/log.txt (appended) */
+};
 /* argv: [CONFIG.yaml] [--set key=value]... [--resume]. Without a file the embedded demo
- * configuration (experiments/demo.yaml) is used when allow_default, else it is an error. */
-cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_default);
+ * configuration (experiments/demo.yaml) is used with CM_PIPELINE_DEFAULT_CONFIG, else it is an
+ * error. The log, when asked for, is closed by cm_cli_mpi_exit. */
+cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int flags);
 void cm_pipeline_free(cm_pipeline *p);
 
 /* Phase 1; fills group_of_task[ntasks] (allocated) and ngroups, writes the similarity file. */

@@ -31,4 +31,6 @@ cm_err cm_clip_preset(const char *name, cm_clip_config *cfg)
     return CM_OK;
 }
 
+const char *const cm_clip_preset_list[] = {"tiny", "vit-b32", "vit-b16", "vit-l14", NULL};
+
 const char *cm_clip_preset_names(void) { return "tiny, vit-b32, vit-b16, vit-l14"; }

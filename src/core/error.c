@@ -69,9 +69,16 @@ cm_err cm_error_trace(const char *file, int line, const char *func, cm_err code)
 
 const char *cm_error_message(void) { return error_state.message; }
 
+/* Process-wide, set once by the program's entry point before any thread starts. */
+static int error_verbose = 0;
+
+void cm_error_set_verbose(int verbose) { error_verbose = verbose; }
+int cm_error_verbose(void) { return error_verbose; }
+
 void cm_error_print(FILE *f)
 {
     fprintf(f, "error: %s\n", error_state.message);
+    if (!error_verbose) return;
     for (int i = 0; i < error_state.depth; i++)
         fprintf(f, "  %s %s:%d %s()\n", i == 0 ? "raised at" : "called from",
                 error_state.frames[i].file, error_state.frames[i].line, error_state.frames[i].func);

@@ -41,6 +41,15 @@ void cm_log_warn(const char *fmt, ...)
     va_end(ap);
 }
 
+void cm_log_warn_rank0(const char *fmt, ...)
+{
+    if (log_rank != 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog("warning: ", fmt, ap);
+    va_end(ap);
+}
+
 double cm_now(void)
 {
     struct timespec ts;

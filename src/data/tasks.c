@@ -107,6 +107,34 @@ cm_err cm_tasks_set_classes(cm_tasks *t, int n, const char *const *names)
     return CM_OK;
 }
 
+/* k_shot takes every training image of a class that has fewer: say so (rank 0) and keep the
+ * list for splits.h5, since the run then trains on fewer images than configured. */
+static cm_err note_short_classes(cm_tasks *t, int k, const int *labels, const uint8_t *assign)
+{
+    struct cm_tasks_impl *im = t->impl;
+    cm_task_data *td = &im->task[k];
+    int *taken;
+    CM_CALLOC(taken, t->nclasses);
+    for (int i = 0; i < td->n_items; i++) taken[labels[i]] += assign[i] == CM_SPLIT_TRAIN;
+    char *list = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&list, &len);
+    int nshort = 0;
+    for (int c = 0; f && c < t->nclasses; c++)
+        if (taken[c] < im->split.k_shot)
+            fprintf(f, "%s%s (%d)", nshort++ ? ", " : "", im->class_dataset_names[c], taken[c]);
+    free(taken);
+    if (!f || fclose(f) != 0) CM_ERROR(CM_ERR_MEM, "out of memory listing the classes short of k_shot images");
+    if (nshort == 0) {
+        free(list);
+        return CM_OK;
+    }
+    td->k_shot_short = list;
+    cm_log_warn_rank0("data.k_shot = %d: task '%s' has fewer training images in %d class(es), which use all they "
+                      "have: %s", im->split.k_shot, t->task_names[k], nshort, list);
+    return CM_OK;
+}
+
 /* The assignment of every item of every task, and the index lists of both splits. */
 static cm_err split_tasks(cm_tasks *t)
 {
@@ -138,6 +166,7 @@ static cm_err split_tasks(cm_tasks *t)
         if (ntrain == 0)
             CM_ERROR_GOTO(err, done, CM_ERR_FORMAT, "%s: task '%s' has no training images after the split", im->source,
                           t->task_names[k]);
+        if (im->split.k_shot > 0) CM_CHECK_GOTO(err, note_short_classes(t, k, labels, assign), done);
     done:
         free(labels);
         free(official);
@@ -209,6 +238,7 @@ void cm_tasks_close(cm_tasks *t)
             free(td->test);
             free(td->preloaded[0]);
             free(td->preloaded[1]);
+            free(td->k_shot_short);
         }
         free(im->task);
         for (int c = 0; im->class_dataset_names && c < t->nclasses; c++) free(im->class_dataset_names[c]);

@@ -30,6 +30,7 @@ typedef struct {
     uint8_t *bad;          /* per item, set (atomically) once found unreadable */
     uint8_t *preloaded[2]; /* packed + cm_tasks_preload: [0] train rows, [1] test rows of the task */
     int preload_first[2];  /* first row held in preloaded[k] */
+    char *k_shot_short;    /* classes with fewer than k_shot training images: "class (n), ...", or NULL */
 } cm_task_data;
 
 struct cm_tasks_impl {

@@ -49,6 +49,8 @@ static cm_err write_task(const cm_tasks *t, int k, cm_h5_file *f)
     if (err == CM_OK) err = write_ints(f, group, "skipped", n, bad);
     if (err == CM_OK) err = write_ints(f, group, "train", t->n_train[k], train);
     if (err == CM_OK) err = write_ints(f, group, "test", t->n_test[k], test);
+    /* Classes that had fewer than k_shot training images, with the number they had; "" if none. */
+    if (err == CM_OK) err = cm_h5_write_attr_string(f, group, "k_shot_short", td->k_shot_short ? td->k_shot_short : "");
     free(names), free(label), free(assign), free(bad), free(train), free(test);
     CM_CHECK(err);
     return CM_OK;

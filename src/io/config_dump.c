@@ -195,6 +195,10 @@ static void write_range(FILE *f, const cm_config_key *k)
     case CM_CFG_STRING:
     case CM_CFG_STRING_LIST:
     case CM_CFG_GROUPS: {
+        if (k->names) { /* a string with a fixed set of values reads like an enum */
+            for (int i = 0; k->names[i]; i++) fprintf(f, "%s`%s`", i ? ", " : "", k->names[i]);
+            break;
+        }
         const char *sep = "";
         if (k->flags & CM_CFG_NONEMPTY) { fputs(k->type == CM_CFG_STRING ? "non-empty" : "non-empty items", f); sep = ", "; }
         if (k->flags & CM_CFG_NAME) { fprintf(f, "%sletters, digits, `.`, `_`, `-`", sep); sep = ", "; }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "clipmtl/clip_weights.h"
 #include "clipmtl/config.h"
 
 /* Enum values are stored through int pointers. */
@@ -56,9 +57,8 @@ static const cm_config_key model_keys[] = {
      .doc = "CLIP checkpoint (safetensors, OpenAI or Hugging Face names). When empty, the model "
             "is built from `preset` with random weights."},
     {.name = "preset", .type = CM_CFG_STRING, .offset = AT(model.preset),
-     .flags = CM_CFG_NONEMPTY | CM_CFG_NAME, .default_yaml = "vit_b16",
-     .doc = "Architecture of a randomly initialised model, used when `weights` is empty "
-            "(names known to the model part, e.g. `vit_b16`, `tiny`)."},
+     .names = cm_clip_preset_list, .default_yaml = "vit-b16",
+     .doc = "Architecture of a randomly initialised model, used when `weights` is empty."},
     {.name = "init_seed", .type = CM_CFG_INT64, .offset = AT(model.init_seed), .min = 0,
      .max = BIG, .default_yaml = "0", .doc = "Seed of the random weights of a preset model."},
 };

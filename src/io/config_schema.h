@@ -42,7 +42,8 @@ typedef struct {
     int required;               /* must appear in every file read */
     double min, max;            /* numbers and int-list items */
     unsigned flags;
-    const char *const *names;   /* enum choices, NULL-terminated, in enum order */
+    const char *const *names;   /* enum choices, NULL-terminated, in enum order; for a string,
+                                   the values it may take (NULL: any) */
     const char *default_yaml;
     const char *doc;
     const struct cm_config_section *section; /* CM_CFG_SECTION */
@@ -77,6 +78,10 @@ void *cm_config_field(const cm_config *c, const cm_config_key *k);
 void cm_config_value_free(const cm_config_key *k, void *value);
 /* 1 when two values of key k are equal (doubles bit for bit, strings byte for byte). */
 int cm_config_value_equal(const cm_config_key *k, const void *a, const void *b);
+
+/* The name among `names` (n of them, or NULL-terminated when n < 0) that `word` is most likely a
+ * typo of, or NULL when none is near. */
+const char *cm_config_suggest(const char *word, const char *const *names, int n);
 
 /* Longest items the parser accepts. */
 #define CM_CONFIG_MAX_STRING 4096

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "clipmtl/config.h"
+#include "clipmtl/log.h"
 #include "clipmtl/method_config.h"
 #include "config_schema.h"
 
@@ -167,4 +168,125 @@ cm_err cm_config_grouping_options(const cm_config *c, int ntasks, const char *co
     options->explicit_sizes = sizes;
     options->explicit_members = members;
     return CM_OK;
+}
+
+/* ---- keys that were set but have no effect ---- */
+
+static int grouped(const cm_config *c) { return c->multitask.mode == CM_MULTITASK_GROUPED; }
+static int rule_is(const cm_config *c, cm_grouping_rule r) { return c->grouping.options.rule == r; }
+/* The partition rule falls back to the threshold rule above CM_GROUPING_EXHAUSTIVE_MAX_TASKS
+ * tasks; an empty data.domains means every domain, whose number is not known yet. */
+static int uses_tau(const cm_config *c)
+{
+    return rule_is(c, CM_GROUPING_THRESHOLD) ||
+           (rule_is(c, CM_GROUPING_PARTITION) &&
+            (c->data.domains.n == 0 || c->data.domains.n > CM_GROUPING_EXHAUSTIVE_MAX_TASKS));
+}
+static int uses_k(const cm_config *c) { return rule_is(c, CM_GROUPING_SPECTRAL); }
+static int uses_partition(const cm_config *c) { return rule_is(c, CM_GROUPING_PARTITION); }
+static int uses_group_size(const cm_config *c) { return uses_partition(c) || uses_tau(c); }
+static int uses_similarity(const cm_config *c) { return !rule_is(c, CM_GROUPING_EXPLICIT); }
+static int runs_phase1(const cm_config *c)
+{
+    return grouped(c) && !rule_is(c, CM_GROUPING_EXPLICIT) && !(c->grouping.similarity_file && c->grouping.similarity_file[0]);
+}
+static int counts_snapshots(const cm_config *c) { return c->multitask.snapshot_steps.n == 0; }
+static int has_text_tokens(const cm_config *c)
+{
+    cm_method_kind m = c->method.name;
+    return m == CM_METHOD_COOP || m == CM_METHOD_IVLP || m == CM_METHOD_MAPLE;
+}
+static int has_visual_tokens(const cm_config *c)
+{
+    cm_method_kind m = c->method.name;
+    return m == CM_METHOD_VPT || m == CM_METHOD_IVLP || m == CM_METHOD_MAPLE;
+}
+static int prompted(const cm_config *c) { return cm_method_makes_prompts(c->method.name); }
+static int is_mmap(const cm_config *c) { return c->method.name == CM_METHOD_MMAP; }
+static int is_adapter(const cm_config *c) { return c->method.name == CM_METHOD_ADAPTER; }
+static int trains(const cm_config *c) { return c->method.name != CM_METHOD_ZEROSHOT; }
+static int is_sgd(const cm_config *c) { return c->optim.name == CM_OPTIM_SGD; }
+static int is_adamw(const cm_config *c) { return c->optim.name == CM_OPTIM_ADAMW; }
+static int warms_up(const cm_config *c) { return c->optim.warmup_epochs > 0; }
+static int counts_epochs(const cm_config *c) { return c->optim.steps == 0; }
+static int random_model(const cm_config *c) { return !(c->model.weights && c->model.weights[0]); }
+static int holds_out(const cm_config *c)
+{
+    return c->data.kind == CM_DATA_FOLDER || c->data.kind == CM_DATA_OFFICE_HOME;
+}
+static int samples_fraction(const cm_config *c) { return c->data.k_shot == 0; }
+
+/* "Key X only matters when Y". A key ending in '.' stands for every key below it; the first row
+ * that matches and does not hold gives the warning, so general rows come first. */
+static const struct {
+    const char *key;
+    int (*holds)(const cm_config *);
+    const char *when;
+} key_conditions[] = {
+    {"grouping.", grouped, "multitask.mode is grouped"},
+    {"grouping.tau", uses_tau, "grouping.rule is threshold (or partition with more than 12 tasks)"},
+    {"grouping.k", uses_k, "grouping.rule is spectral"},
+    {"grouping.max_groups", uses_partition, "grouping.rule is partition"},
+    {"grouping.singleton_score", uses_partition, "grouping.rule is partition"},
+    {"grouping.max_group_size", uses_group_size, "grouping.rule is partition or threshold"},
+    {"grouping.similarity_file", uses_similarity, "grouping.rule is not explicit"},
+    {"multitask.phase1_steps", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
+    {"multitask.snapshot_count", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
+    {"multitask.snapshot_steps", runs_phase1, "phase 1 runs (mode grouped, rule not explicit, no similarity_file)"},
+    {"multitask.snapshot_count", counts_snapshots, "multitask.snapshot_steps is empty"},
+    {"multitask.combine", grouped, "multitask.mode is grouped"},
+    {"method.n_ctx_text", has_text_tokens, "method.name is coop, ivlp or maple (mmap uses method.mmap.b)"},
+    {"method.n_ctx_visual", has_visual_tokens, "method.name is vpt, ivlp or maple (mmap uses method.mmap.b)"},
+    {"method.depth", prompted, "method.name is a prompt method (coop, vpt, ivlp, maple, mmap)"},
+    {"method.ctx_init", prompted, "method.name is a prompt method (coop, vpt, ivlp, maple, mmap)"},
+    {"method.init_std", prompted, "method.name is a prompt method (coop, vpt, ivlp, maple, mmap)"},
+    {"method.mmap.", is_mmap, "method.name is mmap"},
+    {"method.adapter.", is_adapter, "method.name is adapter"},
+    {"optim.", trains, "method.name trains something (not zeroshot)"},
+    {"optim.momentum", is_sgd, "optim.name is sgd"},
+    {"optim.beta1", is_adamw, "optim.name is adamw"},
+    {"optim.beta2", is_adamw, "optim.name is adamw"},
+    {"optim.eps", is_adamw, "optim.name is adamw"},
+    {"optim.epochs", counts_epochs, "optim.steps is 0"},
+    {"optim.warmup", warms_up, "optim.warmup_epochs > 0"},
+    {"optim.warmup_lr", warms_up, "optim.warmup_epochs > 0"},
+    {"model.preset", random_model, "model.weights is empty"},
+    {"model.init_seed", random_model, "model.weights is empty"},
+    {"data.test_fraction", holds_out, "data.kind is folder or office_home (the others have official splits)"},
+    {"data.train_fraction", samples_fraction, "data.k_shot is 0"},
+};
+
+static int key_matches(const char *pattern, const char *key)
+{
+    size_t n = strlen(pattern);
+    return pattern[n - 1] == '.' ? strncmp(pattern, key, n) == 0 : strcmp(pattern, key) == 0;
+}
+
+int cm_config_warn_ineffective(const cm_config *c)
+{
+    /* A key written with its default value changes nothing either way (e.g. a whole dump of
+     * `clipmtl config` used as a file): only values that differ from the default are named. */
+    cm_config defaults;
+    if (cm_config_defaults(&defaults) != CM_OK) {
+        cm_error_clear();
+        return 0;
+    }
+    int warnings = 0;
+    for (int i = 0; i < cm_config_nkeys(); i++) {
+        char key[256];
+        const cm_config_key *k = cm_config_key_at(i, key, sizeof key);
+        const char *origin = cm_config_origin(c, key);
+        if (strcmp(origin, "default") == 0 ||
+            cm_config_value_equal(k, cm_config_field(c, k), cm_config_field(&defaults, k)))
+            continue;
+        for (size_t r = 0; r < sizeof key_conditions / sizeof key_conditions[0]; r++)
+            if (key_matches(key_conditions[r].key, key) && !key_conditions[r].holds(c)) {
+                cm_log_warn_rank0("%s: %s is set but has no effect: it only matters when %s", origin, key,
+                                  key_conditions[r].when);
+                warnings++;
+                break;
+            }
+    }
+    cm_config_free(&defaults);
+    return warnings;
 }

@@ -12,6 +12,7 @@ libclipmtl_a_SOURCES += \
   src/io/config_schema.c \
   src/io/config_schema.h \
   src/io/config_values.c \
+  src/io/config_suggest.c \
   src/io/yaml_tree.c \
   src/io/yaml_tree.h \
   src/io/yaml_config.c \

@@ -61,6 +61,23 @@ static cm_err expected(const source *src, const cm_yaml_node *node, const char *
     VALUE_ERROR(src, node, path, "expected %s, got %s%s", what, got, hint);
 }
 
+/* "; did you mean "x"?" when there is a near name, else "". */
+static void did_you_mean(const char *suggestion, char *buf, size_t len)
+{
+    if (suggestion)
+        snprintf(buf, len, "; did you mean \"%s\"?", suggestion);
+    else
+        buf[0] = '\0';
+}
+
+/* "a, b, c" of a NULL-terminated list. */
+static void join_names(const char *const *names, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    for (int i = 0; names[i]; i++)
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", i ? ", " : "", names[i]);
+}
+
 /* ---- scalars ---- */
 
 static int parse_integer(const char *text, long long *out)
@@ -157,22 +174,36 @@ static cm_err read_string(const source *src, const cm_yaml_node *node, const cha
 static cm_err read_enum(const source *src, const cm_yaml_node *node, const char *path, const cm_config_key *k,
                         int *out)
 {
-    char choices[512] = "";
-    for (int i = 0; k->names[i]; i++) {
+    for (int i = 0; k->names[i]; i++)
         if (node->kind == CM_YAML_SCALAR && strcmp(node->text, k->names[i]) == 0) {
             *out = i;
             return CM_OK;
         }
-        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s", i ? ", " : "", k->names[i]);
-    }
+    char choices[512];
+    join_names(k->names, choices, sizeof choices);
     char what[600];
     snprintf(what, sizeof what, "one of %s", choices);
     if (node->kind == CM_YAML_SCALAR && !cm_yaml_is_null(node)) {
-        char got[128];
+        char got[128], hint[128];
         describe(node, got, sizeof got);
-        VALUE_ERROR(src, node, path, "expected %s, got %s", what, got);
+        did_you_mean(cm_config_suggest(node->text, k->names, -1), hint, sizeof hint);
+        VALUE_ERROR(src, node, path, "expected %s, got %s%s", what, got, hint);
     }
     return expected(src, node, path, what);
+}
+
+/* A string key with a fixed set of values (model.preset): *v must be one of them (freed if not). */
+static cm_err check_choice(const source *src, const cm_yaml_node *node, const char *path, const cm_config_key *k,
+                           char **v)
+{
+    for (int i = 0; k->names[i]; i++)
+        if (strcmp(*v, k->names[i]) == 0) return CM_OK;
+    char choices[512], hint[128];
+    join_names(k->names, choices, sizeof choices);
+    did_you_mean(cm_config_suggest(*v, k->names, -1), hint, sizeof hint);
+    free(*v);
+    *v = NULL;
+    VALUE_ERROR(src, node, path, "unknown name \"%s\" (known: %s)%s", node->text, choices, hint);
 }
 
 /* ---- lists ---- */
@@ -337,6 +368,7 @@ static cm_err apply_value(cm_config *c, const source *src, const cm_config_key *
     case CM_CFG_STRING: {
         char *v;
         CM_CHECK(read_string(src, node, path, k->flags, &v));
+        if (k->names) CM_CHECK(check_choice(src, node, path, k, &v));
         cm_config_value_free(k, field);
         *(char **)field = v;
         break;
@@ -420,9 +452,12 @@ static cm_err apply_pair(cm_config *c, const source *src, const cm_config_sectio
     int i = 0;
     while (i < s->nkeys && strcmp(s->keys[i].name, key->text) != 0) i++;
     if (i == s->nkeys) {
-        char keys[512];
+        char keys[512], hint[128];
+        const char *names[64];
+        for (int j = 0; j < s->nkeys && j < 64; j++) names[j] = s->keys[j].name;
         key_list(s, keys, sizeof keys);
-        VALUE_ERROR(src, key, path, "unknown key; %s has %s", *prefix ? prefix : "the top level", keys);
+        did_you_mean(cm_config_suggest(key->text, names, s->nkeys < 64 ? s->nkeys : 64), hint, sizeof hint);
+        VALUE_ERROR(src, key, path, "unknown key; %s has %s%s", *prefix ? prefix : "the top level", keys, hint);
     }
     if (seen[i])
         VALUE_ERROR(src, key, path, "duplicate key (first given at line %d, column %d)", first[i]->line,
@@ -486,15 +521,29 @@ cm_err cm_config_read_file(cm_config *c, const char *path)
     return CM_OK;
 }
 
+/* "Did you mean" over every key path, for an override's unknown key. */
+static void suggest_path(const char *path, char *hint, size_t len)
+{
+    char paths[CM_CONFIG_MAX_KEYS][256];
+    const char *names[CM_CONFIG_MAX_KEYS];
+    int n = cm_config_nkeys();
+    for (int i = 0; i < n; i++) {
+        cm_config_key_at(i, paths[i], sizeof paths[i]);
+        names[i] = paths[i];
+    }
+    did_you_mean(cm_config_suggest(path, names, n), hint, len);
+}
+
 /* Parses value_text as YAML and applies it to the key at path; src names the override. */
 static cm_err apply_text(cm_config *c, const source *src, const char *path, const char *value_text)
 {
     int index;
     const cm_config_key *k = cm_config_find_key(path, &index);
     if (!k) {
-        char w[1024];
+        char w[1024], hint[300];
         where(src, NULL, w, sizeof w);
-        CM_ERROR(CM_ERR_CONFIG, "%s: %s: unknown key (`clipmtl config --doc` lists them)", w, path);
+        suggest_path(path, hint, sizeof hint);
+        CM_ERROR(CM_ERR_CONFIG, "%s: %s: unknown key (`clipmtl config --doc` lists them)%s", w, path, hint);
     }
     char name[1100];
     where(src, NULL, name, sizeof name);

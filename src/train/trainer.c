@@ -11,6 +11,7 @@
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
 #include "clipmtl/method_config.h"
+#include "clipmtl/progress.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
@@ -438,12 +439,23 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
     double *counts = calloc((size_t)2 * N, sizeof *counts);
     if (!counts) CM_ERROR(CM_ERR_MEM, "out of memory");
     cm_err err = CM_OK;
+    /* Progress counts this rank's images (rank 0 prints; the ranks' shares are about equal). */
+    int64_t mine = 0;
+    for (int i = 0; i < t->layout.nlocal; i++) {
+        const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
+        int start = 0, count = n;
+        if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
+        mine += count;
+    }
+    cm_progress progress;
+    cm_progress_start(&progress, "evaluation", t->nranks > 1 ? "test images on rank 0" : "test images", mine);
     for (int i = 0; i < t->layout.nlocal; i++) {
         const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
             const int want = count - b0 < EB ? count - b0 : EB;
+            cm_progress_add(&progress, want);
             int nb = 0;
             for (int j = 0; j < want; j++) {
                 const int item = start + b0 + j;
@@ -463,6 +475,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
             counts[2 * task] += correct, counts[2 * task + 1] += nb;
         }
     }
+    cm_progress_end(&progress);
     if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");
     for (int task = 0; task < N; task++) accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clipmtl/clip_weights.h"
 #include "clipmtl/config.h"
 #include "clipmtl/rng.h"
 #include "config_schema.h"
@@ -371,7 +372,8 @@ static void test_set(void)
     expect_set_error(s4, 1, "--set data.domains=[a,:2:1: YAML syntax error: did not find expected node content (while "
                             "parsing a flow node, which starts at line 2, column 1)");
     const char *s5[] = {"method.mmap={b: 2}"};
-    expect_set_error(s5, 1, "--set method.mmap={b: 2}: method.mmap: unknown key (`clipmtl config --doc` lists them)");
+    expect_set_error(s5, 1, "--set method.mmap={b: 2}: method.mmap: unknown key (`clipmtl config --doc` lists them); "
+                            "did you mean \"method.mmap.b\"?");
     const char *s6[] = {"optim.lr="};
     expect_set_error(s6, 1, "--set optim.lr=: optim.lr: expected a number, got null");
     const char *s7[] = {"method.mmap.m=8", "method.mmap.b=12"};
@@ -379,6 +381,26 @@ static void test_set(void)
                             "matrices have b/m rows)");
     const char *s8[] = {"grouping.rule=spectral"};
     expect_set_error(s8, 1, "--set grouping.rule=spectral: grouping.rule: the spectral rule needs k >= 1 groups");
+    /* Names: presets are checked here, not when the model is built; near misses get a suggestion. */
+    const char *s10[] = {"model.preset=vit_b16"};
+    expect_set_error(s10, 1, "--set model.preset=vit_b16: model.preset: unknown name \"vit_b16\" (known: tiny, "
+                             "vit-b32, vit-b16, vit-l14); did you mean \"vit-b16\"?");
+    const char *s11[] = {"model.preset=resnet50"};
+    expect_set_error(s11, 1, "--set model.preset=resnet50: model.preset: unknown name \"resnet50\" (known: tiny, "
+                             "vit-b32, vit-b16, vit-l14)");
+    const char *s12[] = {"grouping.rule=parition"};
+    expect_set_error(s12, 1, "--set grouping.rule=parition: grouping.rule: expected one of partition, threshold, "
+                             "spectral, explicit, got \"parition\"; did you mean \"partition\"?");
+    const char *s13[] = {"grouping.tua=0.3"};
+    expect_set_error(s13, 1, "--set grouping.tua=0.3: grouping.tua: unknown key (`clipmtl config --doc` lists them); "
+                             "did you mean \"grouping.tau\"?");
+    expect_error(REQUIRED "  dept: 3\n",
+                 "exp.yaml:7:3: method.dept: unknown key; method has name, n_ctx_text, n_ctx_visual, depth, ctx_init, "
+                 "init_std, mmap, adapter; did you mean \"depth\"?");
+    for (int i = 0; cm_clip_preset_list[i]; i++) {
+        cm_clip_config mc;
+        CM_TEST_OK(cm_clip_preset(cm_clip_preset_list[i], &mc));
+    }
     const char *s9[] = {"data.kind=cifar"};
     expect_set_error(s9, 1, "--set data.kind=cifar: data.kind: expected one of folder, office_home, domainnet, "
                             "minidomainnet, fashion_mnist, got \"cifar\"");
@@ -480,6 +502,12 @@ static void randomize(cm_config *c, cm_rng *rng)
             break;
         }
         case CM_CFG_STRING:
+            if (k->names) { /* one of a fixed set (model.preset) */
+                int count = 0;
+                while (k->names[count]) count++;
+                *(char **)field = strdup(k->names[(int)(cm_rng_uniform_double(rng) * count)]);
+                break;
+            }
             *(char **)field = (k->flags & CM_CFG_NAME) ? random_name(rng) : random_string(rng, !(k->flags & CM_CFG_NONEMPTY));
             break;
         case CM_CFG_STRING_LIST: {

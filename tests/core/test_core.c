@@ -7,6 +7,7 @@
 #include "clipmtl/arena.h"
 #include "clipmtl/error.h"
 #include "clipmtl/fs.h"
+#include "clipmtl/progress.h"
 #include "clipmtl/rng.h"
 #include "clipmtl/tensor_table.h"
 #include "test_util.h"
@@ -32,8 +33,14 @@ static void test_error_trace(void)
     FILE *f = fmemopen(buf, sizeof buf, "w");
     cm_error_print(f);
     fclose(f);
+    CM_TEST(strcmp(buf, "error: x must be positive, got -3\n") == 0, "without verbose, the message alone:\n%s", buf);
+    cm_error_set_verbose(1);
+    f = fmemopen(buf, sizeof buf, "w");
+    cm_error_print(f);
+    fclose(f);
+    cm_error_set_verbose(0);
     CM_TEST(strstr(buf, "inner()") && strstr(buf, "outer()") && strstr(buf, "test_core.c:"),
-            "trace must name both frames with file:line:\n%s", buf);
+            "verbose: the trace must name both frames with file:line:\n%s", buf);
     cm_error_clear();
 }
 
@@ -165,6 +172,26 @@ static void test_fs(void)
     remove(cm_test_tmpdir());
 }
 
+/* Progress lines: counts, percentage, elapsed time and the time left at the rate so far. */
+static void test_progress(void)
+{
+    cm_progress p;
+    char line[256];
+    cm_progress_start(&p, "evaluation", "test images", 64);
+    p.start = 100.0;
+    cm_progress_format(&p, 101.0, line, sizeof line);
+    CM_TEST(strcmp(line, "evaluation: 0/64 test images, 1.0 s") == 0, "nothing done: %s", line);
+    p.done = 16;
+    cm_progress_format(&p, 105.0, line, sizeof line);
+    CM_TEST(strcmp(line, "evaluation: 16/64 test images (25%), 5.0 s, about 15.0 s left") == 0, "a quarter: %s", line);
+    p.done = 1;
+    cm_progress_format(&p, 110.0, line, sizeof line);
+    CM_TEST(strcmp(line, "evaluation: 1/64 test images (2%), 10.0 s, about 10.5 min left") == 0, "minutes: %s", line);
+    p.done = 64;
+    cm_progress_format(&p, 100.0 + 3 * 3600, line, sizeof line);
+    CM_TEST(strcmp(line, "evaluation: 64 test images in 3.0 h") == 0, "done: %s", line);
+}
+
 int main(void)
 {
     test_error_trace();
@@ -173,5 +200,6 @@ int main(void)
     test_arena();
     test_rng();
     test_table();
+    test_progress();
     return cm_test_summary();
 }

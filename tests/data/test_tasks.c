@@ -9,6 +9,7 @@
 #include <mpi.h>
 
 #include "clipmtl/fashion_mnist.h"
+#include "clipmtl/h5io.h"
 #include "clipmtl/image.h"
 #include "clipmtl/tasks.h"
 #include "data_test_util.h"
@@ -155,6 +156,28 @@ static void check_folder(void)
     CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, shots));
     if (t.impl) {
         CM_TEST(t.n_train[0] == 3 && t.n_train[1] == 3, "k_shot 1: %d and %d train, want 3", t.n_train[0], t.n_train[1]);
+        cm_tasks_close(&t);
+    }
+    /* k_shot 5 against training pools of 4 (Art) and 5 (Real World) per class: Art's classes are
+     * short, named with the count they have, in the warning and in splits.h5. */
+    const char *many[] = {"data.kind=folder", set_root, "data.image_size=16", "data.k_shot=5", NULL};
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, many));
+    if (t.impl) {
+        CM_TEST(t.n_train[0] == 12 && t.n_train[1] == 15, "k_shot 5: %d and %d train, want 12 and 15", t.n_train[0],
+                t.n_train[1]);
+        const char *path = tree_path("%s/kshot-splits.h5", tmp);
+        cm_h5_file f;
+        char *art = NULL, *real = NULL;
+        CM_TEST_OK(cm_h5_create(&f, MPI_COMM_SELF, path));
+        CM_TEST_OK(cm_tasks_write_splits(&t, &f));
+        CM_TEST_OK(cm_h5_read_attr_string(&f, "splits/Art", "k_shot_short", &art));
+        CM_TEST_OK(cm_h5_read_attr_string(&f, "splits/Real World", "k_shot_short", &real));
+        CM_TEST_OK(cm_h5_close(&f));
+        CM_TEST(art && strcmp(art, "Alarm_Clock (4), Bike (4), Chair (4)") == 0, "Art's short classes: '%s'",
+                art ? art : "(none)");
+        CM_TEST(real && strcmp(real, "") == 0, "Real World has no short class, got '%s'", real ? real : "(none)");
+        free(art), free(real);
+        remove(path);
         cm_tasks_close(&t);
     }
     const char *unknown[] = {"data.kind=folder", set_root, "data.domains=[Sketch]", NULL};

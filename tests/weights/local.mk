@@ -42,3 +42,7 @@ tests/weights/fuzz_safetensors: $(FUZZ_TARGET_SRC:%=$(top_srcdir)/%) $(FUZZ_TARG
 	$(AM_V_CCLD)$(CLANG) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -I$(top_srcdir)/include -o $@ $(FUZZ_TARGET_SRC:%=$(top_srcdir)/%) -lm
 endif
+
+# tools/clip_to_safetensors.py on PyTorch checkpoints made by the test (OpenAI .pt, HF .bin).
+TESTS += tests/weights/test_convert.py
+EXTRA_DIST += tests/weights/test_convert.py tools/clip_to_safetensors.py
