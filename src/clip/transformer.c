@@ -1,6 +1,7 @@
-/* The pre-LN residual block both CLIP towers are made of, its activations and
- * the loop over layers with deep-prompt insertion. The text tower differs only
- * by the causal mask, a flag of the block shape. */
+/* The pre-LN residual block both CLIP towers are made of, its activations, the
+ * loop over layers with deep-prompt insertion and the head on the pooled rows
+ * (layernorm + projection). The text tower differs only by the causal mask, a
+ * flag of the block shape. */
 #include <string.h>
 
 #include "clipmtl/encoder.h"
