@@ -14,8 +14,10 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/dist_linalg.h \
   include/clipmtl/encoder.h \
   include/clipmtl/error.h \
+  include/clipmtl/exit_status.h \
   include/clipmtl/fashion_mnist.h \
   include/clipmtl/fs.h \
+  include/clipmtl/gemm.h \
   include/clipmtl/grad_reduce.h \
   include/clipmtl/grouping.h \
   include/clipmtl/h5io.h \
@@ -37,6 +39,7 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/prompts.h \
   include/clipmtl/rng.h \
   include/clipmtl/run_files.h \
+  include/clipmtl/run_lock.h \
   include/clipmtl/safetensors.h \
   include/clipmtl/scalapack.h \
   include/clipmtl/similarity.h \
@@ -48,6 +51,7 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/tokenizer.h \
   include/clipmtl/train_step.h \
   include/clipmtl/trainer.h \
+  include/clipmtl/watchdog.h \
   include/clipmtl/weight_methods.h
 
 # clipmtl.pc comes from configure (AC_CONFIG_FILES), so that its directories keep ${prefix} and

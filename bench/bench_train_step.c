@@ -1,41 +1,42 @@
 /* Speed of one training step (cm_task_step: forward, loss, backward into the prompts; no
- * optimizer) of a frozen ViT-B/16 CLIP with random weights, against the speed of one large
- * sgemm measured in the same run and against PyTorch (bench/train_step_reference.py, the MaPLe
- * repository's way: all 77 text tokens), with the same thread count.
+ * optimizer) of a frozen ViT-B/16 CLIP with random weights on every GEMM path this build and CPU
+ * offer (openblas/fp32, onednn/fp32, onednn/bf16; gemm.h), each against the GEMM ceiling of the
+ * same path measured in the same run, and against PyTorch (bench/train_step_reference.py, the
+ * MaPLe repository's way: all 77 text tokens) run twice: in this environment as it is, and at
+ * its best (every OPENBLAS_* variable unset for that process alone, intra-op threads = cores).
  *
  *   bench_train_step [--method maple|mmap|all] [--batch B (32)] [--iters N (3)] [--torch-steps N (2)]
- *                    [--torch-threads N (1)] [--no-torch]
+ *                    [--torch-threads N (1)] [--no-torch] [--configs openblas/fp32,onednn/bf16,...]
  *
  * Methods at their spec.md defaults: MaPLe n = 2, depth 9 (2.6); MmAP b = m = 4, n = 256,
  * depth 9 (3.4). 65 classes: the Office-Home class names in each method's class sentence,
- * tokenized. Threads: OPENBLAS_NUM_THREADS (the PyTorch run gets the same number).
+ * tokenized. Threads: OPENBLAS_NUM_THREADS for either path.
  *
- * Prints images/s, the achieved GFLOP/s of the step (every GEMM of the forward and of the
- * backward counted as 2 m n k: the linear layers, both attention products and their
- * gradients, the patch GEMM, the projections; the text tower at the tokens it really runs,
- * the last blocks at the rows they really compute),
- * the GFLOP/s of a 6304x3072x768 sgemm, their ratio, the peak resident memory, and the ratio
- * of PyTorch's step time to ours. The machine may be shared: the best of the timed steps and
- * of the sgemm probes are compared, and the load average is printed.
+ * Each path runs in its own child process (bench_paths.h), so the peak resident memory printed
+ * is that path's alone. Per path: images/s, the achieved GFLOP/s of the step (every GEMM of the
+ * forward and of the backward counted as 2 m n k: the linear layers, both attention products
+ * and their gradients, the patch GEMM, the projections; the text tower at the tokens it really
+ * runs, the last blocks at the rows they really compute), the GFLOP/s of a 6304x3072x768
+ * product through the same path (bf16 reading its frozen operand in bf16), their ratio. Then
+ * the relative error of every prompt-gradient tensor of bf16 against fp32 (and of oneDNN fp32
+ * against OpenBLAS fp32, for scale). The machine may be shared: the best of the timed steps and
+ * of the probes are compared, and the load average is printed with each.
  *
- * PyTorch runs its GEMMs through the same OpenBLAS (OPENBLAS_NUM_THREADS threads) and its own
- * elementwise kernels on --torch-threads intra-op threads. The default, 1, is its fastest
- * setting on 2 cores: with 2 intra-op threads beside 2 OpenBLAS threads the two thread pools
- * spin against each other and a step took 2-4 times longer (measured: a 65-class text tower
- * step 61 s with 2+2 threads, 14 s with 1+2).
+ * PyTorch "as is" runs its GEMMs through the same OpenBLAS (OPENBLAS_NUM_THREADS threads,
+ * OPENBLAS_CORETYPE as set) and its elementwise kernels on --torch-threads intra-op threads.
+ * Its default, 1, is its fastest setting on 2 cores with OpenBLAS threads beside it: with 2
+ * intra-op threads beside 2 OpenBLAS threads the two pools spin against each other (measured:
+ * a 65-class text tower step 61 s with 2+2 threads, 14 s with 1+2).
  *
  * OpenBLAS's idle threads spin for about 0.1 s (2^28 cycles) after each GEMM, competing with
  * the threads of the ops' own loops (attention, QuickGELU, LayerNorm). Unless the environment
  * says otherwise the bench therefore sets OPENBLAS_THREAD_TIMEOUT=4 (spin 2^4 cycles, then
- * sleep), which OpenBLAS reads when it is loaded, by re-executing itself; PyTorch inherits it.
- * Measured on 2 cores: a MaPLe step of 8 images 4.24 s instead of 4.88 s; PyTorch's text tower
- * step 11.2 s with it, 11.7 s without. */
-#include <cblas.h>
+ * sleep), which OpenBLAS reads when it is loaded, by re-executing itself; PyTorch "as is"
+ * inherits it. Measured on 2 cores: a MaPLe step of 8 images 4.24 s instead of 4.88 s. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clipmtl/error.h"
@@ -43,6 +44,7 @@
 #include "clipmtl/encoder.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
+#include "bench_paths.h"
 
 static const char *const office_home[] = {
     "Alarm_Clock", "Backpack", "Batteries", "Bed", "Bike", "Bottle", "Bucket", "Calculator", "Calendar",
@@ -53,24 +55,6 @@ static const char *const office_home[] = {
     "Radio", "Refrigerator", "Ruler", "Scissors", "Screwdriver", "Shelf", "Sink", "Sneakers", "Soda", "Speaker",
     "Spoon", "TV", "Table", "Telephone", "ToothBrush", "Toys", "Trash_Can", "Webcam"};
 enum { NCLASSES = sizeof office_home / sizeof office_home[0] };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
-static double load_average(void)
-{
-    double l = -1;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &l) != 1) l = -1;
-        fclose(f);
-    }
-    return l;
-}
 
 /* GEMM flops of one tower over B sequences of T tokens: forward, and the input-gradient
  * backward (the same linear products; attention's backward is four products to the forward's
@@ -94,44 +78,44 @@ static double step_flops(const cm_clip_config *c, int B, int nv, int C, int Tt, 
            tower_flops(&c->text, C, Tt, text_backward) + head + projections;
 }
 
-typedef struct {
-    int m, n, k;
-    float *a, *b, *c;
-} sgemm_probe;
-
-static double probe_gflops(const sgemm_probe *p)
-{
-    double t0 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->k, 0.0f, p->c,
-                p->n);
-    return 2.0 * p->m * p->n * p->k / (now() - t0) * 1e-9;
-}
 
 typedef struct {
     int batch, iters, torch_steps, torch_threads, run_torch;
+    const char *configs;
 } bench_options;
 
-/* PyTorch's best step time, or 0 when it could not run. */
-static double torch_step_seconds(const char *method, const int32_t *ids, int C, const bench_options *o)
+/* PyTorch's best step time, or 0 when it could not run. best: every OPENBLAS_* variable unset
+ * and intra-op threads = cores; otherwise the environment as it is and --torch-threads. */
+static double torch_step_seconds(const char *method, const int32_t *ids, int C, const bench_options *o, int best_env)
 {
-    char path[] = "/tmp/bench_train_step_ids_XXXXXX", cmd[1024], line[256];
+    char path[] = "/tmp/bench_train_step_ids_XXXXXX", cmd[4096], line[256], unset[2048] = "";
     int fd = mkstemp(path);
     if (fd < 0) return 0;
     FILE *f = fdopen(fd, "wb");
     size_t n = (size_t)C * CM_CONTEXT_LENGTH;
     int written = f && fwrite(ids, sizeof *ids, n, f) == n;
     if (f) fclose(f);
+    extern char **environ;
+    if (best_env)
+        for (char **e = environ; *e; e++)
+            if (!strncmp(*e, "OPENBLAS_", 9)) {
+                size_t len = strcspn(*e, "="), at = strlen(unset);
+                if (at + len + 5 < sizeof unset) snprintf(unset + at, sizeof unset - at, "-u %.*s ", (int)len, *e);
+            }
+    int threads = best_env ? (int)sysconf(_SC_NPROCESSORS_ONLN) : o->torch_threads;
     double best = 0;
     if (written) {
         snprintf(cmd, sizeof cmd,
-                 "/usr/bin/python3 %s/bench/train_step_reference.py --method %s --ids %s --classes %d --batch %d "
+                 "env %s/usr/bin/python3 %s/bench/train_step_reference.py --method %s --ids %s --classes %d --batch %d "
                  "--steps %d --threads %d",
-                 CM_SRCDIR, method, path, C, o->batch, o->torch_steps, o->torch_threads);
+                 unset, CM_SRCDIR, method, path, C, o->batch, o->torch_steps, threads);
+        printf("pytorch %s: %s\n", best_env ? "at its best" : "as is", cmd);
+        fflush(stdout);
         FILE *p = popen(cmd, "r");
         while (p && fgets(line, sizeof line, p)) {
             double v;
             if (sscanf(line, "step_seconds %lf", &v) == 1) {
-                printf("  pytorch step: %.2f s (load %.2f)\n", v, load_average());
+                printf("  pytorch step: %.2f s (load %.2f)\n", v, bench_load_average());
                 if (best == 0 || v < best) best = v;
             } else if (sscanf(line, "maxrss_mib %lf", &v) == 1) {
                 printf("  pytorch peak memory: %.0f MiB\n", v);
@@ -143,90 +127,155 @@ static double torch_step_seconds(const char *method, const int32_t *ids, int C, 
     return best;
 }
 
-static cm_err bench_method(const cm_clip_model *m, const cm_tokenizer *tok, cm_method_kind kind,
-                           const bench_options *o, const sgemm_probe *probe)
+/* Everything one method's step needs, prepared in the parent (no products run there). */
+typedef struct {
+    const cm_clip_model *m;
+    const bench_options *o;
+    cm_prompt_set set;
+    float *params, *pixels;
+    int32_t *ids;
+    int *labels, tokens;
+    double flops;
+} method_bench;
+
+/* In the child: warm-up, o->iters timed steps (gradients of the first one returned in grads),
+ * the ceiling probe after each. */
+static int run_steps(void *ctx, const bench_config *cfg, bench_result *r, float *grads_out, size_t n)
+{
+    method_bench *mb = ctx;
+    const cm_clip_model *m = mb->m;
+    const int B = mb->o->batch, C = NCLASSES;
+    cm_arena arena = {0};
+    float *grads = calloc(n + 1, sizeof *grads);
+    cm_err err = grads ? CM_OK : CM_ERR_MEM;
+    if (!err) err = cm_gemm_freeze(m->params, m->table.total);
+    if (!err) err = cm_arena_create(&arena, cm_task_step_arena_bytes(&m->cfg, &mb->set, B, C, mb->tokens, 1));
+    double loss, best = 1e30, peak = 0, t0 = bench_now();
+    if (!err) err = cm_task_step(m, &mb->set, 0, mb->params, mb->pixels, mb->labels, B, B, mb->ids, C, &arena, grads, &loss, NULL);
+    if (!err) printf("  [%s] warm-up step: %.2f s, loss %.4f (%s)\n", cfg->name, bench_now() - t0, loss, cm_gemm_describe());
+    for (int it = 0; !err && it < mb->o->iters; it++) {
+        memset(grads, 0, n * sizeof *grads);
+        double load = bench_load_average();
+        t0 = bench_now();
+        err = cm_task_step(m, &mb->set, 0, mb->params, mb->pixels, mb->labels, B, B, mb->ids, C, &arena, grads, &loss, NULL);
+        double t = bench_now() - t0, g = bench_ceiling(6304, 3072, 768, 2);
+        if (it == 0) memcpy(grads_out, grads, n * sizeof *grads);
+        if (t < best) best = t;
+        if (g > peak) peak = g;
+        printf("  [%s] step %d: %.2f s (%.1f GFLOP/s), ceiling %.1f GFLOP/s, load %.2f\n", cfg->name, it, t,
+               mb->flops / t * 1e-9, g, load);
+        fflush(stdout);
+    }
+    if (err) cm_error_print(stderr);
+    cm_arena_destroy(&arena);
+    cm_gemm_unfreeze(m->params);
+    free(grads);
+    r->seconds = best, r->gflops = mb->flops / best * 1e-9, r->ceiling = peak;
+    return !err;
+}
+
+/* Max |a - b| / max |b| over each tensor of the table. */
+static void print_gradient_errors(const cm_tensor_table *t, const float *a, const float *b, const char *what)
+{
+    printf("relative error of the prompt gradients, %s (max|diff| / max|ref| per tensor):\n", what);
+    double worst = 0;
+    for (int i = 0; i < t->count; i++) {
+        const cm_tensor_desc *e = &t->entries[i];
+        double diff = 0, scale = 0;
+        for (size_t k = e->offset; k < e->offset + e->numel; k++) {
+            diff = fmax(diff, fabs((double)a[k] - b[k]));
+            scale = fmax(scale, fabs((double)b[k]));
+        }
+        double rel = scale > 0 ? diff / scale : diff;
+        if (rel > worst) worst = rel;
+        printf("  %-40s %.2e\n", e->name, rel);
+    }
+    printf("  worst %.2e\n", worst);
+}
+
+static cm_err bench_method(const cm_clip_model *m, const cm_tokenizer *tok, cm_method_kind kind, const bench_options *o,
+                           const bench_config *configs, int nconfigs)
 {
     const cm_clip_config *c = &m->cfg;
     cm_method_options opt;
     cm_method_options_default(kind, &opt);
-    cm_prompt_set set;
-    CM_CHECK(cm_prompt_set_create(&set, CM_SET_SHARED, &opt, 1, NULL, 0, c->text.width, c->vision.width,
+    method_bench mb = {.m = m, .o = o};
+    CM_CHECK(cm_prompt_set_create(&mb.set, CM_SET_SHARED, &opt, 1, NULL, 0, c->text.width, c->vision.width,
                                   c->text.layers, c->vision.layers));
     cm_err err = CM_OK;
     int B = o->batch, C = NCLASSES, ctx = c->context_length;
-    float *params = NULL, *grads = NULL, *pixels = NULL;
-    int32_t *ids = NULL;
-    int *labels = NULL;
-    cm_arena arena = {0};
+    float *grads[8] = {0};
     char *sentences[NCLASSES] = {0};
-    CM_CALLOC(params, set.table.total);
-    CM_CALLOC(grads, set.table.total);
+    bench_result results[8] = {{0}};
+    const size_t P = mb.set.table.total;
+    CM_CALLOC(mb.params, P);
     size_t npix = (size_t)B * 3 * c->image_size * c->image_size;
-    CM_CALLOC(pixels, npix);
-    CM_CALLOC(labels, B);
-    CM_CALLOC(ids, (size_t)C * ctx);
+    CM_CALLOC(mb.pixels, npix);
+    CM_CALLOC(mb.labels, B);
+    CM_CALLOC(mb.ids, (size_t)C * ctx);
+    for (int i = 0; i < nconfigs; i++) CM_CALLOC(grads[i], P);
     cm_rng rng;
     cm_rng_seed(&rng, 7, (uint64_t)kind);
-    cm_method_init(&set.methods[0], params, &rng, NULL);
-    for (size_t i = 0; i < npix; i++) pixels[i] = cm_rng_normal(&rng);
-    for (int i = 0; i < B; i++) labels[i] = (int)cm_rng_below(&rng, C);
+    cm_method_init(&mb.set.methods[0], mb.params, &rng, NULL);
+    for (size_t i = 0; i < npix; i++) mb.pixels[i] = cm_rng_normal(&rng);
+    for (int i = 0; i < B; i++) mb.labels[i] = (int)cm_rng_below(&rng, C);
     for (int k = 0; k < C; k++) {
         sentences[k] = malloc(256);
         if (!sentences[k]) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for class sentences");
-        CM_CHECK_GOTO(err, cm_class_sentence(set.methods[0].opt.ctx_init, set.methods[0].opt.n_text, office_home[k], sentences[k], 256), done);
+        CM_CHECK_GOTO(err, cm_class_sentence(mb.set.methods[0].opt.ctx_init, mb.set.methods[0].opt.n_text, office_home[k], sentences[k], 256), done);
     }
-    CM_CHECK_GOTO(err, cm_tokenize_batch(tok, (const char *const *)sentences, C, ctx, 0, ids), done);
-    int tokens;
-    CM_CHECK_GOTO(err, cm_text_eot_positions(c, ids, C, NULL, &tokens), done);
-    size_t bytes = cm_task_step_arena_bytes(c, &set, B, C, tokens, 1);
-    CM_CHECK_GOTO(err, cm_arena_create(&arena, bytes), done);
+    CM_CHECK_GOTO(err, cm_tokenize_batch(tok, (const char *const *)sentences, C, ctx, 0, mb.ids), done);
+    CM_CHECK_GOTO(err, cm_text_eot_positions(c, mb.ids, C, NULL, &mb.tokens), done);
 
     cm_prompt_stack ts, vs;
-    cm_prompt_set_shapes(&set, 0, &ts, &vs);
-    double flops = step_flops(c, B, vs.n, C, tokens, ts.n > 0);
+    cm_prompt_set_shapes(&mb.set, 0, &ts, &vs);
+    mb.flops = step_flops(c, B, vs.n, C, mb.tokens, ts.n > 0);
     printf("\n%s: %zu parameters, text prompts %dx%d, visual %dx%d; %d classes ('%s' ...), text tower runs %d of %d "
            "tokens; batch %d; arena %.0f MiB\n",
-           cm_method_name(kind), set.table.total, ts.n, ts.depth, vs.n, vs.depth, C, sentences[0], tokens, ctx, B,
-           bytes / 1048576.0);
-    double loss, best = 1e30, peak = probe_gflops(probe);
-    int correct;
-    double t0 = now();
-    CM_CHECK_GOTO(err, cm_task_step(m, &set, 0, params, pixels, labels, B, B, ids, C, &arena, grads, &loss, &correct),
-                  done);
-    printf("  warm-up step: %.2f s, loss %.4f\n", now() - t0, loss);
-    for (int it = 0; it < o->iters; it++) {
-        memset(grads, 0, set.table.total * sizeof *grads);
-        double load = load_average();
-        t0 = now();
-        CM_CHECK_GOTO(err, cm_task_step(m, &set, 0, params, pixels, labels, B, B, ids, C, &arena, grads, &loss, NULL),
-                      done);
-        double t = now() - t0, g = probe_gflops(probe);
-        if (t < best) best = t;
-        if (g > peak) peak = g;
-        printf("  step %d: %.2f s (%.1f GFLOP/s), sgemm %.1f GFLOP/s, load %.2f\n", it, t, flops / t * 1e-9, g, load);
-    }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    double achieved = flops / best * 1e-9;
-    printf("%s step: %.2f images/s, %.1f GFLOP/s (%.0f GFLOP per step, best of %d)\n", cm_method_name(kind), B / best,
-           achieved, flops * 1e-9, o->iters);
-    printf("sgemm 6304x3072x768: %.1f GFLOP/s (best); ratio step/sgemm: %.2f\n", peak, achieved / peak);
-    printf("peak resident memory of this process: %.0f MiB\n", ru.ru_maxrss / 1024.0);
+           cm_method_name(kind), P, ts.n, ts.depth, vs.n, vs.depth, C, sentences[0], mb.tokens, ctx, B,
+           cm_task_step_arena_bytes(c, &mb.set, B, C, mb.tokens, 1) / 1048576.0);
+    for (int i = 0; i < nconfigs; i++)
+        if (!bench_run_isolated(&configs[i], run_steps, &mb, &results[i], grads[i], P))
+            printf("  [%s] failed\n", configs[i].name);
+
+    double torch_as_is = 0, torch_best = 0;
     if (o->run_torch) {
-        printf("pytorch (%d intra-op threads, OpenBLAS %d threads, 77 text tokens):\n", o->torch_threads,
-               openblas_get_num_threads());
-        double torch = torch_step_seconds(cm_method_name(kind), ids, C, o);
-        if (torch > 0)
-            printf("pytorch %s step: %.2f s (best of %d), %.2f images/s; ratio C/PyTorch speed: %.2f\n",
-                   cm_method_name(kind), torch, o->torch_steps, B / torch, torch / best);
-        else
-            printf("pytorch %s step: could not run bench/train_step_reference.py\n", cm_method_name(kind));
+        torch_as_is = torch_step_seconds(cm_method_name(kind), mb.ids, C, o, 0);
+        torch_best = torch_step_seconds(cm_method_name(kind), mb.ids, C, o, 1);
     }
+    printf("\n%s, batch %d, %.0f GFLOP per step:\n", cm_method_name(kind), B, mb.flops * 1e-9);
+    printf("  %-13s %8s %9s %9s %10s %10s %9s %9s %10s %10s\n", "path", "s/step", "images/s", "GFLOP/s", "ceiling",
+           "step/ceil", "peak MiB", "load", "x torch", "x torch*");
+    for (int i = 0; i < nconfigs; i++) {
+        const bench_result *r = &results[i];
+        if (!r->ok) continue;
+        printf("  %-13s %8.2f %9.2f %9.1f %10.1f %10.2f %9.0f %9.2f", configs[i].name, r->seconds, B / r->seconds,
+               r->gflops, r->ceiling, r->gflops / r->ceiling, r->rss_mib, r->load);
+        if (torch_as_is > 0) printf(" %10.2f", torch_as_is / r->seconds); else printf(" %10s", "-");
+        if (torch_best > 0) printf(" %10.2f\n", torch_best / r->seconds); else printf(" %10s\n", "-");
+    }
+    if (torch_as_is > 0) printf("  pytorch as is:        %.2f s per step, %.2f images/s\n", torch_as_is, B / torch_as_is);
+    if (torch_best > 0)
+        printf("  pytorch at its best*: %.2f s per step, %.2f images/s (OPENBLAS_* unset, %ld threads)\n", torch_best,
+               B / torch_best, sysconf(_SC_NPROCESSORS_ONLN));
+    /* accuracy of bf16: against fp32 on the same path, and the fp32 paths against each other */
+    for (int i = 0; i < nconfigs; i++)
+        for (int j = 0; j < nconfigs; j++) {
+            int bf16_vs_fp32 = configs[i].precision == CM_PRECISION_BF16 && configs[j].precision == CM_PRECISION_FP32 &&
+                               configs[i].path == configs[j].path;
+            int fp32_paths = configs[i].precision == CM_PRECISION_FP32 && configs[j].precision == CM_PRECISION_FP32 &&
+                             configs[i].path == CM_GEMM_ONEDNN && configs[j].path == CM_GEMM_OPENBLAS;
+            if ((bf16_vs_fp32 || fp32_paths) && results[i].ok && results[j].ok) {
+                char what[96];
+                snprintf(what, sizeof what, "%s against %s", configs[i].name, configs[j].name);
+                print_gradient_errors(&mb.set.table, grads[i], grads[j], what);
+            }
+        }
 done:
     for (int k = 0; k < C; k++) free(sentences[k]);
-    cm_arena_destroy(&arena);
-    free(params), free(grads), free(pixels), free(labels), free(ids);
-    cm_prompt_set_destroy(&set);
+    for (int i = 0; i < nconfigs; i++) free(grads[i]);
+    free(mb.params), free(mb.pixels), free(mb.labels), free(mb.ids);
+    cm_prompt_set_destroy(&mb.set);
     return err;
 }
 
@@ -234,8 +283,9 @@ static int usage(FILE *f)
 {
     fprintf(f, "usage: bench_train_step [--method maple|mmap|all] [--batch B (32)] [--iters N (3)]\n"
                "                        [--torch-steps N (2)] [--torch-threads N (1)] [--no-torch]\n"
-               "One ViT-B/16 prompt-training step vs a 6304x3072x768 sgemm and vs PyTorch;\n"
-               "threads: OPENBLAS_NUM_THREADS.\n");
+               "                        [--configs openblas/fp32,onednn/fp32,onednn/bf16]\n"
+               "One ViT-B/16 prompt-training step on each GEMM path vs that path's GEMM ceiling and vs\n"
+               "PyTorch as is and at its best; threads: OPENBLAS_NUM_THREADS.\n");
     return f == stdout ? 0 : 2;
 }
 
@@ -260,12 +310,19 @@ int main(int argc, char **argv)
         else if (i + 1 < argc && !strcmp(argv[i], "--iters")) o.iters = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--torch-steps")) o.torch_steps = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--torch-threads")) o.torch_threads = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--configs")) o.configs = argv[++i];
         else return usage(stderr);
     }
     if (o.batch <= 0 || o.iters <= 0 || o.torch_steps <= 0 || o.torch_threads <= 0) return usage(stderr);
     int run_maple = !strcmp(method, "all") || !strcmp(method, "maple");
     int run_mmap = !strcmp(method, "all") || !strcmp(method, "mmap");
     if (!run_maple && !run_mmap) return usage(stderr);
+    bench_config configs[8];
+    int nconfigs = bench_configs(configs, 8, o.configs);
+    if (nconfigs == 0) {
+        fprintf(stderr, "bench_train_step: no GEMM path of --configs %s is available here\n", o.configs);
+        return 2;
+    }
 
     cm_clip_config cfg;
     cm_clip_model m;
@@ -277,23 +334,15 @@ int main(int argc, char **argv)
     if (err) return cm_error_exit_status(err);
     char desc[256];
     printf("model: %s (random weights)\n", cm_clip_config_str(&cfg, desc, sizeof desc));
-    printf("OpenBLAS threads %d (OPENBLAS_THREAD_TIMEOUT=%s), load average %.2f on %ld cores\n",
-           openblas_get_num_threads(), getenv("OPENBLAS_THREAD_TIMEOUT"), load_average(), sysconf(_SC_NPROCESSORS_ONLN));
+    printf("OPENBLAS_NUM_THREADS %s (OPENBLAS_THREAD_TIMEOUT=%s, OPENBLAS_CORETYPE=%s), load average %.2f on %ld cores; "
+           "paths:", getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset",
+           getenv("OPENBLAS_THREAD_TIMEOUT"), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "unset",
+           bench_load_average(), sysconf(_SC_NPROCESSORS_ONLN));
+    for (int i = 0; i < nconfigs; i++) printf(" %s", configs[i].name);
+    printf("\n");
 
-    sgemm_probe probe = {6304, 3072, 768, NULL, NULL, NULL};
-    probe.a = malloc((size_t)probe.m * probe.k * sizeof(float));
-    probe.b = malloc((size_t)probe.n * probe.k * sizeof(float));
-    probe.c = calloc((size_t)probe.m * probe.n, sizeof(float));
-    if (!probe.a || !probe.b || !probe.c) {
-        fprintf(stderr, "bench_train_step: out of memory for the sgemm probe\n");
-        return 1;
-    }
-    for (size_t i = 0; i < (size_t)probe.m * probe.k; i++) probe.a[i] = (float)(i % 13) * 0.01f;
-    for (size_t i = 0; i < (size_t)probe.n * probe.k; i++) probe.b[i] = (float)(i % 7) * 0.01f;
-
-    if (run_maple) err = bench_method(&m, tok, CM_METHOD_MAPLE, &o, &probe);
-    if (!err && run_mmap) err = bench_method(&m, tok, CM_METHOD_MMAP, &o, &probe);
-    free(probe.a), free(probe.b), free(probe.c);
+    if (run_maple) err = bench_method(&m, tok, CM_METHOD_MAPLE, &o, configs, nconfigs);
+    if (!err && run_mmap) err = bench_method(&m, tok, CM_METHOD_MMAP, &o, configs, nconfigs);
     cm_tokenizer_free(tok);
     cm_clip_destroy(&m);
     return cm_error_exit_status(err);

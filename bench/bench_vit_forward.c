@@ -1,31 +1,24 @@
-/* Speed of the ViT-B/16 image encoder forward (inference mode) against the
- * speed of one large sgemm measured in the same run, with the same OpenBLAS
- * threads (OPENBLAS_NUM_THREADS). Random weights: only the arithmetic matters.
+/* Speed of the ViT-B/16 image encoder forward (inference mode) on every GEMM path this build
+ * and CPU offer (openblas/fp32, onednn/fp32, onednn/bf16; gemm.h), each in its own process and
+ * against the GEMM ceiling of the same path measured in the same run, with the same threads
+ * (OPENBLAS_NUM_THREADS). Random weights: only the arithmetic matters.
  *
- *   bench_vit_forward [--batch B] [--iters N]
+ *   bench_vit_forward [--batch B] [--iters N] [--configs openblas/fp32,onednn/bf16,...]
  *
- * Prints images/s, the achieved GFLOP/s of the forward (every GEMM, the two
- * attention products, the patch GEMM and the projection counted as 2*m*n*k),
- * the GFLOP/s of a 6304x3072x768 sgemm (the c_fc GEMM of a batch of 32), and
- * their ratio. The elementwise work (layernorm, softmax, QuickGELU, residual
+ * Prints per path images/s, the achieved GFLOP/s of the forward (every GEMM, the two
+ * attention products, the patch GEMM and the projection counted as 2*m*n*k), the GFLOP/s of a
+ * 6304x3072x768 product through the same path (the c_fc GEMM of a batch of 32), their ratio
+ * and the peak resident memory. The elementwise work (layernorm, softmax, QuickGELU, residual
  * adds, im2col) is not counted as flops, so the ratio is the fraction of the
  * GEMM speed the whole forward keeps. */
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "clipmtl/error.h"
 #include "clipmtl/encoder.h"
 #include "clipmtl/rng.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
+#include "bench_paths.h"
 
 /* ViT-B/16 vision tower; the text tower is kept tiny (it is not run). */
 static const cm_clip_config vit_b16 = {
@@ -49,57 +42,66 @@ static double forward_flops(const cm_clip_config *c, int B)
     return B * per_image;
 }
 
-/* The reference GEMM: the c_fc product of a batch of 32 in cm_matmul_forward's
- * call shape (activations times W^T). */
 typedef struct {
-    int m, n, k;
-    float *a, *b, *c;
-} sgemm_probe;
+    cm_clip_model *m;
+    float *pixels;
+    int B, iters;
+} forward_bench;
 
-static void probe_init(sgemm_probe *p, int m, int n, int k)
+static int run_forward(void *ctx, const bench_config *cfg, bench_result *r, float *extra, size_t nextra)
 {
-    *p = (sgemm_probe){m, n, k, malloc((size_t)m * k * sizeof(float)), malloc((size_t)n * k * sizeof(float)),
-                       malloc((size_t)m * n * sizeof(float))};
-    for (size_t i = 0; i < (size_t)m * k; i++) p->a[i] = (float)(i % 13) * 0.01f;
-    for (size_t i = 0; i < (size_t)n * k; i++) p->b[i] = (float)(i % 7) * 0.01f;
-    memset(p->c, 0, (size_t)m * n * sizeof(float));
-}
-
-static double probe_gflops(const sgemm_probe *p)
-{
-    double t0 = now();
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->m, p->n, p->k, 1.0f, p->a, p->k, p->b, p->k, 0.0f,
-                p->c, p->n);
-    return 2.0 * p->m * p->n * p->k / (now() - t0) * 1e-9;
-}
-
-static void probe_free(sgemm_probe *p)
-{
-    free(p->a);
-    free(p->b);
-    free(p->c);
+    forward_bench *fb = ctx;
+    const cm_clip_config *c = &fb->m->cfg;
+    cm_arena arena = {0};
+    float *features = malloc((size_t)fb->B * c->embed_dim * sizeof *features);
+    cm_err err = features ? cm_gemm_freeze(fb->m->params, fb->m->table.total) : CM_ERR_MEM;
+    if (!err) err = cm_arena_create(&arena, cm_clip_images_arena_bytes(c, fb->B, 0));
+    if (!err) err = cm_clip_encode_images(fb->m, fb->pixels, fb->B, NULL, &arena, features); /* warm-up */
+    double best = 1e30, peak = bench_ceiling(6304, 3072, 768, 2), flops = forward_flops(c, fb->B);
+    for (int it = 0; !err && it < fb->iters; it++) {
+        double load = bench_load_average(), t0 = bench_now();
+        err = cm_clip_encode_images(fb->m, fb->pixels, fb->B, NULL, &arena, features);
+        double t = bench_now() - t0, g = bench_ceiling(6304, 3072, 768, 1);
+        if (t < best) best = t;
+        if (g > peak) peak = g;
+        printf("  [%s] iteration %d: forward %.3f s (%.1f GFLOP/s), ceiling %.1f GFLOP/s, load %.2f\n", cfg->name, it,
+               t, flops / t * 1e-9, g, load);
+    }
+    if (err) cm_error_print(stderr);
+    cm_arena_destroy(&arena);
+    cm_gemm_unfreeze(fb->m->params);
+    free(features);
+    r->seconds = best, r->gflops = flops / best * 1e-9, r->ceiling = peak;
+    return !err;
 }
 
 static int usage(FILE *f)
 {
-    fprintf(f, "usage: bench_vit_forward [--batch B (32)] [--iters N (3)]\n"
-               "ViT-B/16 image encoder forward vs a 6304x3072x768 sgemm; threads: OPENBLAS_NUM_THREADS.\n");
+    fprintf(f, "usage: bench_vit_forward [--batch B (32)] [--iters N (3)] [--configs openblas/fp32,...]\n"
+               "ViT-B/16 image encoder forward on each GEMM path vs a 6304x3072x768 product on the same\n"
+               "path; threads: OPENBLAS_NUM_THREADS.\n");
     return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv)
 {
     int B = 32, iters = 3;
+    const char *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help")) return usage(stdout);
         if (i + 1 < argc && !strcmp(argv[i], "--batch"))
             B = atoi(argv[++i]);
         else if (i + 1 < argc && !strcmp(argv[i], "--iters"))
             iters = atoi(argv[++i]);
+        else if (i + 1 < argc && !strcmp(argv[i], "--configs"))
+            only = argv[++i];
         else
             return usage(stderr);
     }
     if (B <= 0 || iters <= 0) return usage(stderr);
+    bench_config configs[8];
+    int nconfigs = bench_configs(configs, 8, only);
+    if (nconfigs == 0) return usage(stderr);
 
     cm_clip_model m;
     cm_err err = cm_clip_create(&m, &vit_b16);
@@ -109,49 +111,28 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < m.table.total; i++) m.params[i] = 0.02f * cm_rng_normal(&rng);
     const cm_clip_config *c = &m.cfg;
     size_t npix = (size_t)B * 3 * c->image_size * c->image_size;
-    float *pixels = malloc(npix * sizeof *pixels), *features = malloc((size_t)B * c->embed_dim * sizeof *features);
+    float *pixels = malloc(npix * sizeof *pixels);
     for (size_t i = 0; i < npix; i++) pixels[i] = cm_rng_normal(&rng);
-    cm_arena arena;
-    size_t bytes = cm_clip_images_arena_bytes(c, B, 0);
-    err = cm_arena_create(&arena, bytes);
-    if (err) return cm_error_exit_status(err);
 
     char desc[256];
     printf("model: %s\n", cm_clip_config_str(c, desc, sizeof desc));
-    printf("batch %d, %d iterations, OpenBLAS threads %d, arena %.0f MiB\n", B, iters, openblas_get_num_threads(),
-           bytes / 1048576.0);
-    /* Other processes may share the cores: the sgemm is measured between the
-     * forward iterations too, and the best of each is compared. */
-    sgemm_probe probe;
-    probe_init(&probe, 6304, 3072, 768);
-    double peak = 0;
-    for (int r = 0; r < 3; r++) {
-        double g = probe_gflops(&probe);
-        if (g > peak) peak = g;
-    }
-    err = cm_clip_encode_images(&m, pixels, B, NULL, &arena, features); /* warm-up */
-    if (err) return cm_error_exit_status(err);
-    double best = 1e30, flops = forward_flops(c, B);
-    for (int it = 0; it < iters; it++) {
-        double t0 = now();
-        err = cm_clip_encode_images(&m, pixels, B, NULL, &arena, features);
-        double t = now() - t0;
-        if (err) return cm_error_exit_status(err);
-        if (t < best) best = t;
-        double g = probe_gflops(&probe);
-        if (g > peak) peak = g;
-        printf("  iteration %d: forward %.3f s (%.1f GFLOP/s), sgemm %.1f GFLOP/s\n", it, t, flops / t * 1e-9, g);
-    }
-    probe_free(&probe);
-    double achieved = flops / best * 1e-9;
-    printf("forward: %.2f images/s, %.1f GFLOP/s (%.1f GFLOP per image, best of %d)\n", B / best, achieved,
-           flops / B * 1e-9, iters);
-    printf("sgemm 6304x3072x768: %.1f GFLOP/s (best)\n", peak);
-    printf("ratio forward/sgemm: %.2f\n", achieved / peak);
-
-    cm_arena_destroy(&arena);
+    printf("batch %d, %d iterations, OPENBLAS_NUM_THREADS %s, arena %.0f MiB, load %.2f\n", B, iters,
+           getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "unset",
+           cm_clip_images_arena_bytes(c, B, 0) / 1048576.0, bench_load_average());
+    forward_bench fb = {&m, pixels, B, iters};
+    bench_result results[8];
+    for (int i = 0; i < nconfigs; i++)
+        if (!bench_run_isolated(&configs[i], run_forward, &fb, &results[i], NULL, 0))
+            printf("  [%s] failed\n", configs[i].name);
+    printf("\nforward, batch %d, %.1f GFLOP per image:\n", B, forward_flops(c, 1) * 1e-9);
+    printf("  %-13s %9s %9s %9s %10s %10s %9s %7s\n", "path", "s/batch", "images/s", "GFLOP/s", "ceiling", "fwd/ceil",
+           "peak MiB", "load");
+    for (int i = 0; i < nconfigs; i++)
+        if (results[i].ok)
+            printf("  %-13s %9.3f %9.2f %9.1f %10.1f %10.2f %9.0f %7.2f\n", configs[i].name, results[i].seconds,
+                   B / results[i].seconds, results[i].gflops, results[i].ceiling, results[i].gflops / results[i].ceiling,
+                   results[i].rss_mib, results[i].load);
     free(pixels);
-    free(features);
     cm_clip_destroy(&m);
     return 0;
 }

@@ -30,6 +30,7 @@
 
 #include "clipmtl/clip_model.h"
 #include "clipmtl/error.h"
+#include "clipmtl/gemm.h"
 #include "clipmtl/grouping.h"
 #include "clipmtl/optimizer.h"
 #include "clipmtl/prompt_method.h"
@@ -62,7 +63,6 @@ typedef enum { CM_ADAPTER_IMAGE, CM_ADAPTER_TEXT, CM_ADAPTER_BOTH } cm_adapter_t
 typedef enum { CM_MULTITASK_SINGLE, CM_MULTITASK_SHARED, CM_MULTITASK_GROUPED } cm_multitask_mode;
 typedef enum { CM_COMBINE_CONCAT, CM_COMBINE_SUM } cm_prompt_combine;
 typedef enum { CM_SCHEDULE_COSINE, CM_SCHEDULE_CONSTANT } cm_lr_schedule;
-typedef enum { CM_PRECISION_FP32 } cm_precision;
 
 typedef struct {
     char *name;             /* names the output directory out_dir/name */
@@ -71,6 +71,7 @@ typedef struct {
     int log_every;          /* steps */
     int64_t checkpoint_every; /* steps; 0 = only at the end */
     int keep_checkpoints;
+    double stall_timeout;   /* seconds without progress before the job is aborted; 0 = never */
 } cm_config_run;
 
 typedef struct {
@@ -148,8 +149,12 @@ typedef struct {
 typedef struct {
     int64_t eval_every;         /* steps; 0 = only at the end */
     int eval_batch_size;
-    cm_precision precision;
 } cm_config_train;
+
+typedef struct {
+    cm_precision precision;     /* of the products with frozen weights (gemm.h) */
+    cm_gemm_path gemm;          /* auto = resolved by cm_gemm_select */
+} cm_config_compute;
 
 /* The largest number of keys the schema may have (checked by the tests). */
 #define CM_CONFIG_MAX_KEYS 128
@@ -163,6 +168,7 @@ typedef struct {
     cm_config_grouping grouping;
     cm_config_optim optim;
     cm_config_train train;
+    cm_config_compute compute;
     /* where each key's value came from, indexed by the schema's key number; NULL = default */
     char *origin[CM_CONFIG_MAX_KEYS];
 } cm_config;
@@ -199,6 +205,11 @@ cm_err cm_config_grouping_options(const cm_config *c, int ntasks, const char *co
 cm_err cm_config_dump(const cm_config *c, FILE *f);
 /* 1 when every key holds the same value. */
 int cm_config_equal(const cm_config *a, const cm_config *b);
+/* Resuming from a file (checkpoint, similarity file, named `source`) that stored stored_text:
+ * an error naming every key whose value differs, except the keys that change neither what is
+ * trained nor what is measured (paths, logging, checkpointing, the watchdog, evaluation
+ * batching); with allow_change a warning instead. */
+cm_err cm_config_check_resume(const cm_config *c, const char *stored_text, const char *source, int allow_change);
 /* Markdown reference of every key: type, default, range or choices, meaning. */
 cm_err cm_config_doc(FILE *f);
 

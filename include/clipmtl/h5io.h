@@ -10,7 +10,10 @@
  * Collective calls: every rank of the file's communicator calls them with the same name, type
  * and shape (HDF5 metadata is collective). Per-rank arguments (the slab a rank writes or reads)
  * are checked on each rank first and the ranks agree before any collective HDF5 call, so one
- * rank's bad slab is an error on every rank instead of a hang.
+ * rank's bad slab is an error on every rank instead of a hang. They agree again on the outcome
+ * before returning (an allreduce of the status): a write that fails on one rank only, e.g. on
+ * a full disk, fails on every rank ("another rank failed"), so no rank goes on to the next
+ * collective call while another is cleaning up.
  *
  * Shapes are row-major; a slab is [start, start+count) per dimension; a rank with nothing to
  * transfer passes count with a zero. Names are paths ("prompts/layer0/P_s"); the groups on the
@@ -35,13 +38,24 @@ typedef struct {
     MPI_Comm comm;   /* not duplicated: the caller keeps it alive until cm_h5_close */
     int rank, nranks;
     char *path;
+    int in_memory;   /* cm_h5_create_small: built by rank 0 in memory */
 } cm_h5_file;
 
 /* Collective. Creates (truncating) or opens a file. */
 cm_err cm_h5_create(cm_h5_file *f, MPI_Comm comm, const char *path);
+/* As cm_h5_create, for files that fit in rank 0's memory (run files, checkpoints): rank 0 builds
+ * the file in memory (the other ranks send it the slabs they write) and cm_h5_close writes it
+ * whole with plain writes, so that a full disk is an ordinary error on every rank. (A failed
+ * flush inside HDF5 1.10 cannot be recovered: with one rank the file cannot be closed and
+ * MPI_Finalize crashes on it; with MPI-IO a failure on some ranks only hangs H5Fclose.) Such a
+ * file is written, not read back, and strings come from rank 0. */
+cm_err cm_h5_create_small(cm_h5_file *f, MPI_Comm comm, const char *path);
 cm_err cm_h5_open(cm_h5_file *f, MPI_Comm comm, const char *path, int writable);
 /* Collective. Flushes and closes; safe on a zeroed or already closed struct. */
 cm_err cm_h5_close(cm_h5_file *f);
+/* Collective. Closes and removes a file whose writing failed (error paths, after the ranks agreed
+ * on the failure): the caller's error stays the current one. */
+void cm_h5_discard(cm_h5_file *f);
 
 /* Collective. A group and the groups above it. */
 cm_err cm_h5_create_group(cm_h5_file *f, const char *path);
@@ -100,11 +114,10 @@ cm_err cm_h5_raw_offset(cm_h5_file *f, const char *name, uint64_t *offset);
 
 /* ---- atomic checkpoints ----
  * begin creates <dir>/ckpt-<step>.h5.tmp (and dir if needed) with a root attribute "step"; the
- * caller writes datasets into ck->file; end closes it (flushing every rank's data), and after a
- * barrier rank 0 syncs and renames it to ckpt-<step>.h5, rewrites <dir>/latest ("ckpt-<step>.h5\n")
- * through a temporary file and a rename, removes stale .tmp files of earlier steps, and keeps the
- * newest `keep` checkpoints. A crash at any point leaves the previous checkpoint and `latest`
- * as they were. */
+ * caller writes datasets into ck->file; end closes it (flushing every rank's data), and once
+ * every rank closed it rank 0 syncs and renames it to ckpt-<step>.h5, removes stale .tmp files
+ * and complete files of later steps, and keeps the newest `keep` checkpoints. A crash at any
+ * point leaves the previous checkpoints as they were. */
 typedef struct {
     cm_h5_file file;
     char *dir;
@@ -114,8 +127,13 @@ typedef struct {
 
 cm_err cm_h5_checkpoint_begin(cm_h5_checkpoint *ck, MPI_Comm comm, const char *dir, int64_t step, int keep);
 cm_err cm_h5_checkpoint_end(cm_h5_checkpoint *ck);
-/* Collective. Closes and removes the unfinished file (on an error path). */
-cm_err cm_h5_checkpoint_abort(cm_h5_checkpoint *ck);
+/* Collective. Discards the unfinished file (on an error path, after the ranks agreed on the
+ * failure); the caller's error stays the current one. */
+void cm_h5_checkpoint_abort(cm_h5_checkpoint *ck);
+
+/* Not collective. Steps of the complete checkpoint files of dir, newest first (*steps is freed by
+ * the caller; none when dir does not exist). */
+cm_err cm_h5_checkpoint_steps(const char *dir, int64_t **steps, int *n);
 
 /* Not collective. The newest complete checkpoint in dir: the largest step of a file named exactly
  * ckpt-<step>.h5 that carries the HDF5 signature (.tmp files are never considered). *found = 0

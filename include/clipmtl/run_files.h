@@ -1,6 +1,7 @@
 /* The files a run leaves behind (docs/formats.md): the phase-1 similarity file, checkpoints of
  * the trainable parameters and optimizer, and the results file. Task names are stored as one
- * string attribute `tasks`, names separated by newlines. */
+ * string attribute `tasks`, names separated by newlines. Every dataset of a similarity file or a
+ * checkpoint carries its CRC-32 (attribute crc32), checked when it is read back. */
 #ifndef CLIPMTL_RUN_FILES_H
 #define CLIPMTL_RUN_FILES_H
 
@@ -8,6 +9,7 @@
 
 #include <mpi.h>
 
+#include "clipmtl/config.h"
 #include "clipmtl/error.h"
 #include "clipmtl/optimizer.h"
 #include "clipmtl/similarity.h"
@@ -24,9 +26,11 @@ typedef struct {
     char **task_names;
     int64_t *steps;                  /* [count] */
     double *cosine, *norms, *average; /* [count][N][N], [count][N], [N][N] */
+    char *config_text;                /* the configuration of the run that wrote it */
 } cm_similarity_record;
 
-/* Reads and checks a similarity file (shapes, symmetric finite average); errors name the file. */
+/* Reads and checks a similarity file (checksums, shapes, symmetric finite average); errors name
+ * the file. */
 cm_err cm_similarity_file_read(const char *path, cm_similarity_record *r);
 void cm_similarity_record_free(cm_similarity_record *r);
 
@@ -48,9 +52,18 @@ cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int kee
                            const float *params, const cm_optimizer *opt, const int *owner, const char *config_text,
                            const cm_checkpoint_extras *extras);
 /* Reads every entry of table (by name and shape) on every rank, so a run can resume on any
- * number of ranks. */
-cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table *table, float *params,
-                          cm_optimizer *opt, int64_t *step);
+ * number of ranks, checking every checksum and that the attributes step and optimizer_steps are
+ * `step` (the step of the file's name). A checkpoint written under other training settings than
+ * cfg is refused with CM_ERR_CONFIG (cm_config_check_resume). */
+cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const cm_config *cfg, int allow_config_change,
+                          const cm_tensor_table *table, float *params, cm_optimizer *opt);
+/* The newest checkpoint of dir that reads back intact (cm_checkpoint_read): a damaged or
+ * truncated newer one is skipped with a warning. *found = 0 when dir holds none; an error when
+ * it holds some but none is intact, or when the newest intact one is refused for its settings.
+ * path[len] receives the file read. */
+cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config *cfg, int allow_config_change,
+                                 const cm_tensor_table *table, float *params, cm_optimizer *opt, int64_t *step,
+                                 char *path, size_t len, int *found);
 /* The similarity snapshots a phase-1 checkpoint holds, appended to snaps (none: nothing). */
 cm_err cm_checkpoint_read_snapshots(MPI_Comm comm, const char *path, cm_similarity_snapshots *snaps);
 

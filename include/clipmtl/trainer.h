@@ -11,7 +11,9 @@
  * cm_reduce_prompt_gradients, each prompt method's gradient is clipped on its own (every rank
  * that holds a method sees the same reduced values, so replicas stay identical), and the rank
  * updates the methods it uses. Checkpoints every run.checkpoint_every steps, at the end, and
- * when SIGTERM or SIGUSR1 arrives (then the step loop stops with CM_ERR_INTERRUPTED). */
+ * when SIGTERM or SIGUSR1 arrives (then the step loop stops with CM_ERR_INTERRUPTED). With
+ * run.stall_timeout > 0 a watchdog ends the process when a step, checkpoint or evaluation batch
+ * does not begin within that time (watchdog.h). */
 #ifndef CLIPMTL_TRAINER_H
 #define CLIPMTL_TRAINER_H
 
@@ -26,6 +28,7 @@
 #include "clipmtl/prompt_set.h"
 #include "clipmtl/similarity.h"
 #include "clipmtl/tasks.h"
+#include "clipmtl/watchdog.h"
 
 typedef struct {
     MPI_Comm comm;           /* every collective of the session; ranks below are in it */
@@ -53,6 +56,7 @@ typedef struct {
     const int *group_of_task;           /* grouped mode, for checkpoints */
     cm_similarity_snapshots *snapshots; /* phase 1 while cm_trainer_run records them */
     char resumed_from[4400];            /* checkpoint read by cm_trainer_resume, "" if none */
+    cm_watchdog *watchdog;              /* run.stall_timeout > 0: from the end of create to destroy */
 } cm_trainer;
 
 /* Collective over comm, which must outlive the trainer. mode and grouping as cm_prompt_set_create;
@@ -61,8 +65,10 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
                          cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps);
 void cm_trainer_destroy(cm_trainer *t);
 
-/* Collective. Continues from the newest checkpoint of this phase when there is one; *resumed = 1. */
-cm_err cm_trainer_resume(cm_trainer *t, int *resumed);
+/* Collective. Continues from the newest intact checkpoint of this phase when there is one
+ * (*resumed = 1); one written under another configuration is refused unless allow_config_change
+ * (cm_config_check_resume). */
+cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed);
 
 /* Collective. Trains until total_steps. When snapshots is not NULL, the task-gradient cosine
  * similarities are recorded at the steps listed in snapshot_steps[nsnapshots] (1-based: after

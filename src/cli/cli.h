@@ -19,7 +19,8 @@ cm_err cm_cli_parse_double(const char *option, const char *text, double lo, doub
 
 /* For commands that run under mpirun: MPI_Init, and the exit. On an error one message is
  * printed for the job (not one per rank); a failed rank whose peers do not reach the exit (they
- * may be blocked in a collective) aborts the job. Exit status 1 on every rank when any failed. */
+ * may be blocked in a collective) aborts the job. Exit status CM_EXIT_FAILURE on every rank when any failed; a clean stop on a signal
+ * (CM_ERR_INTERRUPTED, raised on every rank at once) exits CM_EXIT_STOPPED (exit_status.h). */
 cm_err cm_cli_mpi_init(int *argc, char ***argv);
 int cm_cli_mpi_exit(cm_err err);
 

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "clipmtl/clip_weights.h"
+#include "clipmtl/gemm.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/method_config.h"
 #include "pipeline.h"
@@ -105,6 +106,7 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
     char **classes = NULL;
     int32_t *ids = NULL;
     cm_err err;
+    CM_CHECK_GOTO(err, cm_gemm_select(c->compute.gemm, c->compute.precision), done);
     if (c->model.weights && c->model.weights[0]) {
         CM_CHECK_GOTO(err, cm_clip_load(&m, c->model.weights), done);
     } else {
@@ -113,6 +115,7 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
         CM_CHECK_GOTO(err, cm_clip_create(&m, &mc), done);
         CM_CHECK_GOTO(err, cm_clip_init_random(&m, (uint64_t)c->model.init_seed), done);
     }
+    CM_CHECK_GOTO(err, cm_gemm_freeze(m.params, m.table.total), done);
     CM_CHECK_GOTO(err, cm_config_check_model(c, &m.cfg), done);
     cm_method_options opt;
     cm_method_options_from_config(&c->method, &opt);
@@ -151,9 +154,10 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
         CM_CHECK_GOTO(err, cm_h5_write_owner(&out, name, CM_H5_FLOAT, e->ndim, dims, 0, grads + e->offset), done);
     }
     CM_CHECK_GOTO(err, cm_h5_write_text(&out, "config", p->config_text), done);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&out, "/", "compute", cm_gemm_describe()), done);
     CM_CHECK_GOTO(err, cm_h5_close(&out), done);
-    printf("grad: %s, %zu parameters, %d images, %d classes: loss %.6f, %d correct -> %s\n", cm_method_name(opt.kind),
-           set.table.total, b, C, loss, correct, files->out);
+    printf("grad: %s, %zu parameters, %d images, %d classes: loss %.6f, %d correct -> %s (gemm %s)\n",
+           cm_method_name(opt.kind), set.table.total, b, C, loss, correct, files->out, cm_gemm_describe());
 done:
     if (err != CM_OK) cm_h5_close(&out);
     for (int k = 0; classes && k < C; k++) free(classes[k]);
@@ -161,6 +165,7 @@ done:
     if (tok) cm_tokenizer_free(tok);
     cm_arena_destroy(&arena);
     cm_prompt_set_destroy(&set);
+    cm_gemm_unfreeze(m.params);
     cm_clip_destroy(&m);
     return err;
 }

@@ -9,12 +9,13 @@
 int cmd_group(int argc, char **argv)
 {
     if (cm_cli_wants_help(argc, argv)) {
-        printf("usage: clipmtl group CONFIG.yaml [--set key=value]... [--resume]\n\n"
+        printf("usage: clipmtl group CONFIG.yaml [--set key=value]... [--resume [--allow-config-change]]\n\n"
                "Phase 1: trains one prompt set shared by all tasks for multitask.phase1_steps steps; at the\n"
                "snapshot steps every task's gradient on it is reduced over the task's ranks and the cosine\n"
                "similarities (ScaLAPACK Gram matrix) are recorded. Their average is grouped by grouping.rule and\n"
                "written with every snapshot to <run.out_dir>/<run.name>/similarity.h5. --resume continues from\n"
-               "the newest phase-1 checkpoint. Run under mpirun/srun.\n");
+               "the newest phase-1 checkpoint. Run under mpirun/srun.\n"
+               CM_PIPELINE_RESUME_HELP);
         return 0;
     }
     cm_pipeline p = {0};

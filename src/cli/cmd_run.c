@@ -9,12 +9,13 @@
 int cmd_run(int argc, char **argv)
 {
     if (cm_cli_wants_help(argc, argv)) {
-        printf("usage: clipmtl run [CONFIG.yaml] [--set key=value]... [--resume]\n\n"
+        printf("usage: clipmtl run [CONFIG.yaml] [--set key=value]... [--resume [--allow-config-change]]\n\n"
                "The MmAP pipeline: in multitask.mode grouped, phase 1 (clipmtl group) unless the groups are\n"
                "given (grouping.rule explicit or grouping.similarity_file), then phase 2 (clipmtl train) with\n"
                "group-shared + task-specific prompts, then the results table. Other modes train directly.\n"
                "Without CONFIG the embedded demo (experiments/demo.yaml) runs. --resume continues each phase\n"
-               "from its newest checkpoint (a finished phase 1 is reused). Run under mpirun/srun.\n");
+               "from its newest checkpoint (a finished phase 1 is reused). Run under mpirun/srun.\n"
+               CM_PIPELINE_RESUME_HELP);
         return 0;
     }
     cm_pipeline p = {0};

@@ -8,6 +8,7 @@
 #include <mpi.h>
 
 #include "cli.h"
+#include "clipmtl/exit_status.h"
 #include "clipmtl/log.h"
 
 int cm_cli_exit_status(cm_err err) { return cm_error_exit_status(err); }
@@ -81,11 +82,19 @@ int cm_cli_mpi_exit(cm_err err)
         MPI_Comm_size(MPI_COMM_WORLD, &size);
         MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     }
+    if (err == CM_ERR_INTERRUPTED) {
+        /* Every rank stopped at the same step after the checkpoint: a clean end, not a failure. */
+        if (rank == 0) fprintf(stderr, "%s\n", cm_error_message());
+        cm_log_file_close();
+        if (exit_comm != MPI_COMM_NULL) MPI_Comm_free(&exit_comm);
+        if (ready) MPI_Finalize();
+        return CM_EXIT_STOPPED;
+    }
     if (!ready || size == 1 || exit_comm == MPI_COMM_NULL) {
         if (err != CM_OK) cm_error_print(stderr);
         cm_log_file_close();
         if (ready) MPI_Finalize();
-        return err == CM_OK ? 0 : 1;
+        return err == CM_OK ? 0 : CM_EXIT_FAILURE;
     }
     const int priority = err == CM_OK ? INT_MAX : err == CM_ERR_MPI ? size + rank : rank;
     int reporter = INT_MAX, agreed = 0;
@@ -111,5 +120,5 @@ int cm_cli_mpi_exit(cm_err err)
     }
     MPI_Comm_free(&exit_comm);
     MPI_Finalize();
-    return reporter == INT_MAX ? 0 : 1;
+    return reporter == INT_MAX ? 0 : CM_EXIT_FAILURE;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -39,6 +40,8 @@ cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int flags)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--resume") == 0) {
             p->resume = 1;
+        } else if (strcmp(argv[i], "--allow-config-change") == 0) {
+            p->allow_config_change = 1;
         } else if (strcmp(argv[i], "--set") == 0) {
             i++; /* applied after the file, below */
             CM_ASSERT(i < argc, CM_ERR_ARG, "--set needs key=value");
@@ -123,12 +126,14 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     *group_of_task = NULL;
     double t0 = cm_now();
     if (p->resume) {
-        /* A finished phase 1 is reused: its grouping follows from the stored average. */
+        /* A finished phase 1 is reused: its grouping follows from the stored average. A damaged
+         * file is recomputed from the phase-1 checkpoints. */
         snprintf(path, sizeof path, "%s/%s/similarity.h5", c->run.out_dir, c->run.name);
         cm_similarity_record r;
-        if (cm_similarity_file_read(path, &r) == CM_OK) {
-            cm_err e = CM_OK;
-            if (!(*group_of_task = calloc((size_t)r.ntasks, sizeof **group_of_task)))
+        cm_err e = access(path, F_OK) == 0 ? cm_similarity_file_read(path, &r) : CM_ERR_IO;
+        if (e == CM_OK) {
+            e = cm_config_check_resume(c, r.config_text, path, p->allow_config_change);
+            if (e == CM_OK && !(*group_of_task = calloc((size_t)r.ntasks, sizeof **group_of_task)))
                 e = CM_RAISE(CM_ERR_MEM, "out of memory");
             if (e == CM_OK)
                 e = grouping_of(p->comm, c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task,
@@ -141,6 +146,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
             cm_similarity_record_free(&r);
             return e;
         }
+        if (access(path, F_OK) == 0 && rank == 0) cm_log_warn("%s is not usable, phase 1 is redone: %s", path, cm_error_message());
         cm_error_clear();
     }
     cm_err err =
@@ -151,7 +157,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     snprintf(path, sizeof path, "%s/similarity.h5", t.dir);
     CM_CHECK_GOTO(err, snapshot_steps(c, t.total_steps, &steps, &nsteps), done);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_init(&snaps, N), done);
-    if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);
+    if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, p->allow_config_change, &resumed), done);
     /* Snapshots taken before the checkpoint come back from it. */
     if (resumed) CM_CHECK_GOTO(err, cm_checkpoint_read_snapshots(p->comm, t.resumed_from, &snaps), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, steps, nsteps, &snaps), done);
@@ -231,7 +237,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     err = cm_trainer_create(&t, p->comm, c, p->config_text, "phase2", mode, group_of_task, ngroups, c->optim.steps);
     if (err != CM_OK) goto done;
     const int N = t.tasks.ntasks;
-    if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);
+    if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, p->allow_config_change, &resumed), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, NULL, 0, NULL), done);
     if (!(accuracy = calloc((size_t)N, sizeof *accuracy))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
     CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy), done);

@@ -12,6 +12,7 @@ libclipmtl_a_SOURCES += \
   src/core/fs.c
 noinst_HEADERS += \
   include/clipmtl/error.h \
+  include/clipmtl/exit_status.h \
   include/clipmtl/log.h \
   include/clipmtl/progress.h \
   include/clipmtl/arena.h \

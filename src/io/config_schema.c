@@ -11,7 +11,8 @@
 
 /* Enum values are stored through int pointers. */
 _Static_assert(sizeof(cm_data_kind) == sizeof(int) && sizeof(cm_method_kind) == sizeof(int) &&
-               sizeof(cm_grouping_rule) == sizeof(int) && sizeof(cm_precision) == sizeof(int),
+               sizeof(cm_grouping_rule) == sizeof(int) && sizeof(cm_precision) == sizeof(int) &&
+                   sizeof(cm_gemm_path) == sizeof(int),
                "configuration enums must be int-sized");
 
 #define AT(field) offsetof(cm_config, field)
@@ -30,7 +31,9 @@ static const char *const combine_rules[] = {"concat", "sum", NULL};
 static const char *const optimizers[] = {"sgd", "adamw", NULL};
 static const char *const schedules[] = {"cosine", "constant", NULL};
 static const char *const warmup_kinds[] = {"constant", "linear", NULL};
-static const char *const precisions[] = {"fp32", NULL};
+static const char *const precisions[] = {"fp32", "bf16", NULL};
+/* In the order of cm_gemm_path. */
+static const char *const gemm_paths[] = {"auto", "openblas", "onednn", NULL};
 /* In the order of cm_grouping_rule; the tests check it against cm_grouping_rule_parse. */
 static const char *const grouping_rules[] = {"partition", "threshold", "spectral", "explicit", NULL};
 
@@ -50,6 +53,12 @@ static const cm_config_key run_keys[] = {
      .doc = "Steps between two checkpoints; 0 = only at the end (and on a signal)."},
     {.name = "keep_checkpoints", .type = CM_CFG_INT, .offset = AT(run.keep_checkpoints),
      .min = 1, .max = 1000, .default_yaml = "2", .doc = "Newest checkpoints kept on disk."},
+    {.name = "stall_timeout", .type = CM_CFG_DOUBLE, .offset = AT(run.stall_timeout), .min = 0, .max = 1e7,
+     .default_yaml = "0",
+     .doc = "Seconds a rank may go without progress (a training step, a checkpoint, an evaluation "
+            "batch) before the job is aborted, e.g. when a rank is stopped and the others wait for "
+            "it forever; the last complete checkpoint stays intact. Longer than the slowest step and "
+            "checkpoint. 0 = no watchdog."},
 };
 
 static const cm_config_key model_keys[] = {
@@ -253,9 +262,21 @@ static const cm_config_key train_keys[] = {
      .doc = "Steps between two evaluations on the test splits; 0 = only at the end."},
     {.name = "eval_batch_size", .type = CM_CFG_INT, .offset = AT(train.eval_batch_size),
      .min = 1, .max = 1e6, .default_yaml = "64", .doc = "Images per evaluation batch."},
-    {.name = "precision", .type = CM_CFG_ENUM, .offset = AT(train.precision),
+};
+
+static const cm_config_key compute_keys[] = {
+    {.name = "precision", .type = CM_CFG_ENUM, .offset = AT(compute.precision),
      .names = precisions, .default_yaml = "fp32",
-     .doc = "Arithmetic precision (the reference runs fp16; clipmtl computes in fp32)."},
+     .doc = "Arithmetic of the products with the frozen CLIP weights. `fp32`: everything in fp32. "
+            "`bf16`: those weights kept as a bfloat16 copy and the products' other operand rounded to "
+            "bfloat16, accumulated in fp32; prompts, gradients and optimizer state stay fp32 (needs "
+            "the `onednn` path on a CPU with AVX512-BF16). The reference runs fp16."},
+    {.name = "gemm", .type = CM_CFG_ENUM, .offset = AT(compute.gemm), .names = gemm_paths,
+     .default_yaml = "auto",
+     .doc = "GEMM path. `openblas`: cblas_sgemm (portable). `onednn`: oneDNN, which picks "
+            "AVX-512 / AVX512-BF16 kernels by itself (build with libdnnl-dev). `auto`: `onednn` when "
+            "built in and the CPU has AVX-512, else `openblas`. The path used is recorded in the "
+            "log and in every output file (attribute `compute`)."},
 };
 
 #define SECTION(name, doc, keys) {name, doc, keys, (int)(sizeof keys / sizeof keys[0])}
@@ -267,7 +288,8 @@ const cm_config_section cm_config_sections[] = {
     SECTION("multitask", "How tasks share parameters (spec 4).", multitask_keys),
     SECTION("grouping", "From task similarity to groups (spec 4.3).", grouping_keys),
     SECTION("optim", "Optimizer and learning-rate schedule (spec 2.7).", optim_keys),
-    SECTION("train", "Evaluation and arithmetic.", train_keys),
+    SECTION("train", "Evaluation.", train_keys),
+    SECTION("compute", "How the matrix products are computed.", compute_keys),
 };
 const int cm_config_nsections = (int)(sizeof cm_config_sections / sizeof cm_config_sections[0]);
 
@@ -281,6 +303,7 @@ static const cm_config_key root_keys[] = {
     {.name = "grouping", .type = CM_CFG_SECTION, .section = &cm_config_sections[5]},
     {.name = "optim", .type = CM_CFG_SECTION, .section = &cm_config_sections[6]},
     {.name = "train", .type = CM_CFG_SECTION, .section = &cm_config_sections[7]},
+    {.name = "compute", .type = CM_CFG_SECTION, .section = &cm_config_sections[8]},
 };
 const cm_config_section cm_config_root = {"", "", root_keys, (int)(sizeof root_keys / sizeof root_keys[0])};
 

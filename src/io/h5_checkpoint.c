@@ -1,6 +1,7 @@
-/* Atomic checkpoint files: write to ckpt-<step>.h5.tmp, close, sync, rename; then a `latest`
- * pointer replaced by rename. A complete checkpoint is exactly a file named ckpt-<step>.h5: it
- * only gets that name after every rank's data is closed into it. */
+/* Atomic checkpoint files: write to ckpt-<step>.h5.tmp, close, sync, rename. A complete
+ * checkpoint is exactly a file named ckpt-<step>.h5: it only gets that name after every rank's
+ * data is closed into it, so the directory listing is the only index (no pointer file that could
+ * disagree with it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -114,35 +115,22 @@ cm_err cm_h5_checkpoint_begin(cm_h5_checkpoint *ck, MPI_Comm comm, const char *d
     char path[4096];
     checkpoint_path(dir, step, 1, path, sizeof path);
     cm_err err = CM_OK;
-    CM_CHECK_GOTO(err, cm_h5_create(&ck->file, comm, path), fail);
+    CM_CHECK_GOTO(err, cm_h5_create_small(&ck->file, comm, path), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&ck->file, "/", "step", step), fail);
     return CM_OK;
 fail:
-    cm_h5_close(&ck->file);
-    free(ck->dir);
-    ck->dir = NULL;
+    cm_h5_checkpoint_abort(ck);
     return err;
 }
 
-/* Rank 0, after every rank closed the file: rename, pointer, clean-up. */
+/* Rank 0, after every rank closed the file: rename, clean-up. */
 static cm_err publish(const char *dir, int64_t step, int keep)
 {
-    char tmp[4096], final[4096], pointer[4096], pointer_tmp[4096];
+    char tmp[4096], final[4096];
     checkpoint_path(dir, step, 1, tmp, sizeof tmp);
     checkpoint_path(dir, step, 0, final, sizeof final);
     CM_CHECK(sync_path(tmp, 0));
     if (rename(tmp, final) != 0) CM_ERROR(CM_ERR_IO, "%s: cannot rename to %s: %s", tmp, final, strerror(errno));
-    CM_CHECK(sync_path(dir, 1));
-
-    snprintf(pointer, sizeof pointer, "%s/latest", dir);
-    snprintf(pointer_tmp, sizeof pointer_tmp, "%s/latest.tmp", dir);
-    FILE *f = fopen(pointer_tmp, "w");
-    if (!f) CM_ERROR(CM_ERR_IO, "%s: cannot write: %s", pointer_tmp, strerror(errno));
-    int failed = fprintf(f, "ckpt-%" PRId64 ".h5\n", step) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0;
-    failed |= fclose(f) != 0;
-    if (failed) CM_ERROR(CM_ERR_IO, "%s: write failed: %s", pointer_tmp, strerror(errno));
-    if (rename(pointer_tmp, pointer) != 0)
-        CM_ERROR(CM_ERR_IO, "%s: cannot rename to %s: %s", pointer_tmp, pointer, strerror(errno));
     CM_CHECK(sync_path(dir, 1));
 
     /* Unfinished files are left by crashed attempts (one writer per directory). Complete ones
@@ -182,19 +170,14 @@ cm_err cm_h5_checkpoint_end(cm_h5_checkpoint *ck)
     int rank = ck->file.rank;
     char what[4200];
     snprintf(what, sizeof what, "%s: checkpoint %" PRId64, ck->dir ? ck->dir : "?", ck->step);
-    cm_err closed = cm_h5_close(&ck->file);
-    /* Every rank's data is in the file before rank 0 renames it. */
-    int ok = closed == CM_OK, all_ok = ok;
-    if (MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm) != MPI_SUCCESS)
-        CM_ERROR(CM_ERR_MPI, "%s: MPI_Allreduce failed", what);
-    cm_err err = CM_OK;
-    if (closed != CM_OK) {
-        err = closed;
-    } else if (!all_ok) {
-        err = CM_RAISE(CM_ERR_MPI, "%s: another rank failed to close it", what);
-    } else {
-        cm_err published = rank == 0 ? publish(ck->dir, ck->step, ck->keep) : CM_OK;
-        err = share_status(comm, rank, published, what);
+    /* Every rank's data is in the file before rank 0 renames it (the close agrees across ranks). */
+    cm_err err = cm_h5_close(&ck->file);
+    if (err == CM_OK) {
+        err = share_status(comm, rank, rank == 0 ? publish(ck->dir, ck->step, ck->keep) : CM_OK, what);
+    } else if (rank == 0) { /* the space it holds may be what is missing */
+        char tmp[4096];
+        checkpoint_path(ck->dir, ck->step, 1, tmp, sizeof tmp);
+        unlink(tmp);
     }
     free(ck->dir);
     ck->dir = NULL;
@@ -202,23 +185,17 @@ cm_err cm_h5_checkpoint_end(cm_h5_checkpoint *ck)
     return CM_OK;
 }
 
-cm_err cm_h5_checkpoint_abort(cm_h5_checkpoint *ck)
+void cm_h5_checkpoint_abort(cm_h5_checkpoint *ck)
 {
-    MPI_Comm comm = ck->file.comm;
-    int rank = ck->file.rank;
-    cm_h5_close(&ck->file); /* its error is not the one being reported */
-    cm_error_clear();
-    cm_err err = CM_OK;
-    if (MPI_Barrier(comm) != MPI_SUCCESS) err = CM_RAISE(CM_ERR_MPI, "MPI_Barrier failed");
-    if (err == CM_OK && rank == 0 && ck->dir) {
-        char tmp[4096];
-        checkpoint_path(ck->dir, ck->step, 1, tmp, sizeof tmp);
-        if (unlink(tmp) != 0 && errno != ENOENT)
-            err = CM_RAISE(CM_ERR_IO, "%s: cannot remove: %s", tmp, strerror(errno));
-    }
+    cm_h5_discard(&ck->file);
     free(ck->dir);
     ck->dir = NULL;
-    return err;
+}
+
+cm_err cm_h5_checkpoint_steps(const char *dir, int64_t **steps, int *n)
+{
+    CM_CHECK(list_steps(dir, 0, steps, n));
+    return CM_OK;
 }
 
 cm_err cm_h5_checkpoint_latest(const char *dir, char *path, size_t len, int64_t *step, int *found)

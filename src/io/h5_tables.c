@@ -27,6 +27,9 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
                          f->path, name, owner, f->nranks - 1);
     else if (n < 0)
         local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: %d strings", f->path, name, n);
+    else if (f->in_memory && owner != 0) /* rank 0 holds the file */
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: owner rank %d of an in-memory "
+                         "file (rank 0 writes it)", f->path, name, owner);
     CM_CHECK(cm_h5_agree(f, local, name));
     long long shape[2] = {n, 0};
     if (f->rank == owner)
@@ -41,20 +44,22 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
                                      "%s: dataset %s: rank %d writes %d strings, the owner %lld", f->path, name,
                                      f->rank, n, shape[0]);
     CM_CHECK(cm_h5_agree(f, local, name));
-    int exists;
-    CM_CHECK(cm_h5_exists(f, name, &exists));
-    if (exists) CM_ERROR(CM_ERR_FORMAT, "%s: dataset %s: exists already (string tables are written once)", f->path, name);
-
     const size_t width = (size_t)shape[1] + 1;
     char *packed = NULL;
-    if (f->rank == owner) {
-        packed = calloc(n > 0 ? (size_t)n * width : 1, 1);
-        if (!packed) CM_ERROR(CM_ERR_MEM, "%s: dataset %s: out of memory for %d strings", f->path, name, n);
-        for (int i = 0; i < n; i++) memcpy(packed + (size_t)i * width, strings[i], strlen(strings[i]));
-    }
     cm_err err = CM_OK;
     hid_t t = H5I_INVALID_HID, space = H5I_INVALID_HID, lcpl = H5I_INVALID_HID, dset = H5I_INVALID_HID;
     hid_t memspace = H5I_INVALID_HID, dxpl = H5P_DEFAULT;
+    if (f->in_memory && f->rank != 0) goto done; /* rank 0 holds the file */
+    int exists;
+    CM_CHECK_GOTO(err, cm_h5_exists(f, name, &exists), done);
+    if (exists)
+        CM_ERROR_GOTO(err, done, CM_ERR_FORMAT, "%s: dataset %s: exists already (string tables are written once)", f->path,
+                      name);
+    if (f->rank == owner) {
+        packed = calloc(n > 0 ? (size_t)n * width : 1, 1);
+        if (!packed) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "%s: dataset %s: out of memory for %d strings", f->path, name, n);
+        for (int i = 0; i < n; i++) memcpy(packed + (size_t)i * width, strings[i], strlen(strings[i]));
+    }
     CM_CHECK_GOTO(err, string_type(f, name, width, &t), done);
     hsize_t dims[1] = {(hsize_t)n};
     space = H5Screate_simple(1, dims, NULL);
@@ -86,11 +91,11 @@ done:
     if (space >= 0) H5Sclose(space);
     if (t >= 0) H5Tclose(t);
     free(packed);
-    CM_CHECK(err);
+    CM_CHECK(cm_h5_agree(f, err, name));
     return CM_OK;
 }
 
-cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strings)
+static cm_err read_strings(cm_h5_file *f, const char *name, int *n, char ***strings)
 {
     *n = 0;
     *strings = NULL;
@@ -155,6 +160,19 @@ done:
     }
     *n = (int)count;
     *strings = out;
+    return CM_OK;
+}
+
+cm_err cm_h5_read_strings(cm_h5_file *f, const char *name, int *n, char ***strings)
+{
+    cm_err err = cm_h5_agree(f, read_strings(f, name, n, strings), name);
+    if (err != CM_OK) {
+        for (int i = 0; *strings && i < *n; i++) free((*strings)[i]);
+        free(*strings);
+        *strings = NULL;
+        *n = 0;
+    }
+    CM_CHECK(err);
     return CM_OK;
 }
 

@@ -17,7 +17,8 @@ libclipmtl_a_SOURCES += \
   src/io/yaml_tree.h \
   src/io/yaml_config.c \
   src/io/config_validate.c \
-  src/io/config_dump.c
+  src/io/config_dump.c \
+  src/io/config_resume.c
 noinst_HEADERS += \
   include/clipmtl/config.h
 # HDF5: checked wrappers (serial or MPI-IO) and atomic checkpoints.
@@ -28,3 +29,8 @@ libclipmtl_a_SOURCES += \
   src/io/h5_tables.c
 noinst_HEADERS += \
   include/clipmtl/h5io.h
+# The lock that keeps a second run out of a run directory.
+libclipmtl_a_SOURCES += \
+  src/io/run_lock.c
+noinst_HEADERS += \
+  include/clipmtl/run_lock.h

@@ -1,11 +1,11 @@
 /* MaPLe (spec.md 2.6): text prompts per layer; the visual prompt of layer j is a Linear map
  * (512 -> 768, with bias) of that layer's text prompt, one map per layer.
  * Offsets: text 0..J-1, then weight/bias pairs of proj 0..J-1. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "clipmtl/gemm.h"
 #include "method_impl.h"
 
 static size_t proj_weight(const cm_prompt_method *pm, int j) { return pm->offsets[pm->opt.depth_text + 2 * j]; }
@@ -49,7 +49,7 @@ static void maple_forward(const cm_prompt_method *pm, const float *params, cm_pr
         memcpy(text->values + (size_t)j * n * Dt, t, (size_t)n * Dt * sizeof(float));
         for (int r = 0; r < n; r++) memcpy(v + (size_t)r * Dv, params + proj_bias(pm, j), (size_t)Dv * sizeof(float));
         /* v[n,Dv] += t[n,Dt] W^T, W [Dv,Dt] */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, Dv, Dt, 1.0f, t, Dt, params + proj_weight(pm, j), Dt,
+        cm_gemm(0, 1, n, Dv, Dt, 1.0f, t, Dt, params + proj_weight(pm, j), Dt,
                     1.0f, v, Dv);
     }
 }
@@ -64,10 +64,10 @@ static void maple_backward(const cm_prompt_method *pm, const float *params, cons
         float *g_t = d_params + pm->offsets[j], *g_w = d_params + proj_weight(pm, j), *g_b = d_params + proj_bias(pm, j);
         for (size_t i = 0; i < (size_t)n * Dt; i++) g_t[i] += dt[i];
         /* The text prompt also reaches the loss through the visual prompt: dt += dv W. */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Dt, Dv, 1.0f, dv, Dv, params + proj_weight(pm, j),
+        cm_gemm(0, 0, n, Dt, Dv, 1.0f, dv, Dv, params + proj_weight(pm, j),
                     Dt, 1.0f, g_t, Dt);
         /* dW[Dv,Dt] += dv^T t; db += column sums of dv. */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Dv, Dt, n, 1.0f, dv, Dv, t, Dt, 1.0f, g_w, Dt);
+        cm_gemm(1, 0, Dv, Dt, n, 1.0f, dv, Dv, t, Dt, 1.0f, g_w, Dt);
         for (int r = 0; r < n; r++)
             for (int c = 0; c < Dv; c++) g_b[c] += dv[(size_t)r * Dv + c];
     }

@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <math.h>
 
+#include "clipmtl/gemm.h"
 #include "clipmtl/ops.h"
 #include "parallel.h"
 #include "vec4.h"
@@ -62,16 +63,17 @@ static void forward_pairs(void *arg, long begin, long end, int part)
         long b = pair / H, h = pair % H;
         const float *q = j->qkv + b * T * ld + h * hd, *k = q + D, *v = q + 2 * D;
         float *p = j->probs + pair * T * T;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
+        cm_gemm(0, 1, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
         softmax_rows(p, T, j->causal);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
+        cm_gemm(0, 0, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
                     j->out + b * T * D + h * hd, D);
     }
     (void)part;
 }
 
-/* The per-head GEMMs run on one OpenBLAS thread each, the (sequence, head) pairs split over
- * the threads OpenBLAS was given; its count is restored afterwards. */
+/* The per-head GEMMs run on one thread each, the (sequence, head) pairs split over the threads
+ * OpenBLAS was given: OpenBLAS's thread count is process-wide, so it is set to 1 for the call
+ * and restored afterwards; oneDNN's is per thread, set by cm_parallel_ranges. */
 static void run_pairs(cm_range_fn fn, attention_job *job, int B)
 {
     int threads = openblas_get_num_threads(), parts = cm_ops_threads();
@@ -102,8 +104,8 @@ static void backward_pairs(void *arg, long begin, long end, int part)
         float *dq = j->dqkv + b * T * ld + h * hd, *dk = dq + D, *dv = dq + 2 * D;
         const float *dy = j->dout + b * T * D + h * hd;
         const float *p = j->probs_in + pair * T * T;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
+        cm_gemm(1, 0, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
+        cm_gemm(0, 1, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
         for (int t = 0; t < T; t++) {
             const float *prow = p + (long)t * T;
             float *drow = ds + (long)t * T;
@@ -111,8 +113,8 @@ static void backward_pairs(void *arg, long begin, long end, int part)
             for (int i = 0; i < T; i++) dot += prow[i] * drow[i];
             for (int i = 0; i < T; i++) drow[i] = prow[i] * (drow[i] - dot);
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, ds, T, k, ld, 1.0f, dq, ld);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, ds, T, q, ld, 1.0f, dk, ld);
+        cm_gemm(0, 0, T, hd, T, scale, ds, T, k, ld, 1.0f, dq, ld);
+        cm_gemm(1, 0, T, hd, T, scale, ds, T, q, ld, 1.0f, dk, ld);
     }
 }
 

@@ -9,6 +9,8 @@ noinst_HEADERS += \
 # forward/backward pair declared in include/clipmtl/ops.h.
 libclipmtl_a_SOURCES += \
   src/ops/layernorm.c \
+  src/ops/gemm.c \
+  src/ops/gemm_onednn.c \
   src/ops/matmul.c \
   src/ops/attention.c \
   src/ops/activation.c \
@@ -17,4 +19,4 @@ libclipmtl_a_SOURCES += \
   src/ops/embedding.c \
   src/ops/parallel.c
 noinst_HEADERS += \
-  include/clipmtl/ops.h src/ops/parallel.h
+  include/clipmtl/ops.h src/ops/parallel.h src/ops/gemm_onednn.h

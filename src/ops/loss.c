@@ -1,6 +1,6 @@
+#include "clipmtl/gemm.h"
 #include "clipmtl/loss.h"
 
-#include <cblas.h>
 #include <math.h>
 
 static float inverse_norm(const float *x, int E)
@@ -15,7 +15,7 @@ void cm_clip_head_forward(float *logits, float *inv_norm_img, float *inv_norm_tx
 {
     for (int b = 0; b < B; b++) inv_norm_img[b] = inverse_norm(img + (size_t)b * E, E);
     for (int c = 0; c < C; c++) inv_norm_txt[c] = inverse_norm(txt + (size_t)c * E, E);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, C, E, 1.0f, img, E, txt, E, 0.0f, logits, C);
+    cm_gemm(0, 1, B, C, E, 1.0f, img, E, txt, E, 0.0f, logits, C);
     const float scale = expf(logit_scale);
     for (int b = 0; b < B; b++)
         for (int c = 0; c < C; c++) logits[(size_t)b * C + c] *= scale * inv_norm_img[b] * inv_norm_txt[c];
@@ -39,13 +39,13 @@ void cm_clip_head_backward(float *d_img, float *d_txt, float *g, const float *d_
     if (d_img) {
         for (int b = 0; b < B; b++)
             for (int c = 0; c < C; c++) g[(size_t)b * C + c] = scale * d_logits[(size_t)b * C + c] * inv_norm_txt[c];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, E, C, 1.0f, g, C, txt, E, 0.0f, d_img, E);
+        cm_gemm(0, 0, B, E, C, 1.0f, g, C, txt, E, 0.0f, d_img, E);
         for (int b = 0; b < B; b++) normalize_backward(d_img + (size_t)b * E, img + (size_t)b * E, inv_norm_img[b], E);
     }
     if (d_txt) {
         for (int b = 0; b < B; b++)
             for (int c = 0; c < C; c++) g[(size_t)b * C + c] = scale * d_logits[(size_t)b * C + c] * inv_norm_img[b];
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, E, B, 1.0f, g, C, img, E, 0.0f, d_txt, E);
+        cm_gemm(1, 0, C, E, B, 1.0f, g, C, img, E, 0.0f, d_txt, E);
         for (int c = 0; c < C; c++) normalize_backward(d_txt + (size_t)c * E, txt + (size_t)c * E, inv_norm_txt[c], E);
     }
 }

@@ -3,6 +3,8 @@
 #include <cblas.h>
 #include <pthread.h>
 
+#include "clipmtl/gemm.h"
+
 typedef struct {
     cm_range_fn fn;
     void *ctx;
@@ -10,10 +12,13 @@ typedef struct {
     int part;
 } slice;
 
+/* A slice is one of several running at once: its products stay on its own thread. */
 static void *run_slice(void *arg)
 {
     slice *s = arg;
+    cm_gemm_single_thread(1);
     s->fn(s->ctx, s->begin, s->end, s->part);
+    cm_gemm_single_thread(0);
     return NULL;
 }
 

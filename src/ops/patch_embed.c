@@ -1,9 +1,9 @@
 /* CLIP's conv1 (kernel = stride = P, no bias) as im2col + one GEMM over the
  * patches of all images. Each patch row is laid out (channel, row, col), the
  * order of the conv weight [D,C,P,P], so the weight is used unchanged. */
-#include <cblas.h>
 #include <string.h>
 
+#include "clipmtl/gemm.h"
 #include "clipmtl/ops.h"
 
 void cm_patch_embed_forward(float *out, float *patches, const float *pixels, const float *weight, int B, int C,
@@ -28,9 +28,9 @@ void cm_patch_embed_backward(float *dpixels, float *dweight, float *dpatches, co
 {
     int gh = H / P, gw = W / P, K = C * P * P, N = B * gh * gw;
     if (dweight)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, K, N, 1.0f, dout, D, patches, K, 1.0f, dweight, K);
+        cm_gemm(1, 0, D, K, N, 1.0f, dout, D, patches, K, 1.0f, dweight, K);
     if (!dpixels) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, D, 1.0f, dout, D, weight, K, 0.0f, dpatches, K);
+    cm_gemm(0, 0, N, K, D, 1.0f, dout, D, weight, K, 0.0f, dpatches, K);
     for (int b = 0; b < B; b++)
         for (int gy = 0; gy < gh; gy++)
             for (int gx = 0; gx < gw; gx++) {

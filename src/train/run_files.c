@@ -1,11 +1,91 @@
 #include "clipmtl/run_files.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <zlib.h>
+
+#include "clipmtl/gemm.h"
 #include "clipmtl/h5io.h"
+#include "clipmtl/log.h"
+
+/* ---- checksums ----
+ * Every dataset of a checkpoint and of a similarity file carries an attribute crc32: the zlib
+ * CRC-32 of its values as stored (little-endian) or of its text. Reads recompute it, so flipped
+ * bytes are an error naming the dataset instead of silently changed results. */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "checksums are taken over the values in memory, which must be in the files' little-endian order"
+#endif
+
+static int64_t checksum(const void *data, size_t bytes)
+{
+    return (int64_t)crc32_z(crc32_z(0, Z_NULL, 0), data, bytes);
+}
+
+static size_t type_bytes(cm_h5_type type)
+{
+    return type == CM_H5_DOUBLE || type == CM_H5_INT64 ? 8 : type == CM_H5_UINT8 ? 1 : 4;
+}
+
+/* cm_h5_write_owner plus the checksum, taken by the owner (who holds the values). */
+static cm_err write_checked(cm_h5_file *f, const char *name, cm_h5_type type, int ndims, const uint64_t *dims,
+                            int owner, const void *data)
+{
+    size_t n = 1;
+    for (int d = 0; d < ndims; d++) n *= (size_t)dims[d];
+    int64_t crc = f->rank == owner ? checksum(data, n * type_bytes(type)) : 0;
+    if (f->nranks > 1) CM_MPI_CHECK(MPI_Bcast(&crc, 1, MPI_INT64_T, owner, f->comm));
+    CM_CHECK(cm_h5_write_owner(f, name, type, ndims, dims, owner, data));
+    CM_CHECK(cm_h5_write_attr_int64(f, name, "crc32", crc));
+    return CM_OK;
+}
+
+static cm_err write_text_checked(cm_h5_file *f, const char *name, const char *text)
+{
+    CM_CHECK(cm_h5_write_text(f, name, text));
+    CM_CHECK(cm_h5_write_attr_int64(f, name, "crc32", checksum(text, strlen(text))));
+    return CM_OK;
+}
+
+static cm_err verify(cm_h5_file *f, const char *name, const void *data, size_t bytes)
+{
+    int64_t stored, computed = checksum(data, bytes);
+    CM_CHECK(cm_h5_read_attr_int64(f, name, "crc32", &stored));
+    CM_ASSERT(stored == computed, CM_ERR_FORMAT, "%s: %s: checksum %08" PRIx64 " of the values read differs from the "
+              "stored %08" PRIx64 ": the file is damaged", f->path, name, (uint64_t)computed, (uint64_t)stored);
+    return CM_OK;
+}
+
+static cm_err read_checked(cm_h5_file *f, const char *name, cm_h5_type type, void *data, size_t nvalues)
+{
+    CM_CHECK(cm_h5_read_all(f, name, type, data, nvalues));
+    CM_CHECK(verify(f, name, data, nvalues * type_bytes(type)));
+    return CM_OK;
+}
+
+/* Closes a file on an error path without replacing the error being reported. */
+static void close_keeping_error(cm_h5_file *f)
+{
+    cm_error_state cause;
+    cm_error_save(&cause);
+    cm_h5_close(f);
+    cm_error_restore(&cause);
+}
+
+static cm_err read_text_checked(cm_h5_file *f, const char *name, char **text)
+{
+    CM_CHECK(cm_h5_read_text(f, name, text));
+    cm_err err = verify(f, name, *text, strlen(*text));
+    if (err != CM_OK) {
+        free(*text);
+        *text = NULL;
+    }
+    CM_CHECK(err);
+    return CM_OK;
+}
 
 static cm_err join_names(int n, const char *const *names, char **out)
 {
@@ -53,28 +133,29 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
     cm_err err;
     const uint64_t K = (uint64_t)s->count, n = (uint64_t)N;
     uint64_t d3[3] = {K, n, n}, d2[2] = {K, n}, dn[2] = {n, n}, d1[1] = {K}, dt[1] = {n};
-    CM_CHECK_GOTO(err, cm_h5_create(&f, MPI_COMM_SELF, path), fail);
+    CM_CHECK_GOTO(err, cm_h5_create_small(&f, MPI_COMM_SELF, path), fail);
     CM_CHECK_GOTO(err, write_attr_names(&f, N, names), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "steps", CM_H5_INT64, 1, d1, 0, s->steps), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "norms", CM_H5_DOUBLE, 2, d2, 0, s->norms), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "average", CM_H5_DOUBLE, 2, dn, 0, average), fail);
+    CM_CHECK_GOTO(err, write_checked(&f, "steps", CM_H5_INT64, 1, d1, 0, s->steps), fail);
+    CM_CHECK_GOTO(err, write_checked(&f, "cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine), fail);
+    CM_CHECK_GOTO(err, write_checked(&f, "norms", CM_H5_DOUBLE, 2, d2, 0, s->norms), fail);
+    CM_CHECK_GOTO(err, write_checked(&f, "average", CM_H5_DOUBLE, 2, dn, 0, average), fail);
     if (group_of_task) {
-        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dt, 0, group_of_task), fail);
+        CM_CHECK_GOTO(err, write_checked(&f, "group_of_task", CM_H5_INT32, 1, dt, 0, group_of_task), fail);
         CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "grouping_rule", rule ? rule : ""), fail);
     }
-    CM_CHECK_GOTO(err, cm_h5_write_text(&f, "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, write_text_checked(&f, "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "compute", cm_gemm_describe()), fail);
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
-    cm_h5_close(&f);
+    cm_h5_discard(&f);
     return err;
 }
 
 void cm_similarity_record_free(cm_similarity_record *r)
 {
     for (int i = 0; r->task_names && i < r->ntasks; i++) free(r->task_names[i]);
-    free(r->task_names), free(r->steps), free(r->cosine), free(r->norms), free(r->average);
+    free(r->task_names), free(r->steps), free(r->cosine), free(r->norms), free(r->average), free(r->config_text);
     *r = (cm_similarity_record){0};
 }
 
@@ -99,10 +180,11 @@ cm_err cm_similarity_file_read(const char *path, cm_similarity_record *r)
         !(r->cosine = calloc((size_t)K * N * N + 1, sizeof *r->cosine)) ||
         !(r->norms = calloc((size_t)K * N + 1, sizeof *r->norms)) || !(r->average = calloc((size_t)N * N, sizeof *r->average)))
         CM_ERROR_GOTO(err, fail, CM_ERR_MEM, "%s: out of memory for %d snapshots of %d tasks", path, K, N);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "steps", CM_H5_INT64, r->steps, (size_t)K), fail);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "cosine", CM_H5_DOUBLE, r->cosine, (size_t)K * N * N), fail);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "norms", CM_H5_DOUBLE, r->norms, (size_t)K * N), fail);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "average", CM_H5_DOUBLE, r->average, (size_t)N * N), fail);
+    CM_CHECK_GOTO(err, read_checked(&f, "steps", CM_H5_INT64, r->steps, (size_t)K), fail);
+    CM_CHECK_GOTO(err, read_checked(&f, "cosine", CM_H5_DOUBLE, r->cosine, (size_t)K * N * N), fail);
+    CM_CHECK_GOTO(err, read_checked(&f, "norms", CM_H5_DOUBLE, r->norms, (size_t)K * N), fail);
+    CM_CHECK_GOTO(err, read_checked(&f, "average", CM_H5_DOUBLE, r->average, (size_t)N * N), fail);
+    CM_CHECK_GOTO(err, read_text_checked(&f, "config", &r->config_text), fail);
     for (int i = 0; i < N; i++)
         for (int j = 0; j < N; j++) {
             double a = r->average[i * N + j], b = r->average[j * N + i];
@@ -115,7 +197,7 @@ cm_err cm_similarity_file_read(const char *path, cm_similarity_record *r)
     return CM_OK;
 fail:
     free(names);
-    cm_h5_close(&f);
+    close_keeping_error(&f);
     cm_similarity_record_free(r);
     return err;
 }
@@ -133,14 +215,14 @@ static cm_err write_extras(cm_h5_file *f, const cm_checkpoint_extras *x)
     const uint64_t n = (uint64_t)x->ntasks;
     if (x->group_of_task) {
         uint64_t dims[1] = {n};
-        CM_CHECK(cm_h5_write_owner(f, "grouping/group_of_task", CM_H5_INT32, 1, dims, 0, x->group_of_task));
+        CM_CHECK(write_checked(f, "grouping/group_of_task", CM_H5_INT32, 1, dims, 0, x->group_of_task));
     }
     const cm_similarity_snapshots *s = x->snapshots;
     if (s && s->count > 0) {
         uint64_t k = (uint64_t)s->count, d1[1] = {k}, d2[2] = {k, n}, d3[3] = {k, n, n};
-        CM_CHECK(cm_h5_write_owner(f, "similarity/steps", CM_H5_INT64, 1, d1, 0, s->steps));
-        CM_CHECK(cm_h5_write_owner(f, "similarity/norms", CM_H5_DOUBLE, 2, d2, 0, s->norms));
-        CM_CHECK(cm_h5_write_owner(f, "similarity/cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine));
+        CM_CHECK(write_checked(f, "similarity/steps", CM_H5_INT64, 1, d1, 0, s->steps));
+        CM_CHECK(write_checked(f, "similarity/norms", CM_H5_DOUBLE, 2, d2, 0, s->norms));
+        CM_CHECK(write_checked(f, "similarity/cosine", CM_H5_DOUBLE, 3, d3, 0, s->cosine));
     }
     return CM_OK;
 }
@@ -159,18 +241,18 @@ cm_err cm_checkpoint_write(MPI_Comm comm, const char *dir, int64_t step, int kee
         int nd;
         entry_dims(e, dims, &nd);
         snprintf(name, sizeof name, "params/%s", e->name);
-        CM_CHECK_GOTO(err, cm_h5_write_owner(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], params + e->offset), fail);
+        CM_CHECK_GOTO(err, write_checked(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], params + e->offset), fail);
         snprintf(name, sizeof name, "optim/m/%s", e->name);
-        CM_CHECK_GOTO(err, cm_h5_write_owner(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], opt->m + e->offset), fail);
+        CM_CHECK_GOTO(err, write_checked(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], opt->m + e->offset), fail);
         if (opt->v) {
             snprintf(name, sizeof name, "optim/v/%s", e->name);
-            CM_CHECK_GOTO(err, cm_h5_write_owner(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], opt->v + e->offset),
-                          fail);
+            CM_CHECK_GOTO(err, write_checked(&ck.file, name, CM_H5_FLOAT, nd, dims, owner[i], opt->v + e->offset), fail);
         }
     }
     if (extras) CM_CHECK_GOTO(err, write_extras(&ck.file, extras), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&ck.file, "/", "optimizer_steps", opt->steps), fail);
-    CM_CHECK_GOTO(err, cm_h5_write_text(&ck.file, "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, write_text_checked(&ck.file, "config", config_text ? config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&ck.file, "/", "compute", cm_gemm_describe()), fail);
     CM_CHECK(cm_h5_checkpoint_end(&ck));
     return CM_OK;
 fail:
@@ -191,19 +273,27 @@ static cm_err read_entry(cm_h5_file *f, const char *prefix, const cm_tensor_desc
     int same = type == CM_H5_FLOAT && nd == want_nd;
     for (int d = 0; same && d < nd; d++) same = dims[d] == want[d];
     CM_ASSERT(same, CM_ERR_FORMAT, "%s: %s has another type or shape than this run's %s", f->path, name, e->name);
-    CM_CHECK(cm_h5_read_all(f, name, CM_H5_FLOAT, dst, e->numel));
+    CM_CHECK(read_checked(f, name, CM_H5_FLOAT, dst, e->numel));
     return CM_OK;
 }
 
-cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table *table, float *params,
-                          cm_optimizer *opt, int64_t *step)
+cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, int64_t step, const cm_config *cfg, int allow_config_change,
+                          const cm_tensor_table *table, float *params, cm_optimizer *opt)
 {
     cm_h5_file f = {0};
     cm_err err;
-    int64_t opt_steps;
+    int64_t stored_step, opt_steps;
+    char *config_text = NULL;
     CM_CHECK_GOTO(err, cm_h5_open(&f, comm, path, 0), fail);
-    CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "step", step), fail);
+    CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "step", &stored_step), fail);
     CM_CHECK_GOTO(err, cm_h5_read_attr_int64(&f, "/", "optimizer_steps", &opt_steps), fail);
+    /* One optimizer step per training step: both equal the step in the file's name. */
+    if (stored_step != step || opt_steps != step)
+        CM_ERROR_GOTO(err, fail, CM_ERR_FORMAT, "%s: attributes step %" PRId64 " and optimizer_steps %" PRId64
+                      " differ from the step %" PRId64 " of its name: the file is damaged", path, stored_step, opt_steps, step);
+    CM_CHECK_GOTO(err, read_text_checked(&f, "config", &config_text), fail);
+    /* before the tensors: another method is named as such, not as tensors of other shapes */
+    CM_CHECK_GOTO(err, cm_config_check_resume(cfg, config_text, path, allow_config_change), fail);
     for (int i = 0; i < table->count; i++) {
         const cm_tensor_desc *e = &table->entries[i];
         CM_CHECK_GOTO(err, read_entry(&f, "params", e, params + e->offset), fail);
@@ -211,10 +301,73 @@ cm_err cm_checkpoint_read(MPI_Comm comm, const char *path, const cm_tensor_table
         if (opt->v) CM_CHECK_GOTO(err, read_entry(&f, "optim/v", e, opt->v + e->offset), fail);
     }
     opt->steps = opt_steps;
-    CM_CHECK(cm_h5_close(&f));
+    CM_CHECK_GOTO(err, cm_h5_close(&f), fail);
+    free(config_text);
     return CM_OK;
 fail:
-    cm_h5_close(&f);
+    close_keeping_error(&f);
+    free(config_text);
+    return err;
+}
+
+cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config *cfg, int allow_config_change,
+                                 const cm_tensor_table *table, float *params, cm_optimizer *opt, int64_t *step,
+                                 char *path, size_t len, int *found)
+{
+    int rank, n = 0;
+    int64_t *steps = NULL;
+    *found = 0;
+    CM_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+    /* Rank 0 lists the directory and the others follow (a shared file system may lag). */
+    cm_err err = rank == 0 ? cm_h5_checkpoint_steps(dir, &steps, &n) : CM_OK;
+    int status[2] = {(int)err, n};
+    CM_MPI_CHECK_GOTO(err, MPI_Bcast(status, 2, MPI_INT, 0, comm), mpi_failed);
+    if (status[0] != CM_OK) {
+        free(steps);
+        if (rank == 0) return cm_error_trace(__FILE__, __LINE__, __func__, err);
+        CM_ERROR((cm_err)status[0], "%s: rank 0 could not list the checkpoints (see its error)", dir);
+    }
+    n = status[1];
+    if (n == 0) return CM_OK;
+    if (rank != 0) CM_CALLOC(steps, n);
+    CM_MPI_CHECK_GOTO(err, MPI_Bcast(steps, n, MPI_INT64_T, 0, comm), mpi_failed);
+    /* Newest first; a damaged one is skipped with a warning for the next older. */
+    char newest_problem[2048] = "";
+    for (int i = 0; i < n && !*found; i++) {
+        if ((size_t)snprintf(path, len, "%s/ckpt-%" PRId64 ".h5", dir, steps[i]) >= len) {
+            free(steps);
+            CM_ERROR(CM_ERR_ARG, "%s: path buffer of %zu bytes is too small", dir, len);
+        }
+        err = cm_checkpoint_read(comm, path, steps[i], cfg, allow_config_change, table, params, opt);
+        /* 0 read, 1 damaged (try the previous one), 2 refused for its configuration (stop) */
+        int outcome = err == CM_OK ? 0 : err == CM_ERR_CONFIG ? 2 : 1, worst = outcome;
+        if (MPI_Allreduce(&outcome, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS) {
+            free(steps);
+            CM_ERROR(CM_ERR_MPI, "%s: MPI_Allreduce failed", path);
+        }
+        if (worst == 0) {
+            *step = steps[i];
+            *found = 1;
+            break;
+        }
+        if (outcome != worst)
+            err = CM_RAISE(worst == 2 ? CM_ERR_CONFIG : CM_ERR_MPI,
+                           "%s: another rank could not use it (see its error)", path);
+        if (worst == 2) {
+            free(steps);
+            return cm_error_trace(__FILE__, __LINE__, __func__, err);
+        }
+        if (!newest_problem[0]) snprintf(newest_problem, sizeof newest_problem, "%s", cm_error_message());
+        if (rank == 0)
+            cm_log_warn("%s is not usable, %s: %s", path, i + 1 < n ? "falling back to the previous checkpoint" : "and it is the oldest",
+                        cm_error_message());
+        cm_error_clear();
+    }
+    free(steps);
+    if (!*found) CM_ERROR(CM_ERR_FORMAT, "%s: none of its %d checkpoints is intact; the newest: %s", dir, n, newest_problem);
+    return CM_OK;
+mpi_failed:
+    free(steps);
     return err;
 }
 
@@ -238,16 +391,18 @@ cm_err cm_checkpoint_read_snapshots(MPI_Comm comm, const char *path, cm_similari
     if (!(steps = calloc(K + 1, sizeof *steps)) || !(cosine = calloc(K * N * N + 1, sizeof *cosine)) ||
         !(norms = calloc(K * N + 1, sizeof *norms)))
         CM_ERROR_GOTO(err, done, CM_ERR_MEM, "%s: out of memory for %zu snapshots", path, K);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "similarity/steps", CM_H5_INT64, steps, K), done);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "similarity/cosine", CM_H5_DOUBLE, cosine, K * N * N), done);
-    CM_CHECK_GOTO(err, cm_h5_read_all(&f, "similarity/norms", CM_H5_DOUBLE, norms, K * N), done);
+    CM_CHECK_GOTO(err, read_checked(&f, "similarity/steps", CM_H5_INT64, steps, K), done);
+    CM_CHECK_GOTO(err, read_checked(&f, "similarity/cosine", CM_H5_DOUBLE, cosine, K * N * N), done);
+    CM_CHECK_GOTO(err, read_checked(&f, "similarity/norms", CM_H5_DOUBLE, norms, K * N), done);
     for (size_t k = 0; k < K; k++)
         CM_CHECK_GOTO(err, cm_similarity_snapshots_add(snaps, steps[k], cosine + k * N * N, norms + k * N), done);
 done:
     free(steps), free(cosine), free(norms);
-    cm_err closed = cm_h5_close(&f);
-    CM_CHECK(err);
-    CM_CHECK(closed);
+    if (err != CM_OK) {
+        close_keeping_error(&f);
+        return err;
+    }
+    CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 }
 
@@ -258,7 +413,7 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     double avg = 0;
     for (int t = 0; t < r->ntasks; t++) avg += r->accuracy[t] / r->ntasks;
     uint64_t dn[1] = {(uint64_t)r->ntasks}, scalar[1] = {1};
-    CM_CHECK_GOTO(err, cm_h5_create(&f, MPI_COMM_SELF, path), fail);
+    CM_CHECK_GOTO(err, cm_h5_create_small(&f, MPI_COMM_SELF, path), fail);
     CM_CHECK_GOTO(err, write_attr_names(&f, r->ntasks, r->task_names), fail);
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "accuracy", CM_H5_DOUBLE, 1, dn, 0, r->accuracy), fail);
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "average_accuracy", CM_H5_DOUBLE, 1, scalar, 0, &avg), fail);
@@ -271,9 +426,10 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "mode", r->mode), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&f, "/", "seed", r->seed), fail);
     CM_CHECK_GOTO(err, cm_h5_write_text(&f, "config", r->config_text ? r->config_text : ""), fail);
+    CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "compute", cm_gemm_describe()), fail);
     CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 fail:
-    cm_h5_close(&f);
+    cm_h5_discard(&f);
     return err;
 }

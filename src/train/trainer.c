@@ -9,10 +9,12 @@
 #include "clipmtl/fs.h"
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
+#include "clipmtl/gemm.h"
 #include "clipmtl/log.h"
 #include "clipmtl/method_config.h"
 #include "clipmtl/progress.h"
 #include "clipmtl/run_files.h"
+#include "clipmtl/run_lock.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
 #include "clipmtl/weight_methods.h"
@@ -47,14 +49,19 @@ void cm_trainer_catch_signals(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
+/* The model, its weights frozen for the GEMM layer (bf16 copies them once, here). */
 static cm_err load_model(const cm_config *cfg, cm_clip_model *m)
 {
-    if (cfg->model.weights && cfg->model.weights[0]) return cm_clip_load(m, cfg->model.weights);
-    cm_clip_config c;
-    CM_CHECK(cm_clip_preset(cfg->model.preset, &c));
-    CM_CHECK(cm_clip_create(m, &c));
-    CM_CHECK(cm_clip_init_random(m, (uint64_t)cfg->model.init_seed));
-    return CM_OK;
+    CM_CHECK(cm_gemm_select(cfg->compute.gemm, cfg->compute.precision));
+    if (cfg->model.weights && cfg->model.weights[0]) {
+        CM_CHECK(cm_clip_load(m, cfg->model.weights));
+    } else {
+        cm_clip_config c;
+        CM_CHECK(cm_clip_preset(cfg->model.preset, &c));
+        CM_CHECK(cm_clip_create(m, &c));
+        CM_CHECK(cm_clip_init_random(m, (uint64_t)cfg->model.init_seed));
+    }
+    return cm_gemm_freeze(m->params, m->table.total);
 }
 
 /* Word initialisation (CoOp, IVLP, MaPLe): the token embeddings of the first n words of ctx_init. */
@@ -149,11 +156,13 @@ static cm_err write_splits(const cm_trainer *t)
     char path[4200];
     snprintf(path, sizeof path, "%s/splits.h5", t->dir);
     cm_h5_file f = {0};
-    CM_CHECK(cm_h5_create(&f, t->comm, path));
+    CM_CHECK(cm_h5_create_small(&f, t->comm, path));
     cm_err err = cm_tasks_write_splits(&t->tasks, &f);
-    cm_err closed = cm_h5_close(&f);
-    CM_CHECK(err);
-    CM_CHECK(closed);
+    if (err != CM_OK) {
+        cm_h5_discard(&f);
+        return cm_error_trace(__FILE__, __LINE__, __func__, err);
+    }
+    CM_CHECK(cm_h5_close(&f));
     return CM_OK;
 }
 
@@ -167,10 +176,11 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     MPI_Comm_size(t->comm, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     cm_err err = t->rank == 0 ? cm_mkdir_p(t->dir) : CM_OK;
+    if (err == CM_OK && t->rank == 0) err = cm_run_lock(t->dir);
     int ok = err == CM_OK, all_ok;
     CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, t->comm));
     CM_CHECK(err);
-    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", t->dir);
+    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create or lock %s (see its error)", t->dir);
 
     CM_CHECK(load_model(cfg, &t->model));
     CM_CHECK(cm_config_check_model(cfg, &t->model.cfg));
@@ -247,17 +257,19 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     if (t->rank == 0) {
         cm_layout_print(&t->layout, (const char *const *)t->tasks.task_names, B, stdout);
         char desc[256];
-        printf("%s: %s, method %s (%s), %zu trainable parameters, %lld steps of %lld per epoch\n", phase,
+        printf("%s: %s, method %s (%s), %zu trainable parameters, %lld steps of %lld per epoch; gemm %s\n", phase,
                cm_clip_config_str(mc, desc, sizeof desc), cm_method_name(opt.kind),
                mode == CM_SET_SHARED ? "shared" : mode == CM_SET_SINGLE ? "per task" : "per group + per task", P,
-               (long long)total_steps, (long long)t->steps_per_epoch);
+               (long long)total_steps, (long long)t->steps_per_epoch, cm_gemm_describe());
         fflush(stdout);
     }
+    CM_CHECK(cm_watchdog_start(&t->watchdog, cfg->run.stall_timeout, t->rank, phase));
     return CM_OK;
 }
 
 void cm_trainer_destroy(cm_trainer *t)
 {
+    cm_watchdog_stop(t->watchdog);
     for (int i = 0; t->loaders && i < t->layout.nlocal; i++)
         if (t->loaders[i]) cm_loader_destroy(t->loaders[i]);
     free(t->loaders);
@@ -269,6 +281,7 @@ void cm_trainer_destroy(cm_trainer *t)
     cm_comms_free(&t->comms);
     cm_layout_free(&t->layout);
     cm_tasks_close(&t->tasks);
+    cm_gemm_unfreeze(t->model.params);
     cm_clip_destroy(&t->model);
     memset(t, 0, sizeof *t);
 }
@@ -284,24 +297,25 @@ static cm_err save_checkpoint(cm_trainer *t)
     checkpoint_dir(t, dir, sizeof dir);
     cm_checkpoint_extras extras = {.ntasks = t->tasks.ntasks, .group_of_task = t->group_of_task,
                                    .snapshots = t->snapshots};
+    cm_watchdog_beat(t->watchdog, "writing a checkpoint", t->step);
     CM_CHECK(cm_checkpoint_write(t->comm, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
                                  &t->opt, t->entry_owner, t->config_text, &extras));
     return CM_OK;
 }
 
-cm_err cm_trainer_resume(cm_trainer *t, int *resumed)
+cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed)
 {
     char dir[4200], path[4400];
     checkpoint_dir(t, dir, sizeof dir);
     int64_t step;
     int found;
-    CM_CHECK(cm_h5_checkpoint_latest(dir, path, sizeof path, &step, &found));
-    /* Every rank must agree on what it found (a shared file system may lag): rank 0 decides. */
-    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, t->comm));
-    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, t->comm));
+    CM_CHECK(cm_checkpoint_read_newest(t->comm, dir, t->cfg, allow_config_change, &t->set.table, t->params, &t->opt,
+                                       &step, path, sizeof path, &found));
     *resumed = found;
     if (!found) return CM_OK;
-    CM_CHECK(cm_checkpoint_read(t->comm, path, &t->set.table, t->params, &t->opt, &t->step));
+    CM_ASSERT(step <= t->total_steps, CM_ERR_CONFIG, "%s holds step %lld, beyond this run's %lld steps", path,
+              (long long)step, (long long)t->total_steps);
+    t->step = step;
     snprintf(t->resumed_from, sizeof t->resumed_from, "%s", path);
     if (t->rank == 0) printf("%s: resumed from %s at step %lld\n", t->phase, path, (long long)t->step);
     return CM_OK;
@@ -370,6 +384,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         const int64_t step = t->step; /* 0-based index of this update */
         int snapshot = 0;
         for (int s = 0; snaps && s < nsnapshots; s++) snapshot |= snapshot_steps[s] == step + 1;
+        cm_watchdog_beat(t->watchdog, "loading and computing its tasks' batches", step + 1);
         memset(t->grads, 0, P * sizeof(float));
         for (int i = 0; i < t->layout.nlocal; i++) {
             const int task = t->layout.local_tasks[i];
@@ -386,6 +401,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             if (snapshot) memcpy(snap_grads[i], t->task_grad + t->set.methods[0].first, t->set.methods[0].count * sizeof(float));
             stats[3 * task] += loss, stats[3 * task + 1] += correct, stats[3 * task + 2] += t->shard_count;
         }
+        cm_watchdog_beat(t->watchdog, "exchanging gradients with the other ranks", step + 1);
         if (snapshot) CM_CHECK_GOTO(err, record_snapshot(t, snap_grads, step + 1, snaps), done);
         CM_CHECK_GOTO(err, cm_reduce_prompt_gradients(&t->set, &t->layout, &t->comms, t->grads), done);
         const double lr = cm_schedule_lr(&t->schedule, (int)(step / t->steps_per_epoch));
@@ -400,6 +416,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         CM_CHECK_GOTO(err, inject_fault(t), done);
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
+            cm_watchdog_beat(t->watchdog, "summing the log statistics over the ranks", t->step);
             CM_MPI_CHECK_GOTO(err, MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm), done);
             double loss = 0, correct = 0, seen = 0, now = cm_now();
             for (int task = 0; task < N; task++) loss += stats[3 * task] / window_steps / N, correct += stats[3 * task + 1], seen += stats[3 * task + 2];
@@ -414,6 +431,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             memset(stats, 0, (size_t)3 * N * sizeof *stats);
             window_start = now, window_steps = 0, waited = 0;
         }
+        cm_watchdog_beat(t->watchdog, "agreeing with the other ranks whether to stop", t->step);
         int stop = stop_requested != 0;
         CM_MPI_CHECK_GOTO(err, MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm), done);
         const int64_t every = t->cfg->run.checkpoint_every;
@@ -454,6 +472,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
+            cm_watchdog_beat(t->watchdog, "evaluating", t->step);
             const int want = count - b0 < EB ? count - b0 : EB;
             cm_progress_add(&progress, want);
             int nb = 0;
@@ -475,6 +494,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
             counts[2 * task] += correct, counts[2 * task + 1] += nb;
         }
     }
+    cm_watchdog_beat(t->watchdog, "summing the test counts over the ranks", t->step);
     cm_progress_end(&progress);
     if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");

@@ -155,8 +155,13 @@ static void test_good_files(void)
         "  rule: explicit\n"
         "  groups: [[Art, \"Real World\"], [Clipart]]\n";
     CM_TEST_OK(cm_config_defaults(&c));
+    CM_TEST_OK(cm_config_load_string(&c, REQUIRED "compute: {precision: bf16, gemm: onednn}\n", "exp.yaml"));
+    CM_TEST(c.compute.precision == CM_PRECISION_BF16 && c.compute.gemm == CM_GEMM_ONEDNN, "compute values");
+    cm_config_free(&c);
+    CM_TEST_OK(cm_config_defaults(&c));
     CM_TEST_OK(cm_config_load_string(&c, text2, "exp.yaml"));
     CM_TEST(strcmp(c.model.weights, "w.safetensors") == 0 && c.model.init_seed == 7, "model values");
+    CM_TEST(c.compute.precision == CM_PRECISION_FP32 && c.compute.gemm == CM_GEMM_AUTO, "compute defaults");
     CM_TEST(c.multitask.snapshot_steps.n == 2 && c.multitask.snapshot_steps.items[1] == 25, "snapshot steps");
     CM_TEST(c.grouping.groups.ngroups == 2 && c.grouping.groups.size[0] == 2 && c.grouping.groups.size[1] == 1 &&
                 strcmp(c.grouping.groups.names[1], "Real World") == 0 && strcmp(c.grouping.groups.names[2], "Clipart") == 0,
@@ -192,7 +197,11 @@ static void test_bad_input(void)
                  "beta2, eps, schedule, warmup_epochs, warmup, warmup_lr, clip_grad_norm, batch_size, epochs, steps");
     expect_error(REQUIRED "optimizer:\n  lr: 0.1\n",
                  "exp.yaml:7:1: optimizer: unknown key; the top level has run, model, data, method, multitask, grouping, "
-                 "optim, train");
+                 "optim, train, compute");
+    expect_error(REQUIRED "train:\n  precision: fp32\n",
+                 "exp.yaml:8:3: train.precision: unknown key; train has eval_every, eval_batch_size");
+    expect_error(REQUIRED "compute:\n  gemm: mkl\n",
+                 "exp.yaml:8:9: compute.gemm: expected one of auto, openblas, onednn, got \"mkl\"");
     expect_error(REQUIRED "  mmap:\n    c: 3\n",
                  "exp.yaml:8:5: method.mmap.c: unknown key; method.mmap has b, m, n, shared_source, scaling_init");
     /* wrong types */
@@ -204,9 +213,9 @@ static void test_bad_input(void)
     expect_error(REQUIRED "optim:\n  epochs:\n", "exp.yaml:8:10: optim.epochs: expected an integer, got null");
     expect_error(REQUIRED "run:\n", "exp.yaml:7:1: run: duplicate key (first given at line 1, column 1)");
     expect_error("run: 5\n", "exp.yaml:1:6: run: expected a mapping of keys (name, seed, out_dir, log_every, "
-                             "checkpoint_every, keep_checkpoints), got \"5\"");
+                             "checkpoint_every, keep_checkpoints, stall_timeout), got \"5\"");
     expect_error("- run\n", "exp.yaml:1:1: (top level): expected a mapping of keys (run, model, data, method, multitask, "
-                            "grouping, optim, train), got a list");
+                            "grouping, optim, train, compute), got a list");
     expect_error(REQUIRED "  mmap:\n    shared_source: yes\n",
                  "exp.yaml:8:20: method.mmap.shared_source: expected true or false, got \"yes\"");
     expect_error(REQUIRED_DATA "  domains: Art\n",

@@ -1,4 +1,9 @@
 # The pipeline end to end under mpirun: rank counts, resume after a crash or a signal, failure
-# handling, the analysis scripts on real outputs.
-TESTS += tests/pipeline/test_pipeline.sh tests/pipeline/test_resume.sh tests/pipeline/test_baselines_mpi.sh tests/pipeline/test_run_log.sh
-EXTRA_DIST += tests/pipeline/pipeline_common.sh tests/pipeline/test_pipeline.sh tests/pipeline/test_resume.sh tests/pipeline/test_baselines_mpi.sh tests/pipeline/test_run_log.sh
+# handling, the analysis scripts on real outputs, the run's log file, a full disk, damaged
+# checkpoints and changed configurations on resume, two runs on one directory, a stopped rank.
+TESTS += tests/pipeline/test_pipeline.sh tests/pipeline/test_resume.sh tests/pipeline/test_baselines_mpi.sh tests/pipeline/test_run_log.sh \
+         tests/pipeline/test_disk_full.sh tests/pipeline/test_resume_checks.sh tests/pipeline/test_run_lock.sh \
+         tests/pipeline/test_stall.sh
+EXTRA_DIST += tests/pipeline/pipeline_common.sh tests/pipeline/test_pipeline.sh tests/pipeline/test_resume.sh tests/pipeline/test_baselines_mpi.sh tests/pipeline/test_run_log.sh \
+              tests/pipeline/test_disk_full.sh tests/pipeline/test_resume_checks.sh tests/pipeline/test_run_lock.sh \
+              tests/pipeline/test_stall.sh

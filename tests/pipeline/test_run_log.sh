@@ -36,7 +36,7 @@ assert short and all(s == "circle (9), cross (9), square (9), triangle (9)" for 
 print("splits.h5 k_shot_short:", short)
 PY
 [ "$(grep -c '^---- .* UTC ----$' "$log")" -eq 1 ] || { echo "want one header"; exit 1; }
-train --set optim.steps=10 --resume >"$tmp/out2.txt" 2>&1
+train --set optim.steps=10 --resume --allow-config-change >"$tmp/out2.txt" 2>&1
 [ "$(grep -c '^---- .* UTC ----$' "$log")" -eq 2 ] || { echo "--resume did not append"; exit 1; }
 grep -q "resumed from" "$log" || { echo "the resumed run's lines are not in the log"; exit 1; }
 echo "log.txt: stdout and stderr of rank 0, progress with time left, appended on --resume; k_shot shortfall recorded"

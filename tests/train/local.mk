@@ -24,6 +24,10 @@ tests_train_test_baselines_SOURCES = tests/train/test_baselines.c
 tests_train_test_baselines_LDADD = $(TEST_LDADD)
 TESTS += tests/train/test_baselines
 FIXTURE_SCRIPTS += tests/reference/baselines_reference.py
+check_PROGRAMS += tests/train/test_bf16_step
+tests_train_test_bf16_step_SOURCES = tests/train/test_bf16_step.c
+tests_train_test_bf16_step_LDADD = $(TEST_LDADD)
+TESTS += tests/train/test_bf16_step
 # The trainer on a sub-communicator: 3 ranks split into 2 + 1, two trainings at once.
 check_PROGRAMS += tests/train/test_trainer_comm
 tests_train_test_trainer_comm_SOURCES = tests/train/test_trainer_comm.c

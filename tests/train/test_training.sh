@@ -3,6 +3,8 @@
 # parameter-updating baselines (BitFit, CLIP-Adapter on both features, full fine-tuning) on a generated task
 # (4 colour classes with pixel noise, 40 images each, 25% held out) and a tiny random-weight
 # CLIP: the logged training loss must fall and the test accuracy must reach 50% (chance: 25%).
+# MaPLe and MmAP once more with compute.precision bf16 where the machine has a bf16 GEMM path;
+# every run's results and checkpoint name the GEMM path they ran on (attribute `compute`).
 set -euo pipefail
 bin=$CLIPMTL_BUILDDIR/clipmtl
 tmp=$(mktemp -d)
@@ -19,24 +21,41 @@ for name, rgb in colours.items():
         img = np.array(rgb)[None, None, :] + rng.normal(0, 40, (40, 40, 3))
         Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(os.path.join(folder, f"{i}.png"))
 PY
-for method in coop vpt ivlp maple mmap bitfit adapter full; do
+bf16=""
+"$CLIPMTL_BUILDDIR/tests/ops/test_gemm" --paths | grep -qx onednn && bf16="maple-bf16 mmap-bf16"
+for run in coop vpt ivlp maple mmap bitfit adapter full $bf16; do
+    method=${run%-bf16} precision=fp32
+    [ "$run" != "$method" ] && precision=bf16
     depth=2; [ "$method" = coop ] && depth=1
     lr=0.01; [ "$method" = adapter ] && lr=0.1 # 2 x 32 x 8 weights on frozen random features
     cat >"$tmp/$method.yaml" <<YAML
-run: {name: $method, seed: 1, out_dir: "$tmp/runs", log_every: 10, checkpoint_every: 0}
+run: {name: $run, seed: 1, out_dir: "$tmp/runs", log_every: 10, checkpoint_every: 0}
 model: {preset: tiny, init_seed: 1}
 data: {kind: folder, root: "$tmp/colors", test_fraction: 0.25, image_size: 32}
 method: {name: $method, depth: $depth, n_ctx_text: 4, n_ctx_visual: 4, mmap: {b: 4, m: 2, n: 32}, adapter: {target: both}}
 multitask: {mode: single}
 optim: {name: sgd, lr: $lr, batch_size: 16, warmup_epochs: 0, steps: 200}
 train: {eval_batch_size: 32}
+compute: {precision: $precision}
 YAML
-    "$bin" train "$tmp/$method.yaml" >"$tmp/$method.txt"
-    first=$(sed -n 's/^phase2 step 10\/200 .* loss \([0-9.]*\) .*/\1/p' "$tmp/$method.txt")
-    last=$(sed -n 's/^phase2 step 200\/200 .* loss \([0-9.]*\) .*/\1/p' "$tmp/$method.txt")
-    accuracy=$(sed -n 's/^average *\([0-9.]*\)$/\1/p' "$tmp/$method.txt")
-    echo "$method: loss $first (steps 1-10) -> $last (steps 191-200), test accuracy $accuracy%"
+    if ! "$bin" train "$tmp/$method.yaml" >"$tmp/$run.txt" 2>&1; then
+        if [ $precision = bf16 ] && grep -q "compute.precision bf16 needs" "$tmp/$run.txt"; then
+            echo "$run: no bf16 path on this CPU"; continue
+        fi
+        cat "$tmp/$run.txt"; exit 1
+    fi
+    first=$(sed -n 's/^phase2 step 10\/200 .* loss \([0-9.]*\) .*/\1/p' "$tmp/$run.txt")
+    last=$(sed -n 's/^phase2 step 200\/200 .* loss \([0-9.]*\) .*/\1/p' "$tmp/$run.txt")
+    accuracy=$(sed -n 's/^average *\([0-9.]*\)$/\1/p' "$tmp/$run.txt")
+    echo "$run: loss $first (steps 1-10) -> $last (steps 191-200), test accuracy $accuracy%"
     awk -v a="$first" -v b="$last" -v acc="$accuracy" 'BEGIN { exit !(b < a && acc >= 50) }' || {
-        cat "$tmp/$method.txt"; echo "$method did not learn"; exit 1; }
-    [ -f "$tmp/runs/$method/checkpoints-phase2/ckpt-200.h5" ] && [ -f "$tmp/runs/$method/results.h5" ]
+        cat "$tmp/$run.txt"; echo "$run did not learn"; exit 1; }
+    [ -f "$tmp/runs/$run/checkpoints-phase2/ckpt-200.h5" ] && [ -f "$tmp/runs/$run/results.h5" ]
+    "$PYTHON3" - "$tmp/runs/$run" "$precision" "$(sed -n 's/.*; gemm \(.*\)$/\1/p' "$tmp/$run.txt")" <<'PY'
+import sys, h5py
+run, precision, logged = sys.argv[1:]
+for name in ("results.h5", "checkpoints-phase2/ckpt-200.h5"):
+    compute = h5py.File(f"{run}/{name}", "r").attrs["compute"].decode()
+    assert compute == logged and f" {precision}" in compute, f"{run}/{name}: compute {compute!r}, log {logged!r}"
+PY
 done

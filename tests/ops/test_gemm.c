@@ -1,0 +1,135 @@
+/* The GEMM layer on every path this build and CPU offer: every transpose combination, strided
+ * operands, alpha and beta against a float64 product; bf16 against the float64 product of the
+ * bf16-rounded operands (what fp32 accumulation of bf16 products must reproduce) and against
+ * the unrounded one (the error bf16 costs); frozen ranges (only products with a frozen second
+ * operand change in bf16; unfreezing restores fp32); selection errors.
+ *
+ *   test_gemm           the checks
+ *   test_gemm --paths   prints the fp32 paths available here (used by test_gemm_paths.sh) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clipmtl/gemm.h"
+#include "clipmtl/half.h"
+#include "test_util.h"
+
+static float bf16_round(float x) { return cm_bf16_to_f32(cm_f32_to_bf16(x)); }
+
+/* C = alpha op(A) op(B) + beta C0 in double, operands optionally rounded to bf16 first. */
+static void reference(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                      int ldb, float beta, const float *C0, int ldc, int round, float *out)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double s = 0;
+            for (int k = 0; k < K; k++) {
+                float a = ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                float b = tb ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                if (round) a = bf16_round(a), b = bf16_round(b);
+                s += (double)a * b;
+            }
+            out[(size_t)i * ldc + j] = (float)(alpha * s + (double)beta * C0[(size_t)i * ldc + j]);
+        }
+}
+
+/* Max |got - want| over max |want| on the M x N block of stride ldc. */
+static double rel_error(const float *got, const float *want, int M, int N, int ldc)
+{
+    double err = 0, scale = 0;
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double w = want[(size_t)i * ldc + j];
+            err = fmax(err, fabs(got[(size_t)i * ldc + j] - w));
+            scale = fmax(scale, fabs(w));
+        }
+    return err / scale;
+}
+
+static void fill(float *x, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        x[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
+    }
+}
+
+/* One product of every transpose pair; returns the worst relative errors. */
+static void check_products(const char *label, int frozen_b, double tol_exact, double tol_bf16_rounding)
+{
+    const int M = 37, N = 53, K = 300, pad = 3;
+    const float alphas[] = {1.0f, 0.125f}, betas[] = {0.0f, 1.0f, 0.5f};
+    size_t big = (size_t)(K + pad) * (N + M + pad);
+    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C0 = malloc(big * sizeof *C0);
+    float *C = malloc(big * sizeof *C), *want = malloc(big * sizeof *want), *want_bf16 = malloc(big * sizeof *want);
+    fill(A, big, 1), fill(B, big, 2), fill(C0, big, 3);
+    if (frozen_b) CM_TEST_OK(cm_gemm_freeze(B, big));
+    int bf16 = frozen_b && cm_gemm_current_precision() == CM_PRECISION_BF16;
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++)
+            for (int ai = 0; ai < 2; ai++)
+                for (int bi = 0; bi < 3; bi++) {
+                    int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+                    float alpha = alphas[ai], beta = betas[bi];
+                    memcpy(C, C0, big * sizeof *C);
+                    cm_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+                    reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc, 0, want);
+                    reference(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc, 1, want_bf16);
+                    /* bf16 applies to products whose first operand is not transposed */
+                    int rounded = bf16 && !ta;
+                    double e = rel_error(C, rounded ? want_bf16 : want, M, N, ldc);
+                    CM_TEST(e <= tol_exact, "%s %c%c alpha %g beta %g: relative error %.2e > %.0e", label,
+                            ta ? 'T' : 'N', tb ? 'T' : 'N', alpha, beta, e, tol_exact);
+                    if (rounded) {
+                        double cost = rel_error(C, want, M, N, ldc);
+                        CM_TEST(cost > 1e-5 && cost <= tol_bf16_rounding,
+                                "%s %c%c: error against the unrounded product %.2e not in (1e-5, %.0e]", label,
+                                ta ? 'T' : 'N', tb ? 'T' : 'N', cost, tol_bf16_rounding);
+                    }
+                    /* C's padding columns are never written */
+                    for (int i = 0; i < M; i++)
+                        for (int j = N; j < ldc; j++)
+                            CM_TEST(C[(size_t)i * ldc + j] == C0[(size_t)i * ldc + j], "%s wrote C padding", label);
+                }
+    if (frozen_b) cm_gemm_unfreeze(B);
+    free(A), free(B), free(C0), free(C), free(want), free(want_bf16);
+}
+
+int main(int argc, char **argv)
+{
+    const cm_gemm_path paths[] = {CM_GEMM_OPENBLAS, CM_GEMM_ONEDNN};
+    if (argc > 1 && !strcmp(argv[1], "--paths")) {
+        for (int p = 0; p < 2; p++)
+            if (cm_gemm_available(paths[p], CM_PRECISION_FP32)) printf("%s\n", cm_gemm_path_name(paths[p]));
+        return 0;
+    }
+    /* fp32 accumulation over K = 300 products of values below 1: a few ulps of the result */
+    const double tol_fp32 = 1e-5;
+    /* rounding both operands to bf16 (8 significant bits, 2^-9 relative each) */
+    const double tol_bf16 = 1e-2;
+    CM_TEST(cm_gemm_available(CM_GEMM_OPENBLAS, CM_PRECISION_FP32), "openblas must always be available");
+    CM_TEST(!cm_gemm_available(CM_GEMM_OPENBLAS, CM_PRECISION_BF16), "openblas has no bf16 path");
+    CM_TEST(cm_gemm_select(CM_GEMM_OPENBLAS, CM_PRECISION_BF16) != CM_OK, "bf16 on openblas must be refused");
+    cm_error_clear();
+    for (int p = 0; p < 2; p++)
+        for (int prec = CM_PRECISION_FP32; prec <= CM_PRECISION_BF16; prec++) {
+            if (!cm_gemm_available(paths[p], (cm_precision)prec)) {
+                cm_err err = cm_gemm_select(paths[p], (cm_precision)prec);
+                CM_TEST(err != CM_OK, "selecting unavailable %s %s must fail", cm_gemm_path_name(paths[p]),
+                        cm_precision_name((cm_precision)prec));
+                cm_error_clear();
+                printf("skipped %s %s: not available here\n", cm_gemm_path_name(paths[p]),
+                       cm_precision_name((cm_precision)prec));
+                continue;
+            }
+            CM_TEST_OK(cm_gemm_select(paths[p], (cm_precision)prec));
+            printf("%s\n", cm_gemm_describe());
+            check_products(cm_gemm_describe(), 0, tol_fp32, tol_bf16);
+            check_products(cm_gemm_describe(), 1, tol_fp32, tol_bf16);
+        }
+    /* auto resolves to a concrete path */
+    CM_TEST_OK(cm_gemm_select(CM_GEMM_AUTO, CM_PRECISION_FP32));
+    CM_TEST(cm_gemm_current_path() != CM_GEMM_AUTO, "auto must resolve");
+    return cm_test_summary();
+}
