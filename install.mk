@@ -17,6 +17,7 @@ clipmtlinclude_HEADERS = \
   include/clipmtl/error.h \
   include/clipmtl/exit_status.h \
   include/clipmtl/fashion_mnist.h \
+  include/clipmtl/fs.h \
   include/clipmtl/gemm.h \
   include/clipmtl/grad_reduce.h \
   include/clipmtl/grouping.h \

@@ -40,7 +40,7 @@ static cm_err measure_loader(const cm_tasks *t, const bench_args *a, double step
     size_t floats = (size_t)3 * t->image_size * t->image_size * a->batch;
     float *px = malloc(sizeof *px * floats);
     int *labels = malloc(sizeof *labels * a->batch);
-    cm_err err = px && labels ? CM_OK : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+    cm_err err = px && labels ? CM_OK : CM_RAISE(CM_ERR_MEM, "out of memory");
     double waited = 0, sink = 0;
     /* step 0 fills the pipeline; the measurement starts when batch 1 is being prefetched */
     if (err == CM_OK) err = cm_loader_next(l, 0, px, labels, NULL);
@@ -183,7 +183,7 @@ int main(int argc, char **argv)
         if (!mkdtemp(a.dir)) a.dir[0] = '\0';
     }
     MPI_Bcast(a.dir, sizeof a.dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-    cm_err err = a.dir[0] ? run(&a, rank, nranks) : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "no folder");
+    cm_err err = a.dir[0] ? run(&a, rank, nranks) : CM_RAISE(CM_ERR_IO, "no folder");
     if (err != CM_OK) {
         cm_error_print(stderr);
         if (nranks > 1) MPI_Abort(MPI_COMM_WORLD, 1); /* the other ranks may wait in a collective */

@@ -88,24 +88,26 @@ const char *cm_test_tmpdir(void)
     return dir;
 }
 
-float *cm_test_read_f32(const char *path, size_t n)
+void *cm_test_read_exact(const char *path, size_t bytes)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
+        fprintf(stderr, "cannot open %s (run `make fixtures`?)\n", path);
         return NULL;
     }
-    float *v = malloc(n * sizeof *v + 1);
-    size_t got = v ? fread(v, sizeof *v, n, f) : 0;
+    unsigned char *v = malloc(bytes + 1);
+    size_t got = v ? fread(v, 1, bytes, f) : 0;
     int extra = fgetc(f) != EOF;
     fclose(f);
-    if (got != n || extra) {
-        fprintf(stderr, "%s: expected exactly %zu floats\n", path, n);
+    if (got != bytes || extra) {
+        fprintf(stderr, "%s: expected exactly %zu bytes\n", path, bytes);
         free(v);
         return NULL;
     }
     return v;
 }
+
+float *cm_test_read_f32(const char *path, size_t n) { return cm_test_read_exact(path, n * sizeof(float)); }
 
 int cm_test_summary(void)
 {

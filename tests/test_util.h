@@ -41,7 +41,10 @@ const char *cm_test_shared(const char *rel);
 const char *cm_test_fixture(const char *rel);
 /* A fresh temporary directory for this test (removed by the caller if wanted). */
 const char *cm_test_tmpdir(void);
-/* Reads a raw little-endian float32 file of exactly n floats; NULL on error. */
+/* Reads a file of exactly `bytes` bytes (malloc): the raw little-endian arrays of tests/fixtures
+ * (.f32, .f64, .i32, .u8). NULL, after a message naming the file, if it is missing or of another size. */
+void *cm_test_read_exact(const char *path, size_t bytes);
+/* The same for n float32 values. */
 float *cm_test_read_f32(const char *path, size_t n);
 
 int cm_test_summary(void);

@@ -84,6 +84,10 @@ void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_blo
  * pooled row attends to the rows up to itself. */
 void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const cm_prompt_stack *deep,
                       int prompt_row, const int32_t *pool);
+/* The head of both towers (ln_final and text_projection, ln_post and proj): features [B,E] =
+ * layernorm(acts->pooled; ln_w, ln_b) proj, proj [D,E]; keeps head_ln/_mean/_rstd for the backward. */
+void cm_tower_head_forward(cm_tower_acts *acts, const float *ln_w, const float *ln_b, const float *proj, int E,
+                           float *features);
 
 /* ---- backward through the blocks (src/clip/transformer.c) ---------------
  * Needs the activations of a CM_ACTS_TRAINING (or, without linear weight
@@ -100,9 +104,12 @@ typedef struct {
     float *d_fc;     /* [N,M] d(c_fc out) */
     float *d_scores; /* attention backward scratch, CM_ATTENTION_SCRATCH(T) */
     float *d_pool;   /* [4,B,D] the last block's compact gradients */
+    float *d_head_ln, *d_pooled; /* [B,D] the head's: d(its layernorm output), d(acts->pooled) */
 } cm_tower_grads;
 
 cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *shape, cm_tower_grads *g);
+/* The arena bytes of cm_tower_grads_alloc after a forward's activations (with the alignment padding). */
+size_t cm_tower_grads_bytes(const cm_block_shape *shape);
 /* Turns g->d_stream from the gradient of a->out into the gradient of a->x,
  * in place; dw (NULL-able) receives the block's weight gradients. */
 void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm_block_shape *s,
@@ -119,6 +126,10 @@ cm_err cm_tower_backward_check(const cm_tower_acts *acts, const cm_block_weights
 void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_blocks, const cm_tower_acts *acts,
                        const cm_prompt_stack *deep, cm_prompt_stack *d_deep, int prompt_row, const float *d_pooled,
                        cm_tower_grads *g);
+/* The head's backward: g->d_pooled = d(acts->pooled) from d_features [B,E] (overwritten, through
+ * g->d_head_ln); d_ln_w, d_ln_b, d_proj receive the head's weight gradients (NULL-able, added). */
+void cm_tower_head_backward(const cm_tower_acts *acts, const float *ln_w, const float *proj, int E,
+                            const float *d_features, float *d_ln_w, float *d_ln_b, float *d_proj, cm_tower_grads *g);
 
 /* ---- image encoder (src/clip/vision_encoder.c) -------------------------- */
 

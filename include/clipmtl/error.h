@@ -60,7 +60,11 @@ void cm_error_save(cm_error_state *s);
 /* Makes s the calling thread's error; returns s->code. */
 cm_err cm_error_restore(const cm_error_state *s);
 
-#define CM_ERROR(code, ...) return cm_error_raise(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
+/* Raises an error and evaluates to its code, for an assignment or a conditional expression where
+ * cleanup must still run: `err = ptr ? CM_OK : CM_RAISE(CM_ERR_MEM, "out of memory for %s", what);` */
+#define CM_RAISE(code, ...) cm_error_raise(__FILE__, __LINE__, __func__, (code), __VA_ARGS__)
+
+#define CM_ERROR(code, ...) return CM_RAISE((code), __VA_ARGS__)
 
 #define CM_CHECK(call)                                                          \
     do {                                                                        \
@@ -80,7 +84,7 @@ cm_err cm_error_restore(const cm_error_state *s);
 
 #define CM_ERROR_GOTO(err, label, code, ...)                                    \
     do {                                                                        \
-        (err) = cm_error_raise(__FILE__, __LINE__, __func__, (code), __VA_ARGS__); \
+        (err) = CM_RAISE((code), __VA_ARGS__);                                  \
         goto label;                                                             \
     } while (0)
 
@@ -94,6 +98,14 @@ cm_err cm_error_restore(const cm_error_state *s);
     do {                                                                        \
         int cm_rc_ = (call);                                                    \
         if (cm_rc_ != MPI_SUCCESS) CM_ERROR(CM_ERR_MPI, "%s failed (MPI error %d)", #call, cm_rc_); \
+    } while (0)
+
+/* The same for functions that must release resources: sets `err` and jumps to `label`. */
+#define CM_MPI_CHECK_GOTO(err, call, label)                                     \
+    do {                                                                        \
+        int cm_rc_ = (call);                                                    \
+        if (cm_rc_ != MPI_SUCCESS)                                              \
+            CM_ERROR_GOTO((err), label, CM_ERR_MPI, "%s failed (MPI error %d)", #call, cm_rc_); \
     } while (0)
 
 /* Allocation that raises CM_ERR_MEM naming what was being allocated. */

@@ -40,7 +40,8 @@ typedef struct {
     MPI_Comm *group;
 } cm_comms;
 
-/* Collective over world. group_of_task may be NULL (no grouping yet: ngroups = 0). */
+/* Collective over world. group_of_task may be NULL (no grouping yet: ngroups = 0). On error *c holds
+ * nothing to free. */
 cm_err cm_comms_create(cm_comms *c, MPI_Comm world, const cm_layout *l, const int *group_of_task, int ngroups);
 void cm_comms_free(cm_comms *c);
 

@@ -80,7 +80,8 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy);
 
 /* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. */
 void cm_trainer_catch_signals(void);
-/* Collective: rank 0 creates the run directory (and its parents); every rank learns the outcome. */
+/* Collective: rank 0 creates the run directory (and its parents) and takes its run lock; every
+ * rank learns the outcome. */
 cm_err cm_trainer_make_run_dir(MPI_Comm comm, const char *dir);
 /* 1 once SIGTERM or SIGUSR1 has arrived (other step loops, e.g. pretraining, stop on it too). */
 int cm_trainer_stop_requested(void);

@@ -188,11 +188,11 @@ int cmd_grad(int argc, char **argv)
                             : strcmp(argv[i], "--out") == 0   ? &files.out
                                                               : NULL;
         if (!slot) { rest[nrest++] = argv[i]; continue; }
-        if (i + 1 >= argc) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s needs a file", argv[i]);
+        if (i + 1 >= argc) err = CM_RAISE(CM_ERR_ARG, "%s needs a file", argv[i]);
         else *slot = argv[++i];
     }
     if (err == CM_OK && (!files.params || !files.batch || !files.out))
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "--params, --batch and --out are required");
+        err = CM_RAISE(CM_ERR_ARG, "--params, --batch and --out are required");
     if (err == CM_OK) err = cm_pipeline_setup(&p, nrest, rest, 0);
     if (err == CM_OK) err = run(&p, &files);
     cm_pipeline_free(&p);

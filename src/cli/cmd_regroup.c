@@ -51,7 +51,7 @@ static cm_err run(int argc, char **argv)
     CM_CHECK(cm_similarity_file_read(path, &r));
     int *group = calloc((size_t)r.ntasks, sizeof *group), ngroups = 0;
     cm_err err = group ? cm_grouping_compute(MPI_COMM_SELF, 0, r.average, r.ntasks, &opt, group, &ngroups)
-                       : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+                       : CM_RAISE(CM_ERR_MEM, "out of memory");
     if (err == CM_OK) {
         printf("%d tasks, %d snapshots, rule %s", r.ntasks, r.count, cm_grouping_rule_name(opt.rule));
         if (opt.rule == CM_GROUPING_THRESHOLD) printf(" (tau %g)", opt.tau);

@@ -1,34 +1,17 @@
 #include "pipeline.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mpi.h>
 
+#include "clipmtl/fs.h"
 #include "clipmtl/grouping.h"
 #include "clipmtl/log.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/trainer.h"
-
-/* mkdir -p of the run directory, for its log before the trainer creates the rest. */
-static cm_err make_run_dir(const char *dir)
-{
-    char buf[4200];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *q = buf + 1;; q++) {
-        if (*q != '/' && *q != '\0') continue;
-        char c = *q;
-        *q = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-        *q = c;
-        if (c == '\0') break;
-    }
-    return CM_OK;
-}
 
 /* Rank 0 copies its output to <run>/log.txt (appended on --resume). Without a log the run still
  * goes on: a warning says why. */
@@ -40,7 +23,8 @@ static void start_run_log(const cm_config *c, MPI_Comm comm)
     char dir[4200], path[4300];
     snprintf(dir, sizeof dir, "%s/%s", c->run.out_dir, c->run.name);
     snprintf(path, sizeof path, "%s/log.txt", dir);
-    if (make_run_dir(dir) != CM_OK || cm_log_file_open(path) != CM_OK) {
+    /* The run directory, for its log before the trainer creates the rest. */
+    if (cm_mkdir_p(dir) != CM_OK || cm_log_file_open(path) != CM_OK) {
         cm_log_warn("no log file: %s", cm_error_message());
         cm_error_clear();
     }
@@ -112,7 +96,7 @@ static cm_err grouping_of(MPI_Comm comm, const cm_config *c, const double *S, in
     int *sizes = calloc((size_t)n, sizeof *sizes), *members = calloc((size_t)n, sizeof *members);
     cm_grouping_options opt;
     cm_err err = sizes && members ? cm_config_grouping_options(c, n, names, &opt, sizes, members)
-                                  : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+                                  : CM_RAISE(CM_ERR_MEM, "out of memory");
     if (err == CM_OK) err = cm_grouping_compute(comm, 0, S, n, &opt, group, ngroups);
     free(sizes), free(members);
     return err;
@@ -150,7 +134,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
         if (e == CM_OK) {
             e = cm_config_check_resume(c, r.config_text, path, p->allow_config_change);
             if (e == CM_OK && !(*group_of_task = calloc((size_t)r.ntasks, sizeof **group_of_task)))
-                e = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+                e = CM_RAISE(CM_ERR_MEM, "out of memory");
             if (e == CM_OK)
                 e = grouping_of(p->comm, c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task,
                                 ngroups);
@@ -215,12 +199,12 @@ static cm_err configured_grouping(const cm_pipeline *p, int ntasks, char *const 
     cm_similarity_record r;
     CM_CHECK(cm_similarity_file_read(c->grouping.similarity_file, &r));
     cm_err err = CM_OK;
-    if (r.ntasks != ntasks) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                                                 "%s has %d tasks, this run has %d", c->grouping.similarity_file, r.ntasks, ntasks);
+    if (r.ntasks != ntasks) err = CM_RAISE(CM_ERR_CONFIG,
+                                           "%s has %d tasks, this run has %d", c->grouping.similarity_file, r.ntasks, ntasks);
     for (int i = 0; err == CM_OK && i < ntasks; i++)
         if (strcmp(r.task_names[i], names[i]) != 0)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG, "%s: task %d is %s, this run's is %s",
-                                 c->grouping.similarity_file, i, r.task_names[i], names[i]);
+            err = CM_RAISE(CM_ERR_CONFIG, "%s: task %d is %s, this run's is %s",
+                           c->grouping.similarity_file, i, r.task_names[i], names[i]);
     if (err == CM_OK) err = grouping_of(p->comm, c, r.average, ntasks, (const char *const *)names, *group, ngroups);
     cm_similarity_record_free(&r);
     return err;

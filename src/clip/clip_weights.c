@@ -202,9 +202,9 @@ cm_err cm_clip_infer_config(const cm_safetensors *st, cm_weight_naming *naming, 
     c.vocab_size = dimension(anchor(st, a->token_embedding, 2, &r), 0, MAX_VOCAB, "vocabulary", &r);
     c.embed_dim = dimension(anchor(st, a->text_projection, 2, &r), a->embed_axis, MAX_WIDTH, "embed dim", &r);
     if (r.count) {
-        cm_err err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                                    "%s: cannot infer the CLIP configuration (%s names): %s", st->path,
-                                    cm_weight_naming_name(*naming), report_text(&r));
+        cm_err err = CM_RAISE(CM_ERR_FORMAT,
+                              "%s: cannot infer the CLIP configuration (%s names): %s", st->path,
+                              cm_weight_naming_name(*naming), report_text(&r));
         report_close(&r);
         return err;
     }
@@ -273,10 +273,9 @@ static cm_err match_pieces(const cm_safetensors *st, cm_weight_naming naming, co
         fclose(f);
         if (full_size > REPORT_MAX) {
             cm_log_warn("%s", full);
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%.*s ... (the full list is printed "
-                                 "above)", REPORT_MAX, full);
+            err = CM_RAISE(CM_ERR_FORMAT, "%.*s ... (the full list is printed above)", REPORT_MAX, full);
         } else {
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s", full);
+            err = CM_RAISE(CM_ERR_FORMAT, "%s", full);
         }
         free(full);
         goto done;

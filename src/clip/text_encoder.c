@@ -92,8 +92,7 @@ cm_err cm_text_forward(const cm_clip_model *m, const int32_t *ids, int B, int to
 
     embed_tokens(w, ids, ctx, text, t);
     cm_tower_forward(w->blocks, t, text, 1, acts->eot);
-    cm_layernorm_forward(t->head_ln, t->head_mean, t->head_rstd, t->pooled, w->ln_final_w, w->ln_final_b, B, D);
-    cm_project_forward(features, t->head_ln, w->text_projection, B, D, E);
+    cm_tower_head_forward(t, w->ln_final_w, w->ln_final_b, w->text_projection, E, features);
     return CM_OK;
 }
 
@@ -115,27 +114,10 @@ cm_err cm_clip_encode_texts(const cm_clip_model *m, const int32_t *ids, int B, c
 
 /* ---- backward ------------------------------------------------------------ */
 
-typedef struct {
-    cm_tower_grads tower;
-    float *d_head_ln, *d_pooled; /* [B,D] */
-} text_grads;
-
-static cm_err text_grads_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, int T, text_grads *g)
-{
-    cm_block_shape s = text_shape(cfg, B, T);
-    CM_CHECK(cm_tower_grads_alloc(arena, &s, &g->tower));
-    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_head_ln));
-    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_pooled));
-    return CM_OK;
-}
-
 size_t cm_text_backward_bytes(const cm_clip_config *cfg, int B, int T)
 {
-    cm_arena measure;
-    text_grads g;
-    cm_arena_measure(&measure);
-    (void)text_grads_alloc(&measure, cfg, B, T, &g); /* a measuring arena cannot fail */
-    return measure.peak + CM_ARENA_ALIGN; /* the padding that aligns its first buffer after the forward's */
+    cm_block_shape s = text_shape(cfg, B, T);
+    return cm_tower_grads_bytes(&s);
 }
 
 cm_err cm_text_backward(const cm_clip_model *m, const cm_text_acts *acts, const int32_t *ids,
@@ -155,19 +137,15 @@ cm_err cm_text_backward(const cm_clip_model *m, const cm_text_acts *acts, const 
               D);
     CM_ASSERT(!dw || !dw->token_embedding || ids, CM_ERR_ARG, "the token embedding gradient needs the token ids");
     size_t mark = arena->used;
-    text_grads g;
-    CM_CHECK(text_grads_alloc(arena, c, B, T, &g));
+    cm_tower_grads g;
+    CM_CHECK(cm_tower_grads_alloc(arena, &t->shape, &g));
 
     /* features = ln_final(out[b, eot_b]) text_projection */
-    memset(g.d_head_ln, 0, (size_t)B * D * sizeof(float));
-    cm_project_backward(g.d_head_ln, dw ? dw->text_projection : NULL, d_features, t->head_ln, w->text_projection, B,
-                        D, E);
-    memset(g.d_pooled, 0, (size_t)B * D * sizeof(float));
-    cm_layernorm_backward(g.d_pooled, dw ? dw->ln_final_w : NULL, dw ? dw->ln_final_b : NULL, g.d_head_ln, t->pooled,
-                          w->ln_final_w, t->head_mean, t->head_rstd, B, D);
+    cm_tower_head_backward(t, w->ln_final_w, w->text_projection, E, d_features, dw ? dw->ln_final_w : NULL,
+                           dw ? dw->ln_final_b : NULL, dw ? dw->text_projection : NULL, &g);
     cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, active ? text : NULL, active ? d_text : NULL, 1,
-                      g.d_pooled, &g.tower);
-    float *d_stream = g.tower.d_stream;
+                      g.d_pooled, &g);
+    float *d_stream = g.d_stream;
 
     /* d_stream = d(token embeddings with the prompts in rows 1..n, + positional embedding). */
     if (dw && dw->positional_embedding)

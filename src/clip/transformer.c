@@ -1,6 +1,7 @@
-/* The pre-LN residual block both CLIP towers are made of, its activations and
- * the loop over layers with deep-prompt insertion. The text tower differs only
- * by the causal mask, a flag of the block shape. */
+/* The pre-LN residual block both CLIP towers are made of, its activations, the
+ * loop over layers with deep-prompt insertion and the head on the pooled rows
+ * (layernorm + projection). The text tower differs only by the causal mask, a
+ * flag of the block shape. */
 #include <string.h>
 
 #include "clipmtl/encoder.h"
@@ -70,6 +71,14 @@ void cm_tower_forward(const cm_block_weights *blocks, cm_tower_acts *acts, const
         if (l < acts->layers - 1) cm_block_forward(&blocks[l], s, a, acts->branch);
         else pooled_block_forward(&blocks[l], acts, a);
     }
+}
+
+void cm_tower_head_forward(cm_tower_acts *acts, const float *ln_w, const float *ln_b, const float *proj, int E,
+                           float *features)
+{
+    const int B = acts->shape.B, D = acts->shape.D;
+    cm_layernorm_forward(acts->head_ln, acts->head_mean, acts->head_rstd, acts->pooled, ln_w, ln_b, B, D);
+    cm_project_forward(features, acts->head_ln, proj, B, D, E);
 }
 
 /* Everything of one block except x, which is the previous block's out. With `shared` (input
@@ -179,7 +188,18 @@ cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *s, cm_tower_g
     CM_CHECK(cm_arena_floats(arena, N * M, &g->d_fc));
     CM_CHECK(cm_arena_floats(arena, CM_ATTENTION_SCRATCH(s->T), &g->d_scores));
     CM_CHECK(cm_arena_floats(arena, 4 * (size_t)s->B * D, &g->d_pool));
+    CM_CHECK(cm_arena_floats(arena, (size_t)s->B * D, &g->d_head_ln));
+    CM_CHECK(cm_arena_floats(arena, (size_t)s->B * D, &g->d_pooled));
     return CM_OK;
+}
+
+size_t cm_tower_grads_bytes(const cm_block_shape *shape)
+{
+    cm_arena measure;
+    cm_tower_grads g;
+    cm_arena_measure(&measure);
+    (void)cm_tower_grads_alloc(&measure, shape, &g); /* a measuring arena cannot fail */
+    return measure.peak + CM_ARENA_ALIGN; /* the padding that aligns its first buffer after the forward's */
 }
 
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
@@ -291,4 +311,15 @@ void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_block
             for (int b = 0; b < s->B; b++) zero(g->d_stream + ((size_t)b * s->T + prompt_row) * s->D, (size_t)rows * s->D);
         }
     }
+}
+
+void cm_tower_head_backward(const cm_tower_acts *acts, const float *ln_w, const float *proj, int E,
+                            const float *d_features, float *d_ln_w, float *d_ln_b, float *d_proj, cm_tower_grads *g)
+{
+    const int B = acts->shape.B, D = acts->shape.D;
+    zero(g->d_head_ln, (size_t)B * D);
+    cm_project_backward(g->d_head_ln, d_proj, d_features, acts->head_ln, proj, B, D, E);
+    zero(g->d_pooled, (size_t)B * D);
+    cm_layernorm_backward(g->d_pooled, d_ln_w, d_ln_b, g->d_head_ln, acts->pooled, ln_w, acts->head_mean,
+                          acts->head_rstd, B, D);
 }

@@ -83,8 +83,7 @@ cm_err cm_vision_forward(const cm_clip_model *m, const float *pixels, int B, con
     cm_layernorm_forward(t->blocks[0].x, acts->ln_pre_mean, acts->ln_pre_rstd, acts->embed, w->ln_pre_w,
                          w->ln_pre_b, B * T, D);
     cm_tower_forward(w->blocks, t, n ? visual : NULL, 1 + G, NULL); /* pools the class token */
-    cm_layernorm_forward(t->head_ln, t->head_mean, t->head_rstd, t->pooled, w->ln_post_w, w->ln_post_b, B, D);
-    cm_project_forward(features, t->head_ln, w->proj, B, D, E);
+    cm_tower_head_forward(t, w->ln_post_w, w->ln_post_b, w->proj, E, features);
     return CM_OK;
 }
 
@@ -106,27 +105,10 @@ cm_err cm_clip_encode_images(const cm_clip_model *m, const float *pixels, int B,
 
 /* ---- backward ------------------------------------------------------------ */
 
-typedef struct {
-    cm_tower_grads tower;
-    float *d_head_ln, *d_pooled; /* [B,D] */
-} vision_grads;
-
-static cm_err vision_grads_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, int nprompts, vision_grads *g)
-{
-    cm_block_shape s = vision_shape(cfg, B, nprompts);
-    CM_CHECK(cm_tower_grads_alloc(arena, &s, &g->tower));
-    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_head_ln));
-    CM_CHECK(cm_arena_floats(arena, (size_t)B * s.D, &g->d_pooled));
-    return CM_OK;
-}
-
 size_t cm_vision_backward_bytes(const cm_clip_config *cfg, int B, int nprompts)
 {
-    cm_arena measure;
-    vision_grads g;
-    cm_arena_measure(&measure);
-    (void)vision_grads_alloc(&measure, cfg, B, nprompts, &g); /* a measuring arena cannot fail */
-    return measure.peak + CM_ARENA_ALIGN; /* the padding that aligns its first buffer after the forward's */
+    cm_block_shape s = vision_shape(cfg, B, nprompts);
+    return cm_tower_grads_bytes(&s);
 }
 
 /* Does any tensor below the blocks (embeddings, conv1, ln_pre) want a gradient? */
@@ -170,22 +152,19 @@ cm_err cm_vision_backward(const cm_clip_model *m, const cm_vision_acts *acts, co
                                   d_visual->values),
               CM_ERR_ARG, "the visual prompt gradient must have the prompts' shape [%d,%d,%d]", visual->depth, n, D);
     size_t mark = arena->used;
-    vision_grads g;
-    CM_CHECK(vision_grads_alloc(arena, c, B, n, &g));
+    cm_tower_grads g;
+    CM_CHECK(cm_tower_grads_alloc(arena, &t->shape, &g));
 
     /* features = ln_post(out[:,0]) proj */
-    memset(g.d_head_ln, 0, (size_t)B * D * sizeof(float));
-    cm_project_backward(g.d_head_ln, dw ? dw->proj : NULL, d_features, t->head_ln, w->proj, B, D, E);
-    memset(g.d_pooled, 0, (size_t)B * D * sizeof(float));
-    cm_layernorm_backward(g.d_pooled, dw ? dw->ln_post_w : NULL, dw ? dw->ln_post_b : NULL, g.d_head_ln, t->pooled,
-                          w->ln_post_w, t->head_mean, t->head_rstd, B, D);
+    cm_tower_head_backward(t, w->ln_post_w, w->proj, E, d_features, dw ? dw->ln_post_w : NULL,
+                           dw ? dw->ln_post_b : NULL, dw ? dw->proj : NULL, &g);
     cm_tower_backward(w->blocks, dw ? dw->blocks : NULL, t, n ? visual : NULL, n ? d_visual : NULL, 1 + G, g.d_pooled,
-                      &g.tower);
-    float *d_stream = g.tower.d_stream;
+                      &g);
+    float *d_stream = g.d_stream;
 
     /* d_stream = d(ln_pre output). Only the prompt rows matter unless a tensor below wants its
      * gradient, and ln_pre works row by row: run it on those rows alone then. */
-    float *d_embed = g.tower.d_narrow;
+    float *d_embed = g.d_narrow;
     memset(d_embed, 0, (size_t)B * T * D * sizeof(float));
     if (wants_embedding_grads(dw)) {
         cm_layernorm_backward(d_embed, dw->ln_pre_w, dw->ln_pre_b, d_stream, acts->embed, w->ln_pre_w,

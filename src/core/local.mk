@@ -1,4 +1,5 @@
-# Core: errors, logging (the run's log file, progress lines), the activation arena, RNG streams, tensor tables.
+# Core: errors, logging (the run's log file, progress lines), the activation arena, RNG streams, tensor
+# tables, path and folder helpers.
 libclipmtl_a_SOURCES += \
   src/core/error.c \
   src/core/log.c \
@@ -7,7 +8,8 @@ libclipmtl_a_SOURCES += \
   src/core/arena.c \
   src/core/rng.c \
   src/core/tensor_table.c \
-  src/core/half.c
+  src/core/half.c \
+  src/core/fs.c
 noinst_HEADERS += \
   include/clipmtl/error.h \
   include/clipmtl/exit_status.h \
@@ -16,4 +18,5 @@ noinst_HEADERS += \
   include/clipmtl/arena.h \
   include/clipmtl/rng.h \
   include/clipmtl/tensor_table.h \
-  include/clipmtl/half.h
+  include/clipmtl/half.h \
+  include/clipmtl/fs.h

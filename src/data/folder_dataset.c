@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "clipmtl/dataset.h"
+#include "clipmtl/fs.h"
 
 typedef struct {
     char **names;
@@ -19,16 +20,6 @@ static void name_list_free(name_list *l)
     for (int i = 0; i < l->n; i++) free(l->names[i]);
     free(l->names);
     *l = (name_list){0};
-}
-
-static cm_err join_path(const char *a, const char *b, char **out)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    CM_CALLOC(*out, la + lb + 2);
-    memcpy(*out, a, la);
-    (*out)[la] = '/';
-    memcpy(*out + la + 1, b, lb + 1);
-    return CM_OK;
 }
 
 static int is_image_name(const char *name)
@@ -61,7 +52,7 @@ static cm_err list_entries(const char *dir, list_kind kind, name_list *out)
             break;
         }
         if (e->d_name[0] == '.' || (kind == LIST_IMAGES && !is_image_name(e->d_name))) continue;
-        CM_CHECK_GOTO(err, join_path(dir, e->d_name, &full), done);
+        if (!(full = cm_path_join(dir, e->d_name))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
         struct stat st;
         if (stat(full, &st) != 0)
             CM_ERROR_GOTO(err, done, CM_ERR_IO, "%s: cannot read: %s", full, strerror(errno));
@@ -111,8 +102,9 @@ static cm_err add_class_images(cm_dataset *ds, int domain, int label, int *cap)
     char *domain_dir = NULL, *class_dir = NULL;
     name_list files = {0};
     cm_err err = CM_OK;
-    CM_CHECK_GOTO(err, join_path(ds->root, ds->domains[domain], &domain_dir), done);
-    CM_CHECK_GOTO(err, join_path(domain_dir, ds->classes[label], &class_dir), done);
+    domain_dir = cm_path_join(ds->root, ds->domains[domain]);
+    class_dir = domain_dir ? cm_path_join(domain_dir, ds->classes[label]) : NULL;
+    if (!class_dir) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
     CM_CHECK_GOTO(err, list_entries(class_dir, LIST_IMAGES, &files), done);
     if (files.n == 0)
         CM_ERROR_GOTO(err, done, CM_ERR_FORMAT, "%s: class folder holds no .jpg, .jpeg or .png images", class_dir);
@@ -125,7 +117,7 @@ static cm_err add_class_images(cm_dataset *ds, int domain, int label, int *cap)
             *cap = grown_cap;
         }
         cm_dataset_item *item = &ds->items[ds->n_items];
-        CM_CHECK_GOTO(err, join_path(class_dir, files.names[f], &item->path), done);
+        if (!(item->path = cm_path_join(class_dir, files.names[f]))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
         item->rel = item->path + strlen(ds->root) + 1;
         item->domain = domain;
         item->label = label;
@@ -157,7 +149,7 @@ cm_err cm_dataset_open_folder(const char *root, cm_dataset *ds)
     ds->n_domains = domains.n;
     domains = (name_list){0};
     for (int d = 0; d < ds->n_domains; d++) {
-        CM_CHECK_GOTO(err, join_path(ds->root, ds->domains[d], &dir), fail);
+        if (!(dir = cm_path_join(ds->root, ds->domains[d]))) CM_ERROR_GOTO(err, fail, CM_ERR_MEM, "out of memory");
         CM_CHECK_GOTO(err, list_entries(dir, LIST_FOLDERS, &classes), fail);
         if (classes.n == 0) CM_ERROR_GOTO(err, fail, CM_ERR_FORMAT, "%s: domain folder holds no class folders", dir);
         free(dir);

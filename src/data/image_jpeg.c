@@ -89,8 +89,8 @@ cm_err cm_image_decode_jpeg(const uint8_t *bytes, size_t n, const char *name, cm
     cm_err err = CM_OK;
 
     if (setjmp(jerr.jump)) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: bad JPEG: %s%s", name,
-                             jerr.input_ended ? "file is truncated, then: " : "", jerr.message);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: bad JPEG: %s%s", name,
+                       jerr.input_ended ? "file is truncated, then: " : "", jerr.message);
         goto done;
     }
     jpeg_create_decompress(&cinfo);
@@ -153,7 +153,7 @@ cm_err cm_image_write_jpeg(const cm_image *img, const char *path, int quality)
     volatile int created = 0;
     cm_err err = CM_OK;
     if (setjmp(jerr.jump)) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_LIB, "%s: writing JPEG: %s", path, jerr.message);
+        err = CM_RAISE(CM_ERR_LIB, "%s: writing JPEG: %s", path, jerr.message);
         goto done;
     }
     jpeg_create_compress(&cinfo);
@@ -174,6 +174,6 @@ cm_err cm_image_write_jpeg(const cm_image *img, const char *path, int quality)
 done:
     if (created) jpeg_destroy_compress(&cinfo);
     if (fclose(f) != 0 && err == CM_OK)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        err = CM_RAISE(CM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return err;
 }

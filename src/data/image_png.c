@@ -97,7 +97,7 @@ cm_err cm_image_decode_png(const uint8_t *bytes, size_t n, const char *name, cm_
     cm_err err = CM_OK;
 
     if (setjmp(png_jmpbuf(png))) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: bad PNG: %s", name, src.message);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: bad PNG: %s", name, src.message);
         goto done;
     }
     png_set_read_fn(png, &src, read_from_memory);
@@ -182,11 +182,11 @@ cm_err cm_image_write_png(const cm_image *img, const char *path)
     png_infop info = png ? png_create_info_struct(png) : NULL;
     cm_err err = CM_OK;
     if (!info) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: cannot create a PNG writer", path);
+        err = CM_RAISE(CM_ERR_MEM, "%s: cannot create a PNG writer", path);
         goto done;
     }
     if (setjmp(png_jmpbuf(png))) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_LIB, "%s: writing PNG: %s", path, sink.message);
+        err = CM_RAISE(CM_ERR_LIB, "%s: writing PNG: %s", path, sink.message);
         goto done;
     }
     png_init_io(png, f);
@@ -198,6 +198,6 @@ cm_err cm_image_write_png(const cm_image *img, const char *path)
 done:
     png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
     if (fclose(f) != 0 && err == CM_OK)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        err = CM_RAISE(CM_ERR_IO, "%s: write failed: %s", path, strerror(errno));
     return err;
 }

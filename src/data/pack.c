@@ -100,7 +100,7 @@ static cm_err write_images(cm_tasks *t, const pack_rows *r, cm_h5_file *f, long 
         int largest = (rows + f->nranks - 1) / f->nranks;
         int rounds = (largest + per_round - 1) / per_round;
         uint8_t *buf = malloc(bytes * (size_t)(per_round < hi - lo ? per_round : (hi - lo > 0 ? hi - lo : 1)));
-        cm_err err = buf ? CM_OK : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory for a round of rows");
+        cm_err err = buf ? CM_OK : CM_RAISE(CM_ERR_MEM, "out of memory for a round of rows");
         uint64_t dims[4] = {(uint64_t)rows, (uint64_t)side, (uint64_t)side, 3};
         for (int round = 0; round < rounds || (round == 0 && rows == 0); round++) {
             int first = lo + round * per_round, count = hi - first < per_round ? hi - first : per_round;
@@ -157,7 +157,7 @@ static cm_err write_tables(cm_tasks *t, cm_h5_file *f, MPI_Comm comm)
     }
     const char **names = malloc(sizeof *names * (size_t)(n ? n : 1));
     int32_t *first = malloc(sizeof *first * (size_t)(t->ntasks + 1)), *official = malloc(sizeof *official * (size_t)t->ntasks);
-    cm_err err = names && first && official ? CM_OK : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+    cm_err err = names && first && official ? CM_OK : CM_RAISE(CM_ERR_MEM, "out of memory");
     int at = 0;
     for (int k = 0; err == CM_OK && k < t->ntasks; k++) {
         first[k] = at;
@@ -219,8 +219,7 @@ cm_err cm_pack_write(const cm_config_data *data, const cm_pack_options *options,
     cm_h5_file f = {0};
     cm_err err = r.side[TABLE_TRAIN] >= 8 && r.side[TABLE_TRAIN] <= 4096
                      ? assign_rows(&t, options->train_pool, &r)
-                     : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "pack: train size %d outside 8..4096",
-                                      r.side[TABLE_TRAIN]);
+                     : CM_RAISE(CM_ERR_ARG, "pack: train size %d outside 8..4096", r.side[TABLE_TRAIN]);
     err = cm_tasks_agree(comm, err, path);
     if (err == CM_OK) err = cm_h5_create(&f, comm, path);
     if (err == CM_OK) err = write_images(&t, &r, &f, batch_bytes, &st);
@@ -236,7 +235,7 @@ cm_err cm_pack_write(const cm_config_data *data, const cm_pack_options *options,
     if (err == CM_OK) {
         double decode = st.decode_seconds;
         if (MPI_Allreduce(&decode, &st.decode_seconds, 1, MPI_DOUBLE, MPI_MAX, comm) != MPI_SUCCESS)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "MPI_Allreduce of the decode time failed");
+            err = CM_RAISE(CM_ERR_MPI, "MPI_Allreduce of the decode time failed");
         st.train_images = r.rows[TABLE_TRAIN];
         st.test_images = r.rows[TABLE_TEST];
         st.images = st.train_images + st.test_images;

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "clipmtl/fs.h"
 #include "clipmtl/synthetic_images.h"
 
 static const char *const domain_names[CM_DEMO_MAX_DOMAINS] = {"Plain", "Noisy Background", "Inverted", "Sketch"};
@@ -118,13 +118,6 @@ cm_err cm_demo_render(int domain, int label, int index, int size, uint64_t seed,
     return CM_OK;
 }
 
-static cm_err make_folder(const char *path)
-{
-    if (mkdir(path, 0777) != 0 && errno != EEXIST)
-        CM_ERROR(CM_ERR_IO, "%s: cannot create folder: %s", path, strerror(errno));
-    return CM_OK;
-}
-
 /* Refuses an existing non-empty folder: files left from an earlier run with other options would
  * silently join the dataset. */
 static cm_err check_empty_or_missing(const char *path)
@@ -151,17 +144,17 @@ cm_err cm_demo_write_dataset(const char *out_dir, int domains, int classes, int 
               CM_DEMO_MAX_CLASSES);
     CM_ASSERT(per_class >= 1 && per_class <= 100000, CM_ERR_ARG, "--per-class %d outside 1..100000", per_class);
     CM_CHECK(check_empty_or_missing(out_dir));
-    CM_CHECK(make_folder(out_dir));
+    CM_CHECK(cm_mkdir_p(out_dir));
     size_t cap = strlen(out_dir) + 128;
     char *path = malloc(cap);
     CM_ASSERT(path, CM_ERR_MEM, "out of memory");
     cm_err err = CM_OK;
     for (int d = 0; d < domains; d++) {
         snprintf(path, cap, "%s/%s", out_dir, domain_names[d]);
-        CM_CHECK_GOTO(err, make_folder(path), done);
+        CM_CHECK_GOTO(err, cm_mkdir_p(path), done);
         for (int c = 0; c < classes; c++) {
             snprintf(path, cap, "%s/%s/%s", out_dir, domain_names[d], class_names[c]);
-            CM_CHECK_GOTO(err, make_folder(path), done);
+            CM_CHECK_GOTO(err, cm_mkdir_p(path), done);
             for (int i = 0; i < per_class; i++) {
                 cm_image img;
                 CM_CHECK_GOTO(err, cm_demo_render(d, c, i, size, seed, &img), done);

@@ -2,35 +2,11 @@
  * tasks_fmnist.c, tasks_packed.c), splitting each task, and looking items up. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clipmtl/dataset.h"
 #include "clipmtl/log.h"
 #include "tasks_internal.h"
-
-char *cm_path_join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *out = malloc(la + lb + 2);
-    if (!out) return NULL;
-    memcpy(out, a, la);
-    out[la] = '/';
-    memcpy(out + la + 1, b, lb + 1);
-    return out;
-}
-
-int cm_is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-int cm_is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 cm_err cm_tasks_agree(MPI_Comm comm, cm_err local, const char *what)
 {
@@ -233,8 +209,7 @@ cm_err cm_tasks_open(cm_tasks *t, const cm_config_data *data, uint64_t run_seed,
                                    .k_shot = data->k_shot, .seed = (uint64_t)data->split_seed};
     t->image_size = data->image_size;
     cm_err err = data->image_size > 0 ? open_local(t, data, comm)
-                                      : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                                                       "data.image_size %d is not positive", data->image_size);
+                                      : CM_RAISE(CM_ERR_CONFIG, "data.image_size %d is not positive", data->image_size);
     err = cm_tasks_agree(comm, err, "opening the dataset");
     if (err != CM_OK) {
         cm_error_state saved;

@@ -191,7 +191,7 @@ cm_err cm_tasks_read_folder(cm_tasks *t, const cm_config_data *data)
             cm_log_warn("%s: %d classes, Office-Home has %d", im->source, t->nclasses, OFFICE_HOME_CLASSES);
         char *lists = libmtl_lists_dir(data->root, im->source);
         int *label_map = calloc((size_t)t->nclasses, sizeof *label_map);
-        if (!label_map) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+        if (!label_map) err = CM_RAISE(CM_ERR_MEM, "out of memory");
         else if (lists) {
             for (int c = 0; c < t->nclasses; c++) label_map[c] = -1;
             err = read_libmtl_lists(t, lists, label_map);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "clipmtl/fashion_mnist.h"
+#include "clipmtl/fs.h"
 #include "clipmtl/image.h"
 #include "clipmtl/tasks.h"
 
@@ -84,9 +85,5 @@ cm_err cm_tasks_decode(const cm_tasks *t, int task, int item, cm_image *img);
 typedef cm_err (*cm_split_list_fn)(void *ctx, const char *list, int line, const char *path, long label);
 cm_err cm_split_list_read(const char *list, cm_split_list_fn fn, void *ctx);
 
-/* Both strings joined with '/' (malloc). */
-char *cm_path_join(const char *a, const char *b);
-int cm_is_directory(const char *path);
-int cm_is_file(const char *path);
 
 #endif

@@ -129,11 +129,10 @@ cm_err cm_tasks_preload(cm_tasks *t, MPI_Comm comm, int n, const int *tasks)
     struct cm_tasks_impl *im = t->impl;
     if (!im->packed) return CM_OK;
     uint8_t *wanted = calloc((size_t)t->ntasks, 1);
-    cm_err err = wanted ? CM_OK : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+    cm_err err = wanted ? CM_OK : CM_RAISE(CM_ERR_MEM, "out of memory");
     for (int j = 0; err == CM_OK && j < n; j++) {
         if (tasks[j] < 0 || tasks[j] >= t->ntasks)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "preload: task %d outside 0..%d", tasks[j],
-                                 t->ntasks - 1);
+            err = CM_RAISE(CM_ERR_ARG, "preload: task %d outside 0..%d", tasks[j], t->ntasks - 1);
         else
             wanted[tasks[j]] = 1;
     }
@@ -150,9 +149,9 @@ cm_err cm_tasks_preload(cm_tasks *t, MPI_Comm comm, int n, const int *tasks)
             size_t bytes = (size_t)count * side * side * 3;
             uint8_t *rows = count ? malloc(bytes) : NULL;
             cm_err local = !count || rows ? CM_OK
-                                          : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM,
-                                                           "out of memory preloading %zu bytes of task '%s'", bytes,
-                                                           t->task_names[task]);
+                                          : CM_RAISE(CM_ERR_MEM,
+                                                     "out of memory preloading %zu bytes of task '%s'", bytes,
+                                                     t->task_names[task]);
             err = cm_tasks_agree(comm, local, "preloading the packed images");
             uint64_t start[4] = {(uint64_t)first, 0, 0, 0}, cnt[4] = {(uint64_t)count, (uint64_t)side, (uint64_t)side, 3};
             if (err == CM_OK) err = cm_h5_read(&f, k == 0 ? "images/train" : "images/test", CM_H5_UINT8, start, cnt, rows);

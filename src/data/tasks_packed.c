@@ -134,7 +134,7 @@ static cm_err take_tasks(cm_tasks *t, const cm_config_data *data, const pack_tab
     int n, *chosen;
     CM_CHECK(cm_tasks_choose_domains(data, im->source, p->ntasks, (const char *const *)p->task_names, &n, &chosen));
     const char **names = calloc((size_t)n, sizeof *names);
-    cm_err err = names ? CM_OK : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+    cm_err err = names ? CM_OK : CM_RAISE(CM_ERR_MEM, "out of memory");
     for (int k = 0; err == CM_OK && k < n; k++) names[k] = p->task_names[chosen[k]];
     if (err == CM_OK) err = cm_tasks_alloc(t, n, names);
     if (err == CM_OK) err = cm_tasks_set_classes(t, p->nclasses, (const char *const *)p->class_names);
@@ -146,16 +146,16 @@ static cm_err take_tasks(cm_tasks *t, const cm_config_data *data, const pack_tab
             cm_task_item item = {.name = strdup(p->item_names[i]), .label = p->label[i], .ref = p->row[i],
                                  .official = (uint8_t)p->item_official[i], .stored = (uint8_t)p->stored[i]};
             err = item.name ? cm_task_add_item(td, &item)
-                            : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+                            : CM_RAISE(CM_ERR_MEM, "out of memory");
             if (err != CM_OK) free(item.name);
             else if (p->bad[i]) cm_tasks_mark_bad(t, k, td->n_items - 1, "unreadable when the pack was made");
         }
     }
     if (err == CM_OK && im->skipped > 0 && data->bad_data == CM_BAD_DATA_STOP)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                             "data.packed: %s holds %ld unreadable image(s) (packed with bad_data = skip) but "
-                             "data.bad_data is stop",
-                             im->source, im->skipped);
+        err = CM_RAISE(CM_ERR_CONFIG,
+                       "data.packed: %s holds %ld unreadable image(s) (packed with bad_data = skip) but "
+                       "data.bad_data is stop",
+                       im->source, im->skipped);
     free(names);
     free(chosen);
     return err;
@@ -201,7 +201,7 @@ cm_err cm_tasks_read_packed(cm_tasks *t, const cm_config_data *data, MPI_Comm co
     if (err == CM_OK) {
         im->fd = open(im->source, O_RDONLY);
         if (im->fd < 0)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "%s: cannot open: %s", im->source, strerror(errno));
+            err = CM_RAISE(CM_ERR_IO, "%s: cannot open: %s", im->source, strerror(errno));
     }
     pack_tables_free(&p);
     CM_CHECK(err);

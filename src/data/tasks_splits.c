@@ -28,7 +28,7 @@ static cm_err write_task(const cm_tasks *t, int k, cm_h5_file *f)
     int32_t *test = malloc(sizeof *test * (size_t)(t->n_test[k] ? t->n_test[k] : 1));
     cm_err err = names && label && assign && bad && train && test
                      ? CM_OK
-                     : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory for the splits of %s", group);
+                     : CM_RAISE(CM_ERR_MEM, "out of memory for the splits of %s", group);
     if (err == CM_OK) {
         for (int i = 0; i < n; i++) {
             names[i] = td->items[i].name;
@@ -40,7 +40,7 @@ static cm_err write_task(const cm_tasks *t, int k, cm_h5_file *f)
         for (int i = 0; i < t->n_test[k]; i++) test[i] = td->test[i];
         /* Each rank knows the unreadable images it met: the file gets all of them. */
         if (f->nranks > 1 && n > 0 && MPI_Allreduce(MPI_IN_PLACE, bad, n, MPI_INT32_T, MPI_MAX, f->comm) != MPI_SUCCESS)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: sharing the skipped images failed", group);
+            err = CM_RAISE(CM_ERR_MPI, "%s: sharing the skipped images failed", group);
     }
     snprintf(path, sizeof path, "%s/name", group);
     if (err == CM_OK) err = cm_h5_write_strings(f, path, n, names, 0);

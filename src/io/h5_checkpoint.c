@@ -8,9 +8,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "clipmtl/fs.h"
 #include "clipmtl/h5io.h"
 #include "h5io_internal.h"
 
@@ -90,28 +90,6 @@ static cm_err sync_path(const char *path, int directory)
     return CM_OK;
 }
 
-static cm_err make_directory(const char *dir)
-{
-    char *path = strdup(dir);
-    if (!path) CM_ERROR(CM_ERR_MEM, "out of memory copying %s", dir);
-    for (char *p = path + 1;; p++) {
-        if (*p != '/' && *p != '\0') continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(path, 0777) != 0 && errno != EEXIST) {
-            int e = errno;
-            free(path);
-            CM_ERROR(CM_ERR_IO, "%s: cannot create the checkpoint directory: %s", dir, strerror(e));
-        }
-        *p = saved;
-        if (!saved) break;
-    }
-    free(path);
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) CM_ERROR(CM_ERR_IO, "%s: not a directory", dir);
-    return CM_OK;
-}
-
 /* Rank 0's status reaches every rank; the others return an error naming it. */
 static cm_err share_status(MPI_Comm comm, int rank, cm_err status, const char *what)
 {
@@ -129,7 +107,7 @@ cm_err cm_h5_checkpoint_begin(cm_h5_checkpoint *ck, MPI_Comm comm, const char *d
     int rank;
     MPI_Comm_rank(comm, &rank);
     if (step < 0 || keep < 1) CM_ERROR(CM_ERR_ARG, "%s: checkpoint step %" PRId64 " and keep %d (need >= 0 and >= 1)", dir, step, keep);
-    CM_CHECK(share_status(comm, rank, rank == 0 ? make_directory(dir) : CM_OK, dir));
+    CM_CHECK(share_status(comm, rank, rank == 0 ? cm_mkdir_p(dir) : CM_OK, dir));
     ck->dir = strdup(dir);
     if (!ck->dir) CM_ERROR(CM_ERR_MEM, "out of memory copying %s", dir);
     ck->step = step;

@@ -23,13 +23,13 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
     /* The owner decides the string length; every rank must agree on n and the owner. */
     cm_err local = CM_OK;
     if (owner < 0 || owner >= f->nranks)
-        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: owner rank %d outside 0..%d",
-                               f->path, name, owner, f->nranks - 1);
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: owner rank %d outside 0..%d",
+                         f->path, name, owner, f->nranks - 1);
     else if (n < 0)
-        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: %d strings", f->path, name, n);
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: %d strings", f->path, name, n);
     else if (f->in_memory && owner != 0) /* rank 0 holds the file */
-        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: owner rank %d of an in-memory "
-                               "file (rank 0 writes it)", f->path, name, owner);
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: owner rank %d of an in-memory "
+                         "file (rank 0 writes it)", f->path, name, owner);
     CM_CHECK(cm_h5_agree(f, local, name));
     long long shape[2] = {n, 0};
     if (f->rank == owner)
@@ -40,9 +40,9 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
     if (f->nranks > 1 && MPI_Bcast(shape, 2, MPI_LONG_LONG, owner, f->comm) != MPI_SUCCESS)
         CM_ERROR(CM_ERR_MPI, "%s: dataset %s: MPI_Bcast of the string length failed", f->path, name);
     local = shape[0] == n ? CM_OK
-                          : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG,
-                                           "%s: dataset %s: rank %d writes %d strings, the owner %lld", f->path, name,
-                                           f->rank, n, shape[0]);
+                          : CM_RAISE(CM_ERR_ARG,
+                                     "%s: dataset %s: rank %d writes %d strings, the owner %lld", f->path, name,
+                                     f->rank, n, shape[0]);
     CM_CHECK(cm_h5_agree(f, local, name));
     const size_t width = (size_t)shape[1] + 1;
     char *packed = NULL;
@@ -64,11 +64,11 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
     hsize_t dims[1] = {(hsize_t)n};
     space = H5Screate_simple(1, dims, NULL);
     memspace = H5Screate_simple(1, dims, NULL);
-    lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (space < 0 || memspace < 0 || lcpl < 0 || H5Pset_create_intermediate_group(lcpl, 1) < 0) {
+    if (space < 0 || memspace < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Screate_simple", "dataset %s", name);
         goto done;
     }
+    CM_CHECK_GOTO(err, cm_h5_intermediate_groups(f, name, &lcpl), done);
     dset = H5Dcreate2(f->id, name, t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dcreate2", "dataset %s", name);
@@ -80,15 +80,7 @@ cm_err cm_h5_write_strings(cm_h5_file *f, const char *name, int n, const char *c
             goto done;
         }
     }
-    if (f->nranks > 1 && !f->in_memory) {
-        dxpl = H5Pcreate(H5P_DATASET_XFER);
-        if (dxpl < 0 || H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE) < 0) {
-            if (dxpl >= 0) H5Pclose(dxpl);
-            dxpl = H5P_DEFAULT;
-            err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Pset_dxpl_mpio", "dataset %s", name);
-            goto done;
-        }
-    }
+    CM_CHECK_GOTO(err, cm_h5_transfer_list(f, name, &dxpl), done);
     if (H5Dwrite(dset, t, memspace, space, dxpl, packed) < 0)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dwrite", "dataset %s", name);
 done:
@@ -121,22 +113,21 @@ static cm_err read_strings(cm_h5_file *f, const char *name, int *n, char ***stri
         goto done;
     }
     if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 || H5Sget_simple_extent_ndims(space) != 1) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: dataset %s: not a 1-D table of fixed-length strings", f->path, name);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: not a 1-D table of fixed-length strings", f->path, name);
         goto done;
     }
     H5Sget_simple_extent_dims(space, &count, NULL);
     size_t width = H5Tget_size(t);
     if (count > (1u << 30) || width == 0 || width > (1u << 20) || (size_t)count * width > ((size_t)1 << 32)) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: dataset %s: %llu strings of %zu bytes is not a table of names", f->path, name,
-                             (unsigned long long)count, width);
+        err = CM_RAISE(CM_ERR_FORMAT,
+                       "%s: dataset %s: %llu strings of %zu bytes is not a table of names", f->path, name,
+                       (unsigned long long)count, width);
         goto done;
     }
     packed = calloc(count ? (size_t)count * width : 1, 1);
     out = calloc(count ? (size_t)count : 1, sizeof *out);
     if (!packed || !out) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
+        err = CM_RAISE(CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
         goto done;
     }
     /* Strings are bounded by the width below (strnlen), whatever their padding. */
@@ -150,7 +141,7 @@ static cm_err read_strings(cm_h5_file *f, const char *name, int *n, char ***stri
         size_t len = strnlen(s, width);
         out[i] = malloc(len + 1);
         if (!out[i]) {
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
+            err = CM_RAISE(CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
             goto done;
         }
         memcpy(out[i], s, len);
@@ -198,8 +189,7 @@ cm_err cm_h5_raw_offset(cm_h5_file *f, const char *name, uint64_t *offset)
     if (dcpl < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dget_create_plist", "dataset %s", name);
     } else if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: dataset %s: not stored contiguously without filters", f->path, name);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: not stored contiguously without filters", f->path, name);
     } else {
         haddr_t at = H5Dget_offset(dset);
         H5Eclear2(H5E_DEFAULT); /* HADDR_UNDEF (no storage yet) leaves an error on the stack */

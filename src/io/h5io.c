@@ -225,7 +225,7 @@ static cm_err close_file(cm_h5_file *f, int keep)
     if (f->in_memory) err = held_by_root(f) ? CM_OK : close_in_memory(f, keep);
     else if (f->id >= 0 && H5Fclose(f->id) < 0) err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Fclose", "%s", "");
     if (!keep && f->rank == 0 && unlink(f->path) != 0 && errno != ENOENT && err == CM_OK)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_IO, "%s: cannot remove: %s", f->path, strerror(errno));
+        err = CM_RAISE(CM_ERR_IO, "%s: cannot remove: %s", f->path, strerror(errno));
     err = cm_h5_agree(f, err, "close");
     f->id = H5I_INVALID_HID;
     free(f->path);
@@ -249,12 +249,12 @@ void cm_h5_discard(cm_h5_file *f)
 
 /* ---- groups ---- */
 
-/* Link creation that makes the missing groups on the way. */
-static cm_err intermediate_groups(const cm_h5_file *f, const char *name, hid_t *lcpl)
+cm_err cm_h5_intermediate_groups(const cm_h5_file *f, const char *name, hid_t *lcpl)
 {
     *lcpl = H5Pcreate(H5P_LINK_CREATE);
     if (*lcpl < 0 || H5Pset_create_intermediate_group(*lcpl, 1) < 0) {
         if (*lcpl >= 0) H5Pclose(*lcpl);
+        *lcpl = H5I_INVALID_HID;
         return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Pset_create_intermediate_group", "%s", name);
     }
     return CM_OK;
@@ -289,7 +289,7 @@ static cm_err create_group(cm_h5_file *f, const char *path)
     CM_CHECK(cm_h5_exists(f, path, &exists));
     if (exists) return CM_OK;
     hid_t lcpl;
-    CM_CHECK(intermediate_groups(f, path, &lcpl));
+    CM_CHECK(cm_h5_intermediate_groups(f, path, &lcpl));
     hid_t g = H5Gcreate2(f->id, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     H5Pclose(lcpl);
     if (g < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Gcreate2", "group %s", path);
@@ -348,8 +348,8 @@ static cm_err open_dataset(cm_h5_file *f, const char *name, hid_t *dset, int *ty
         *type = stored_type(t);
         *ndims = H5Sget_simple_extent_ndims(space);
         if (*ndims < 0 || *ndims > CM_H5_MAX_DIMS)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: dataset %s: %d dimensions (at most %d)",
-                                 f->path, name, *ndims, CM_H5_MAX_DIMS);
+            err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: %d dimensions (at most %d)",
+                           f->path, name, *ndims, CM_H5_MAX_DIMS);
         else if (H5Sget_simple_extent_dims(space, dims, NULL) < 0)
             err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Sget_simple_extent_dims", "dataset %s", name);
     }
@@ -386,7 +386,7 @@ static cm_err dataset_for_write(cm_h5_file *f, const char *name, cm_h5_type type
     hid_t space = H5Screate_simple(ndims, hdims, NULL);
     if (space < 0) return cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Screate_simple", "dataset %s", name);
     hid_t lcpl;
-    cm_err err = intermediate_groups(f, name, &lcpl);
+    cm_err err = cm_h5_intermediate_groups(f, name, &lcpl);
     if (err != CM_OK) {
         H5Sclose(space);
         return err;
@@ -398,8 +398,7 @@ static cm_err dataset_for_write(cm_h5_file *f, const char *name, cm_h5_type type
     return CM_OK;
 }
 
-/* Collective transfers when the file is shared by several ranks. */
-static cm_err transfer_list(const cm_h5_file *f, const char *name, hid_t *dxpl)
+cm_err cm_h5_transfer_list(const cm_h5_file *f, const char *name, hid_t *dxpl)
 {
     *dxpl = H5P_DEFAULT;
     if (f->nranks == 1 || f->in_memory) return CM_OK;
@@ -441,7 +440,7 @@ static cm_err transfer(cm_h5_file *f, const char *name, hid_t dset, cm_h5_type t
 {
     hid_t filespace, memspace, dxpl;
     CM_CHECK(select_slab(f, name, dset, ndims, start, count, nvalues, &filespace, &memspace));
-    cm_err err = transfer_list(f, name, &dxpl);
+    cm_err err = cm_h5_transfer_list(f, name, &dxpl);
     if (err == CM_OK) {
         herr_t status = writing ? H5Dwrite(dset, memory_type(type), memspace, filespace, dxpl, data)
                                 : H5Dread(dset, memory_type(type), memspace, filespace, dxpl, data);
@@ -463,8 +462,8 @@ static cm_err write_through_root(cm_h5_file *f, const char *name, cm_h5_type typ
     enum { SLAB = 2 * CM_H5_MAX_DIMS };
     const size_t value_bytes = H5Tget_size(memory_type(type));
     if (local == CM_OK && nvalues * value_bytes > INT_MAX)
-        local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_ARG, "%s: dataset %s: rank %d's slab of %zu values "
-                               "is too large for one message", f->path, name, f->rank, nvalues);
+        local = CM_RAISE(CM_ERR_ARG, "%s: dataset %s: rank %d's slab of %zu values "
+                         "is too large for one message", f->path, name, f->rank, nvalues);
     uint64_t mine[SLAB] = {0}, *slabs = NULL;
     hid_t dset = H5I_INVALID_HID;
     void *received = NULL;
@@ -474,17 +473,17 @@ static cm_err write_through_root(cm_h5_file *f, const char *name, cm_h5_type typ
         slabs = calloc((size_t)f->nranks * SLAB, sizeof *slabs);
         received = malloc(whole ? whole : 1);
         if (!slabs || !received)
-            local = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
+            local = CM_RAISE(CM_ERR_MEM, "%s: dataset %s: out of memory", f->path, name);
     }
     if (local == CM_OK && f->rank == 0 && (local = dataset_for_write(f, name, type, ndims, dims, &dset)) != CM_OK)
         dset = H5I_INVALID_HID;
     cm_err err = cm_h5_agree(f, local, name);
     for (int d = 0; d < ndims; d++) mine[d] = start[d], mine[CM_H5_MAX_DIMS + d] = count[d];
     if (err == CM_OK && MPI_Gather(mine, SLAB, MPI_UINT64_T, slabs, SLAB, MPI_UINT64_T, 0, f->comm) != MPI_SUCCESS)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: dataset %s: MPI_Gather failed", f->path, name);
+        err = CM_RAISE(CM_ERR_MPI, "%s: dataset %s: MPI_Gather failed", f->path, name);
     if (err == CM_OK && f->rank != 0 && nvalues > 0 &&
         MPI_Send(data, (int)(nvalues * value_bytes), MPI_BYTE, 0, 0, f->comm) != MPI_SUCCESS)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: dataset %s: MPI_Send failed", f->path, name);
+        err = CM_RAISE(CM_ERR_MPI, "%s: dataset %s: MPI_Send failed", f->path, name);
     /* Once the slabs are gathered every sender's message is received, even after a failed write:
      * the senders wait for it. */
     const int gathered = err == CM_OK;
@@ -495,7 +494,7 @@ static cm_err write_through_root(cm_h5_file *f, const char *name, cm_h5_type typ
         if (n == 0) continue;
         if (r > 0 && MPI_Recv(received, (int)(n * value_bytes), MPI_BYTE, r, 0, f->comm, MPI_STATUS_IGNORE) != MPI_SUCCESS &&
             err == CM_OK)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MPI, "%s: dataset %s: MPI_Recv failed", f->path, name);
+            err = CM_RAISE(CM_ERR_MPI, "%s: dataset %s: MPI_Recv failed", f->path, name);
         if (err == CM_OK) err = transfer(f, name, dset, type, ndims, s, c, n, r == 0 ? (void *)data : received, 1);
     }
     if (dset >= 0 && H5Dclose(dset) < 0 && err == CM_OK)
@@ -593,8 +592,7 @@ cm_err cm_h5_read_all(cm_h5_file *f, const char *name, cm_h5_type type, void *da
     size_t stored = 1;
     for (int d = 0; err == CM_OK && d < ndims; d++) stored *= (size_t)dims[d];
     if (err == CM_OK && stored != nvalues)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: dataset %s: holds %zu values, expected %zu",
-                             f->path, name, stored, nvalues);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: dataset %s: holds %zu values, expected %zu", f->path, name, stored, nvalues);
     err = cm_h5_agree(f, err, name);
     if (err == CM_OK) err = transfer(f, name, dset, type, ndims, start, dims, nvalues, data, 0);
     if (dset >= 0) H5Dclose(dset);
@@ -690,8 +688,7 @@ static cm_err read_attr_string(cm_h5_file *f, const char *object, const char *na
     cm_err err = CM_OK;
     hid_t t = H5Aget_type(attr), memory = H5I_INVALID_HID;
     if (t < 0 || H5Tget_class(t) != H5T_STRING) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: attribute %s of %s: not a string", f->path,
-                             name, object);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: attribute %s of %s: not a string", f->path, name, object);
         goto done;
     }
     if (H5Tis_variable_str(t) > 0) { /* as h5py writes str attributes */
@@ -714,7 +711,7 @@ static cm_err read_attr_string(cm_h5_file *f, const char *object, const char *na
         }
         *text = buf; /* calloc'd one byte longer: terminated even if stored without a NUL */
     }
-    if (!*text) err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory reading attribute %s", name);
+    if (!*text) err = CM_RAISE(CM_ERR_MEM, "out of memory reading attribute %s", name);
 done:
     if (memory >= 0) H5Tclose(memory);
     if (t >= 0) H5Tclose(t);
@@ -741,8 +738,7 @@ static cm_err read_attr_int64(cm_h5_file *f, const char *object, const char *nam
     cm_err err = CM_OK;
     hid_t t = H5Aget_type(attr);
     if (t < 0 || H5Tget_class(t) != H5T_INTEGER)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: attribute %s of %s: not an integer", f->path,
-                             name, object);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: attribute %s of %s: not an integer", f->path, name, object);
     else if (H5Aread(attr, H5T_NATIVE_INT64, value) < 0)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Aread", "attribute %s of %s", name, object);
     if (t >= 0) H5Tclose(t);
@@ -782,7 +778,7 @@ static cm_err write_text(cm_h5_file *f, const char *name, const char *text)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Tset_size", "text %s", name);
         goto done;
     }
-    CM_CHECK_GOTO(err, intermediate_groups(f, name, &lcpl), done);
+    CM_CHECK_GOTO(err, cm_h5_intermediate_groups(f, name, &lcpl), done);
     dset = H5Dcreate2(f->id, name, t, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     if (dset < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dcreate2", "text %s", name);
@@ -796,7 +792,7 @@ static cm_err write_text(cm_h5_file *f, const char *name, const char *text)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Sselect_none", "text %s", name);
         goto done;
     }
-    CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);
+    CM_CHECK_GOTO(err, cm_h5_transfer_list(f, name, &dxpl), done);
     if (H5Dwrite(dset, t, memspace, filespace, dxpl, text) < 0)
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dwrite", "text %s", name);
 done:
@@ -834,19 +830,17 @@ static cm_err read_text(cm_h5_file *f, const char *name, char **text)
     }
     if (H5Tget_class(stored) != H5T_STRING || H5Tis_variable_str(stored) != 0 ||
         H5Sget_simple_extent_type(space) != H5S_SCALAR) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT, "%s: text %s: not a fixed-length string", f->path,
-                             name);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: text %s: not a fixed-length string", f->path, name);
         goto done;
     }
     size_t size = H5Tget_size(stored);
     buf = calloc(size + 1, 1); /* one byte more: terminated even without a stored NUL */
     memory = string_type(size);
     if (!buf || memory < 0) {
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "%s: text %s: out of memory for %zu bytes", f->path,
-                             name, size);
+        err = CM_RAISE(CM_ERR_MEM, "%s: text %s: out of memory for %zu bytes", f->path, name, size);
         goto done;
     }
-    CM_CHECK_GOTO(err, transfer_list(f, name, &dxpl), done);
+    CM_CHECK_GOTO(err, cm_h5_transfer_list(f, name, &dxpl), done);
     if (H5Dread(dset, memory, H5S_ALL, H5S_ALL, dxpl, buf) < 0) {
         err = cm_h5_fail(__FILE__, __LINE__, __func__, f->path, "H5Dread", "text %s", name);
         goto done;

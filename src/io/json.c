@@ -404,8 +404,7 @@ cm_err cm_json_parse(cm_json_doc *doc, const char *bytes, size_t len, const char
     skip_whitespace(&ps);
     if (!at_end(&ps)) {
         size_t at = ps.pos;
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_FORMAT,
-                             "%s: byte %zu: unexpected data after the JSON value", source, at);
+        err = CM_RAISE(CM_ERR_FORMAT, "%s: byte %zu: unexpected data after the JSON value", source, at);
         goto fail;
     }
     return CM_OK;

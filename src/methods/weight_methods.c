@@ -30,7 +30,7 @@ static cm_err layout_clip_tensors(cm_prompt_method *pm, cm_tensor_table *table, 
     cm_err err = cm_clip_layout(&pm->opt.model, &clip);
     if (err == CM_OK && (!(pm->offsets = calloc((size_t)clip.count, sizeof *pm->offsets)) ||
                          !(pm->model_entries = calloc((size_t)clip.count, sizeof *pm->model_entries))))
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+        err = CM_RAISE(CM_ERR_MEM, "out of memory");
     for (int i = 0; err == CM_OK && i < clip.count; i++) {
         const cm_tensor_desc *d = &clip.entries[i];
         if (pm->opt.kind == CM_METHOD_BITFIT && !is_bias(d->name)) continue;

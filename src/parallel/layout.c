@@ -70,18 +70,27 @@ void cm_layout_print(const cm_layout *l, const char *const *names, int batch, FI
 cm_err cm_comms_create(cm_comms *c, MPI_Comm world, const cm_layout *l, const int *group_of_task, int ngroups)
 {
     *c = (cm_comms){.world = world, .task = MPI_COMM_NULL};
-    if (l->nranks >= l->ntasks) CM_MPI_CHECK(MPI_Comm_split(world, l->local_tasks[0], l->rank, &c->task));
-    else CM_MPI_CHECK(MPI_Comm_dup(MPI_COMM_SELF, &c->task));
+    cm_err err = CM_OK;
+    if (l->nranks >= l->ntasks)
+        CM_MPI_CHECK_GOTO(err, MPI_Comm_split(world, l->local_tasks[0], l->rank, &c->task), fail);
+    else
+        CM_MPI_CHECK_GOTO(err, MPI_Comm_dup(MPI_COMM_SELF, &c->task), fail);
     if (!group_of_task) return CM_OK;
-    CM_CALLOC(c->group, ngroups);
+    c->group = malloc((size_t)ngroups * sizeof *c->group);
+    if (!c->group) CM_ERROR_GOTO(err, fail, CM_ERR_MEM, "out of memory for %d group communicators", ngroups);
+    /* MPI_COMM_NULL is not all-zero bytes in every MPI: cm_comms_free must see it in unmade slots. */
+    for (int g = 0; g < ngroups; g++) c->group[g] = MPI_COMM_NULL;
     c->ngroups = ngroups;
     /* One split per group: a rank with tasks of several groups (P < N) joins each of them. */
     for (int g = 0; g < ngroups; g++) {
         int member = 0;
         for (int i = 0; i < l->nlocal; i++) member |= group_of_task[l->local_tasks[i]] == g;
-        CM_MPI_CHECK(MPI_Comm_split(world, member ? 0 : MPI_UNDEFINED, l->rank, &c->group[g]));
+        CM_MPI_CHECK_GOTO(err, MPI_Comm_split(world, member ? 0 : MPI_UNDEFINED, l->rank, &c->group[g]), fail);
     }
     return CM_OK;
+fail:
+    cm_comms_free(c);
+    return err;
 }
 
 void cm_comms_free(cm_comms *c)
@@ -90,5 +99,5 @@ void cm_comms_free(cm_comms *c)
     for (int g = 0; g < c->ngroups; g++)
         if (c->group[g] != MPI_COMM_NULL) MPI_Comm_free(&c->group[g]);
     free(c->group);
-    *c = (cm_comms){0};
+    *c = (cm_comms){.world = MPI_COMM_NULL, .task = MPI_COMM_NULL};
 }

@@ -321,7 +321,7 @@ cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config
     /* Rank 0 lists the directory and the others follow (a shared file system may lag). */
     cm_err err = rank == 0 ? cm_h5_checkpoint_steps(dir, &steps, &n) : CM_OK;
     int status[2] = {(int)err, n};
-    CM_MPI_CHECK(MPI_Bcast(status, 2, MPI_INT, 0, comm));
+    CM_MPI_CHECK_GOTO(err, MPI_Bcast(status, 2, MPI_INT, 0, comm), mpi_failed);
     if (status[0] != CM_OK) {
         free(steps);
         if (rank == 0) return cm_error_trace(__FILE__, __LINE__, __func__, err);
@@ -330,7 +330,7 @@ cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config
     n = status[1];
     if (n == 0) return CM_OK;
     if (rank != 0) CM_CALLOC(steps, n);
-    CM_MPI_CHECK(MPI_Bcast(steps, n, MPI_INT64_T, 0, comm));
+    CM_MPI_CHECK_GOTO(err, MPI_Bcast(steps, n, MPI_INT64_T, 0, comm), mpi_failed);
     /* Newest first; a damaged one is skipped with a warning for the next older. */
     char newest_problem[2048] = "";
     for (int i = 0; i < n && !*found; i++) {
@@ -351,8 +351,8 @@ cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config
             break;
         }
         if (outcome != worst)
-            err = cm_error_raise(__FILE__, __LINE__, __func__, worst == 2 ? CM_ERR_CONFIG : CM_ERR_MPI,
-                                 "%s: another rank could not use it (see its error)", path);
+            err = CM_RAISE(worst == 2 ? CM_ERR_CONFIG : CM_ERR_MPI,
+                           "%s: another rank could not use it (see its error)", path);
         if (worst == 2) {
             free(steps);
             return cm_error_trace(__FILE__, __LINE__, __func__, err);
@@ -366,6 +366,9 @@ cm_err cm_checkpoint_read_newest(MPI_Comm comm, const char *dir, const cm_config
     free(steps);
     if (!*found) CM_ERROR(CM_ERR_FORMAT, "%s: none of its %d checkpoints is intact; the newest: %s", dir, n, newest_problem);
     return CM_OK;
+mpi_failed:
+    free(steps);
+    return err;
 }
 
 cm_err cm_checkpoint_read_snapshots(MPI_Comm comm, const char *path, cm_similarity_snapshots *snaps)

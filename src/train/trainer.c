@@ -1,13 +1,12 @@
 #include "clipmtl/trainer.h"
 
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "clipmtl/clip_weights.h"
+#include "clipmtl/fs.h"
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/gemm.h"
@@ -50,29 +49,16 @@ void cm_trainer_catch_signals(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-static cm_err make_dir(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) CM_ERROR(CM_ERR_IO, "%s: cannot create: %s", buf, strerror(errno));
-    return CM_OK;
-}
-
 cm_err cm_trainer_make_run_dir(MPI_Comm comm, const char *dir)
 {
     int rank;
     MPI_Comm_rank(comm, &rank);
-    cm_err err = rank == 0 ? make_dir(dir) : CM_OK;
+    cm_err err = rank == 0 ? cm_mkdir_p(dir) : CM_OK;
+    if (err == CM_OK && rank == 0) err = cm_run_lock(dir);
     int ok = err == CM_OK, all_ok;
     CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, comm));
     CM_CHECK(err);
-    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", dir);
+    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create or lock %s (see its error)", dir);
     return CM_OK;
 }
 
@@ -103,11 +89,11 @@ static cm_err word_init_rows(const cm_trainer *t, const cm_tokenizer *tok, int n
     const int D = t->model.cfg.text.width;
     cm_err err = CM_OK;
     if ((int)count < n)
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG,
-                             "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompts", words,
-                             cm_config_origin(t->cfg, "method.ctx_init"), count, n);
+        err = CM_RAISE(CM_ERR_CONFIG,
+                       "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompts", words,
+                       cm_config_origin(t->cfg, "method.ctx_init"), count, n);
     else if (!(*rows = malloc((size_t)n * D * sizeof **rows)))
-        err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
+        err = CM_RAISE(CM_ERR_MEM, "out of memory");
     else
         for (int i = 0; i < n; i++)
             memcpy(*rows + (size_t)i * D, t->model.w.text.token_embedding + (size_t)ids[i] * D, D * sizeof(float));
@@ -202,12 +188,7 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     MPI_Comm_rank(t->comm, &t->rank);
     MPI_Comm_size(t->comm, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
-    cm_err err = t->rank == 0 ? make_dir(t->dir) : CM_OK;
-    if (err == CM_OK && t->rank == 0) err = cm_run_lock(t->dir);
-    int ok = err == CM_OK, all_ok;
-    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, t->comm));
-    CM_CHECK(err);
-    CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create or lock %s (see its error)", t->dir);
+    CM_CHECK(cm_trainer_make_run_dir(t->comm, t->dir));
 
     CM_CHECK(load_model(cfg, &t->model));
     CM_CHECK(cm_config_check_model(cfg, &t->model.cfg));
@@ -444,7 +425,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
             cm_watchdog_beat(t->watchdog, "summing the log statistics over the ranks", t->step);
-            CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm));
+            CM_MPI_CHECK_GOTO(err, MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm), done);
             double loss = 0, correct = 0, seen = 0, now = cm_now();
             for (int task = 0; task < N; task++) loss += stats[3 * task] / window_steps / N, correct += stats[3 * task + 1], seen += stats[3 * task + 2];
             const double rate = seen / (now - window_start), per_step = (now - run_start) / (t->step - first_step);
@@ -460,7 +441,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         }
         cm_watchdog_beat(t->watchdog, "agreeing with the other ranks whether to stop", t->step);
         int stop = stop_requested != 0;
-        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm));
+        CM_MPI_CHECK_GOTO(err, MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm), done);
         const int64_t every = t->cfg->run.checkpoint_every;
         if (last || stop || (every > 0 && t->step % every == 0)) CM_CHECK_GOTO(err, save_checkpoint(t), done);
         if (stop && !last) {

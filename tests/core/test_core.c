@@ -1,10 +1,12 @@
-/* Core pieces: error traces, arena sizing, RNG streams, tensor tables. */
+/* Core pieces: error traces, arena sizing, RNG streams, tensor tables, path and folder helpers. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clipmtl/arena.h"
 #include "clipmtl/error.h"
+#include "clipmtl/fs.h"
 #include "clipmtl/progress.h"
 #include "clipmtl/rng.h"
 #include "clipmtl/tensor_table.h"
@@ -39,6 +41,32 @@ static void test_error_trace(void)
     cm_error_set_verbose(0);
     CM_TEST(strstr(buf, "inner()") && strstr(buf, "outer()") && strstr(buf, "test_core.c:"),
             "verbose: the trace must name both frames with file:line:\n%s", buf);
+    cm_error_clear();
+}
+
+/* CM_RAISE is an expression: the code goes into a variable and the function goes on to its cleanup. */
+static cm_err raise_then_clean(int x, int *cleaned)
+{
+    cm_err err = x > 0 ? CM_OK : CM_RAISE(CM_ERR_ARG, "x = %d is not positive", x);
+    *cleaned = 1;
+    return err;
+}
+
+static void test_error_expression(void)
+{
+    int cleaned = 0;
+    CM_TEST(raise_then_clean(2, &cleaned) == CM_OK && cleaned, "no error expected");
+    cleaned = 0;
+    CM_TEST(raise_then_clean(-1, &cleaned) == CM_ERR_ARG && cleaned, "the code, after the cleanup");
+    CM_TEST(strcmp(cm_error_message(), "x = -1 is not positive") == 0, "message: %s", cm_error_message());
+    char buf[4096] = {0};
+    cm_error_set_verbose(1);
+    FILE *f = fmemopen(buf, sizeof buf, "w");
+    cm_error_print(f);
+    fclose(f);
+    cm_error_set_verbose(0);
+    CM_TEST(strstr(buf, "raised at") && strstr(buf, "raise_then_clean()") && strstr(buf, "test_core.c:"),
+            "the trace names the raiser:\n%s", buf);
     cm_error_clear();
 }
 
@@ -117,6 +145,36 @@ static void test_table(void)
     cm_table_free(&t);
 }
 
+static void test_fs(void)
+{
+    char *joined = cm_path_join("runs", "demo");
+    CM_TEST(joined && strcmp(joined, "runs/demo") == 0, "joined: %s", joined ? joined : "(null)");
+    free(joined);
+    char deep[512], file[512], below_file[600];
+    snprintf(deep, sizeof deep, "%s/a/b/c/", cm_test_tmpdir());
+    snprintf(file, sizeof file, "%s/a/file", cm_test_tmpdir());
+    snprintf(below_file, sizeof below_file, "%s/inside", file);
+    CM_TEST_OK(cm_mkdir_p(deep));
+    CM_TEST(cm_is_directory(deep) && !cm_is_file(deep), "%s was not created", deep);
+    CM_TEST_OK(cm_mkdir_p(deep)); /* existing folders are fine */
+    FILE *f = fopen(file, "w");
+    if (f) fclose(f);
+    CM_TEST(cm_is_file(file) && !cm_is_directory(file), "%s is a file", file);
+    CM_TEST(cm_mkdir_p(file) == CM_ERR_IO && strstr(cm_error_message(), "is not a folder"), "a file in the way: %s",
+            cm_error_message());
+    CM_TEST(cm_mkdir_p(below_file) == CM_ERR_IO && strstr(cm_error_message(), "cannot create"),
+            "a file as a parent: %s", cm_error_message());
+    CM_TEST(cm_mkdir_p("") == CM_ERR_ARG, "an empty name is refused");
+    cm_error_clear();
+    remove(file);
+    const char *made[] = {"a/b/c", "a/b", "a"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(deep, sizeof deep, "%s/%s", cm_test_tmpdir(), made[i]);
+        remove(deep);
+    }
+    remove(cm_test_tmpdir());
+}
+
 /* Progress lines: counts, percentage, elapsed time and the time left at the rate so far. */
 static void test_progress(void)
 {
@@ -140,6 +198,8 @@ static void test_progress(void)
 int main(void)
 {
     test_error_trace();
+    test_error_expression();
+    test_fs();
     test_arena();
     test_rng();
     test_table();

@@ -1,7 +1,6 @@
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "data_test_util.h"
 
-#include <errno.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,22 +10,16 @@
 #include <unistd.h>
 
 #include "clipmtl/config.h"
+#include "clipmtl/fs.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/image.h"
 #include "test_util.h"
 
 void tree_mkdir(const char *path)
 {
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(buf, 0777);
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-        perror(buf);
+    if (cm_mkdir_p(path) != CM_OK) {
+        cm_error_print(stderr);
+        cm_error_clear();
         cm_test_failures++;
     }
 }

@@ -13,20 +13,6 @@
 
 static int jpeg_max_diff = 0, png_max_diff = 0, resample_max_diff = 0;
 
-static uint8_t *read_exact(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    uint8_t *v = malloc(n + 1);
-    size_t got = v ? fread(v, 1, n + 1, f) : 0;
-    fclose(f);
-    if (got != n) {
-        free(v);
-        return NULL;
-    }
-    return v;
-}
-
 static uint8_t *read_all(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -63,7 +49,7 @@ static int compare_u8(const char *what, const cm_image *got, int w, int h, const
     CM_TEST(got->w == w && got->h == h, "%s: size %dx%d, want %dx%d", what, got->w, got->h, w, h);
     if (got->w != w || got->h != h) return 256;
     size_t n = (size_t)w * h * 3;
-    uint8_t *want = read_exact(cm_test_fixture(fixture), n);
+    uint8_t *want = cm_test_read_exact(cm_test_fixture(fixture), n);
     CM_TEST(want, "%s: cannot read %zu bytes from fixture %s", what, n, fixture);
     if (!want) return 256;
     int d = max_byte_diff(got->rgb, want, n);

@@ -2,6 +2,7 @@
  * the batch; under MPI the task and group communicators have the expected members. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/layout.h"
@@ -141,6 +142,56 @@ static void test_reduction(cm_set_mode mode)
     cm_prompt_set_destroy(&s);
 }
 
+/* CM_MPI_CHECK_GOTO: a failing MPI call (a root outside the communicator) raises CM_ERR_MPI naming
+ * the call, and the function still releases what it holds. */
+static cm_err bcast_then_clean(MPI_Comm comm, int root, int *cleaned)
+{
+    cm_err err = CM_OK;
+    int *value = calloc(1, sizeof *value);
+    if (!value) return CM_RAISE(CM_ERR_MEM, "out of memory");
+    CM_MPI_CHECK_GOTO(err, MPI_Bcast(value, 1, MPI_INT, root, comm), done);
+    *cleaned = -1; /* only reached when the call succeeded */
+done:
+    free(value);
+    if (err != CM_OK) *cleaned = 1;
+    return err;
+}
+
+static void test_mpi_errors(void)
+{
+    int P, rank;
+    MPI_Comm_size(MPI_COMM_WORLD, &P);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm comm;
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN); /* as the CLI sets it on MPI_COMM_WORLD */
+    int cleaned = 0;
+    CM_TEST_OK(bcast_then_clean(comm, 0, &cleaned));
+    CM_TEST(cleaned == -1, "a valid root: the call went through");
+    cleaned = 0;
+    CM_TEST(bcast_then_clean(comm, P, &cleaned) == CM_ERR_MPI && cleaned == 1, "root %d of %d ranks: an MPI error, "
+            "after the cleanup", P, P);
+    CM_TEST(strstr(cm_error_message(), "MPI_Bcast(value, 1, MPI_INT, root, comm) failed"), "message: %s",
+            cm_error_message());
+    cm_error_clear();
+
+    /* cm_comms_create: a split that MPI refuses (a negative colour) leaves nothing to free. */
+    const int N = 2, group_of_task[2] = {0, 1};
+    cm_layout l;
+    CM_TEST_OK(cm_layout_compute(&l, P, N, rank));
+    if (P >= N) {
+        l.local_tasks[0] = -5;
+        cm_comms c;
+        CM_TEST(cm_comms_create(&c, comm, &l, group_of_task, 2) == CM_ERR_MPI, "rank %d: a refused split", rank);
+        CM_TEST(c.task == MPI_COMM_NULL && c.group == NULL && c.ngroups == 0, "rank %d: comms left after a failure",
+                rank);
+        cm_error_clear();
+        cm_comms_free(&c); /* what a caller's cleanup does: safe on what a failure left */
+    }
+    cm_layout_free(&l);
+    MPI_Comm_free(&comm);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -155,6 +206,7 @@ int main(int argc, char **argv)
     test_reduction(CM_SET_SHARED);
     test_reduction(CM_SET_SINGLE);
     test_reduction(CM_SET_GROUPED);
+    test_mpi_errors();
     int failures = cm_test_summary();
     int any;
     MPI_Allreduce(&failures, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);

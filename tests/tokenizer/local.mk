@@ -11,6 +11,10 @@ EXTRA_DIST += tests/tokenizer/test_tokenize_cli.sh tests/fixtures/tokenizer test
 # Both need the real ftfy in the git-ignored tests/reference/.ftfy-scratch (see ftfy_cases.py).
 FIXTURE_SCRIPTS += tests/reference/tokenizer_reference.py tests/reference/ftfy_cases.py
 
+# The generated tables of src/clip (tools/gen_*.py) are what their scripts write today.
+TESTS += tests/tokenizer/test_generated_tables.sh
+EXTRA_DIST += tests/tokenizer/test_generated_tables.sh
+
 # libFuzzer run of the tokenizer (15 s) when clang is available: the tokenizer's sources are
 # compiled into the target with clang so that the fuzzer sees their coverage.
 TESTS += tests/tokenizer/fuzz_tokenize.sh

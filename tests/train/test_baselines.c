@@ -49,13 +49,8 @@ static const cm_clip_config tiny = {
 
 static void *read_file(const char *rel, size_t bytes)
 {
-    FILE *f = fopen(cm_test_fixture(rel), "rb");
-    void *buf = malloc(bytes ? bytes : 1);
-    if (!f || fread(buf, 1, bytes, f) != bytes || fgetc(f) != EOF) {
-        fprintf(stderr, "fixture %s missing or not %zu bytes (run `make fixtures`)\n", rel, bytes);
-        exit(1);
-    }
-    fclose(f);
+    void *buf = cm_test_read_exact(cm_test_fixture(rel), bytes);
+    if (!buf) exit(1);
     return buf;
 }
 

@@ -15,16 +15,11 @@ int main(void)
     float *want_logits = cm_test_read_f32(cm_test_fixture("train/head_logits.f32"), B * C);
     float *want_dimg = cm_test_read_f32(cm_test_fixture("train/head_dimg.f32"), B * E);
     float *want_dtxt = cm_test_read_f32(cm_test_fixture("train/head_dtxt.f32"), C * E);
-    int labels[B];
-    double want_loss = 0;
-    FILE *f = fopen(cm_test_fixture("train/head_labels.i32"), "rb");
-    int ok = f && fread(labels, sizeof(int), B, f) == B;
-    if (f) fclose(f);
-    f = fopen(cm_test_fixture("train/head_loss.f64"), "rb");
-    ok = ok && f && fread(&want_loss, sizeof want_loss, 1, f) == 1;
-    if (f) fclose(f);
-    CM_TEST(ok && img && txt && want_logits && want_dimg && want_dtxt, "missing fixtures (make fixtures)");
-    if (!ok || !img || !txt || !want_logits || !want_dimg || !want_dtxt) return cm_test_summary();
+    int32_t *labels = cm_test_read_exact(cm_test_fixture("train/head_labels.i32"), B * sizeof(int32_t));
+    double *want_loss = cm_test_read_exact(cm_test_fixture("train/head_loss.f64"), sizeof(double));
+    int ok = labels && want_loss && img && txt && want_logits && want_dimg && want_dtxt;
+    CM_TEST(ok, "missing fixtures (make fixtures)");
+    if (!ok) return cm_test_summary();
 
     const float logit_scale = logf(100.0f);
     float logits[B * C], inv_img[B], inv_txt[C], d_logits[B * C], scratch[B * C], d_img[B * E], d_txt[C * E];
@@ -32,11 +27,11 @@ int main(void)
     cm_test_close("logits vs torch", logits, want_logits, B * C, 1e-5, 1e-5);
     int correct;
     double loss = cm_cross_entropy_forward_backward(d_logits, &correct, logits, labels, B, C);
-    CM_TEST(fabs(loss - want_loss) <= 1e-5 * fabs(want_loss), "loss %.9g, torch %.9g", loss, want_loss);
-    printf("loss %.9g (torch %.9g), %d/%d correct\n", loss, want_loss, correct, B);
+    CM_TEST(fabs(loss - *want_loss) <= 1e-5 * fabs(*want_loss), "loss %.9g, torch %.9g", loss, *want_loss);
+    printf("loss %.9g (torch %.9g), %d/%d correct\n", loss, *want_loss, correct, B);
     cm_clip_head_backward(d_img, d_txt, scratch, d_logits, img, txt, inv_img, inv_txt, B, C, E, logit_scale);
     cm_test_close("d image features vs autograd", d_img, want_dimg, B * E, 1e-4, 1e-6);
     cm_test_close("d text features vs autograd", d_txt, want_dtxt, C * E, 1e-4, 1e-6);
-    free(img), free(txt), free(want_logits), free(want_dimg), free(want_dtxt);
+    free(img), free(txt), free(want_logits), free(want_dimg), free(want_dtxt), free(labels), free(want_loss);
     return cm_test_summary();
 }

@@ -8,16 +8,6 @@
 #include "clipmtl/optimizer.h"
 #include "test_util.h"
 
-static double *read_f64(const char *path, size_t n)
-{
-    FILE *f = fopen(path, "rb");
-    double *x = malloc(n * sizeof *x);
-    size_t got = f && x ? fread(x, sizeof *x, n, f) : 0;
-    if (f) fclose(f);
-    if (got != n) { free(x); return NULL; }
-    return x;
-}
-
 static void check_trajectory(cm_optim_kind kind, const char *want_file)
 {
     const size_t n = 64;
@@ -41,7 +31,7 @@ static void check_trajectory(cm_optim_kind kind, const char *want_file)
 
 static void test_schedule(void)
 {
-    double *want = read_f64(cm_test_fixture("train/schedule_lr.f64"), 10);
+    double *want = cm_test_read_exact(cm_test_fixture("train/schedule_lr.f64"), 10 * sizeof(double));
     CM_TEST(want != NULL, "missing schedule fixture");
     if (!want) return;
     cm_schedule s = {.base_lr = 0.0035, .max_epochs = 10, .warmup_epochs = 1, .warmup = CM_WARMUP_CONSTANT,
@@ -58,7 +48,7 @@ static void test_clipping(void)
 {
     float *g = cm_test_read_f32(cm_test_fixture("train/clip_in.f32"), 100);
     float *want = cm_test_read_f32(cm_test_fixture("train/clip_out.f32"), 100);
-    double *norm = read_f64(cm_test_fixture("train/clip_norm.f64"), 1);
+    double *norm = cm_test_read_exact(cm_test_fixture("train/clip_norm.f64"), sizeof(double));
     CM_TEST(g && want && norm, "missing clipping fixtures");
     if (!g || !want || !norm) return;
     double before = cm_clip_grad_norm(g, 100, 1.0);
