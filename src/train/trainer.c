@@ -218,7 +218,7 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
 
     cm_tokenizer *tok;
     CM_CHECK(cm_tokenizer_load(&tok, NULL));
-    err = init_prompts(t, tok);
+    cm_err err = init_prompts(t, tok);
     if (err == CM_OK) err = tokenize_classes(t, tok);
     cm_tokenizer_free(tok);
     CM_CHECK(err);
