@@ -117,7 +117,7 @@ typedef struct {
 typedef struct {
     cm_multitask_mode mode;
     int64_t phase1_steps;       /* grouped mode: steps of the shared-prompt phase */
-    int snapshot_count;         /* similarity snapshots evenly spaced over phase 1 */
+    int snapshot_count;         /* similarity snapshots evenly spaced over phase 1; 0 = every step */
     cm_config_ints snapshot_steps; /* explicit snapshot steps; when given, replace snapshot_count */
     cm_prompt_combine combine;  /* how group and task prompts meet (spec 4.4) */
 } cm_config_multitask;
@@ -128,6 +128,7 @@ typedef struct {
     cm_grouping_options options;
     cm_config_groups groups;    /* explicit rule: groups of task (domain) names */
     char *similarity_file;      /* phase-1 output to group from; "" = run phase 1 */
+    char *snapshot_images;      /* what a snapshot's task gradient is taken over: batch, all or N */
 } cm_config_grouping;
 
 typedef struct {
@@ -189,6 +190,11 @@ cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model);
  * point into them. */
 cm_err cm_config_grouping_options(const cm_config *c, int ntasks, const char *const *task_names,
                                   cm_grouping_options *options, int *sizes, int *members);
+
+/* grouping.snapshot_images as a number: CM_SNAPSHOT_BATCH (the step's batch), 0 (every training
+ * image of the task) or N > 0 (the task's first N training images). Valid after cm_config_validate. */
+#define CM_SNAPSHOT_BATCH (-1)
+int cm_config_snapshot_images(const cm_config *c);
 
 /* YAML of every key; cm_config_read_string of it into defaults gives back an equal config. */
 cm_err cm_config_dump(const cm_config *c, FILE *f);

@@ -78,11 +78,11 @@ void cm_pipeline_free(cm_pipeline *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Snapshot steps: the configured list, or snapshot_count steps evenly spaced over phase 1. */
+/* Snapshot steps: the configured list, or snapshot_count steps evenly spaced over phase 1 (0: every step). */
 static cm_err snapshot_steps(const cm_config *c, int64_t total, int64_t **steps, int *n)
 {
     const cm_config_ints *list = &c->multitask.snapshot_steps;
-    *n = list->n ? list->n : c->multitask.snapshot_count;
+    *n = list->n ? list->n : c->multitask.snapshot_count ? c->multitask.snapshot_count : (int)total;
     CM_CALLOC(*steps, *n);
     for (int k = 0; k < *n; k++) {
         (*steps)[k] = list->n ? list->items[k] : (total * (k + 1) + *n - 1) / *n;
@@ -170,6 +170,9 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
         printf("phase 1: %d snapshots averaged, %d groups (rule %s), %.1f s -> %s\n", snaps.count, *ngroups,
                cm_grouping_rule_name(c->grouping.options.rule), cm_now() - t0, path);
         print_groups(*group_of_task, *ngroups, N, t.tasks.task_names);
+        double within, across;
+        cm_grouping_within_across(average, N, *group_of_task, &within, &across);
+        printf("average cosine of task pairs within a group %.3f, across groups %.3f (nan: no such pair)\n", within, across);
         fflush(stdout);
     }
 done:

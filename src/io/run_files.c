@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clipmtl/grouping.h"
 #include "clipmtl/h5io.h"
 
 static cm_err join_names(int n, const char *const *names, char **out)
@@ -62,6 +63,11 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
     if (group_of_task) {
         CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dt, 0, group_of_task), fail);
         CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "grouping_rule", rule ? rule : ""), fail);
+        double within[1], across[1];
+        const uint64_t one[1] = {1};
+        cm_grouping_within_across(average, N, group_of_task, within, across);
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "within_group_cosine", CM_H5_DOUBLE, 1, one, 0, within), fail);
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "across_group_cosine", CM_H5_DOUBLE, 1, one, 0, across), fail);
     }
     CM_CHECK_GOTO(err, cm_h5_write_text(&f, "config", config_text ? config_text : ""), fail);
     CM_CHECK(cm_h5_close(&f));

@@ -236,7 +236,10 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     }
     if (t->total_steps <= 0) t->total_steps = (int64_t)cfg->optim.epochs * t->steps_per_epoch;
     total_steps = t->total_steps;
-    const int rows = cfg->train.eval_batch_size > t->shard_count ? cfg->train.eval_batch_size : t->shard_count;
+    /* Phase 1 may take snapshot gradients over fixed images in whole micro-batches of B. */
+    const int snapshot_micro = strcmp(phase, "phase1") == 0 && cm_config_snapshot_images(cfg) != CM_SNAPSHOT_BATCH;
+    const int step_rows = snapshot_micro ? B : t->shard_count;
+    const int rows = cfg->train.eval_batch_size > step_rows ? cfg->train.eval_batch_size : step_rows;
     const size_t per = (size_t)3 * mc->image_size * mc->image_size;
     CM_CALLOC(t->pixels, per * rows);
     CM_CALLOC(t->labels, rows);
@@ -249,7 +252,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
             if (ids[k] > ids[eot]) eot = k;
         if (eot + 1 > tokens) tokens = eot + 1;
     }
-    size_t train_bytes = cm_task_step_arena_bytes(mc, &t->set, t->shard_count, t->tasks.nclasses, tokens, 1);
+    size_t train_bytes = cm_task_step_arena_bytes(mc, &t->set, step_rows, t->tasks.nclasses, tokens, 1);
     size_t eval_bytes = cm_task_step_arena_bytes(mc, &t->set, cfg->train.eval_batch_size, t->tasks.nclasses, tokens, 0);
     CM_CHECK(cm_arena_create(&t->arena, train_bytes > eval_bytes ? train_bytes : eval_bytes));
     t->schedule = (cm_schedule){.base_lr = cfg->optim.lr,
@@ -333,7 +336,9 @@ static int uses_method(const cm_trainer *t, int method)
     return 0;
 }
 
-static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, cm_similarity_snapshots *snaps)
+/* local_grads: the batch gradients of the local tasks' shards (reduced here over each task's
+ * ranks) or, with reduce = 0, whole task gradients already. */
+static cm_err record_snapshot(cm_trainer *t, float **local_grads, int reduce, int64_t step, cm_similarity_snapshots *snaps)
 {
     const int N = t->tasks.ntasks;
     const cm_prompt_method *shared = &t->set.methods[0];
@@ -343,7 +348,7 @@ static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, 
     if (!held || !cosine || !norms) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for a similarity snapshot");
     for (int i = 0; i < t->layout.nlocal; i++) {
         /* The task's gradient: summed over its data-parallel shards. */
-        if (t->nranks >= N &&
+        if (reduce && t->nranks >= N &&
             MPI_Allreduce(MPI_IN_PLACE, local_grads[i], (int)shared->count, MPI_FLOAT, MPI_SUM, t->comms.task) != MPI_SUCCESS)
             CM_ERROR_GOTO(err, done, CM_ERR_MPI, "task gradient allreduce failed");
         held[t->layout.local_tasks[i]] = local_grads[i];
@@ -351,7 +356,10 @@ static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, 
     CM_CHECK_GOTO(err, cm_similarity_compute(MPI_COMM_WORLD, N, (int64_t)shared->count, held, 0, NULL, cosine, norms), done);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_add(snaps, step, cosine, norms), done);
     if (t->rank == 0) {
-        printf("snapshot at step %lld: cosine similarity of the task gradients\n", (long long)step);
+        const int images = cm_config_snapshot_images(t->cfg);
+        if (images == CM_SNAPSHOT_BATCH) printf("snapshot at step %lld: cosine similarity of the task gradients (one batch)\n", (long long)step);
+        else if (images == 0) printf("snapshot at step %lld: cosine similarity of the task gradients (all training images)\n", (long long)step);
+        else printf("snapshot at step %lld: cosine similarity of the task gradients (%d training images)\n", (long long)step, images);
         for (int a = 0; a < N; a++) {
             printf("  %-18.18s", t->tasks.task_names[a]);
             for (int b = 0; b < N; b++) printf(" %6.3f", cosine[a * N + b]);
@@ -400,7 +408,12 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             if (snapshot) memcpy(snap_grads[i], t->task_grad + t->set.methods[0].first, t->set.methods[0].count * sizeof(float));
             stats[3 * task] += loss, stats[3 * task + 1] += correct, stats[3 * task + 2] += t->shard_count;
         }
-        if (snapshot) CM_CHECK_GOTO(err, record_snapshot(t, snap_grads, step + 1, snaps), done);
+        if (snapshot) {
+            const int images = cm_config_snapshot_images(t->cfg), batch = images == CM_SNAPSHOT_BATCH;
+            for (int i = 0; !batch && i < t->layout.nlocal; i++)
+                CM_CHECK_GOTO(err, cm_trainer_task_gradient(t, i, images, snap_grads[i]), done);
+            CM_CHECK_GOTO(err, record_snapshot(t, snap_grads, batch, step + 1, snaps), done);
+        }
         CM_CHECK_GOTO(err, cm_reduce_prompt_gradients(&t->set, &t->layout, &t->comms, t->grads), done);
         const double lr = cm_schedule_lr(&t->schedule, (int)(step / t->steps_per_epoch));
         cm_optimizer_count_step(&t->opt);

@@ -415,6 +415,67 @@ static void check_fmnist(void)
     printf("ok   fashion_mnist: 5 disjoint tasks of 12000/2000 images, loads = render + transform\n");
 }
 
+/* Primed domains: inverted2 renders like inverted but holds other images, train and test. */
+static void check_fmnist_primes(void)
+{
+    cm_fmnist_set probe;
+    if (cm_fmnist_load(&probe, NULL, 0) != CM_OK) {
+        cm_error_clear();
+        printf("skip fashion_mnist primes: %s not installed\n", CM_FMNIST_DEFAULT_DIR);
+        return;
+    }
+    const char *sets[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.k_shot=16",
+                          "data.domains=[inverted, inverted2, rotated, rotated2, tinted, tinted2]", NULL};
+    cm_tasks t;
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, sets));
+    if (t.impl) {
+        CM_TEST(t.ntasks == 6 && strcmp(t.task_names[1], "inverted2") == 0 && strcmp(t.task_names[5], "tinted2") == 0,
+                "six tasks named as listed");
+        for (int split = CM_SPLIT_TRAIN; split <= CM_SPLIT_TEST; split++) {
+            /* Every image (train/<i> or t10k/<i>) belongs to at most one of the six tasks. */
+            char *owner = calloc(70000, 1);
+            int clashes = 0, total = 0;
+            for (int task = 0; owner && task < 6; task++) {
+                int n;
+                char **names = split_names(&t, task, split, &n);
+                for (int i = 0; names && i < n; i++, total++) {
+                    int index = atoi(strchr(names[i], '/') + 1) + (strncmp(names[i], "t10k/", 5) == 0 ? 60000 : 0);
+                    clashes += owner[index] != 0;
+                    owner[index] = 1;
+                }
+                names_free(names, n);
+            }
+            CM_TEST(owner && clashes == 0 && total > 0, "split %d: %d of %d images in two tasks", split, clashes, total);
+            free(owner);
+        }
+        /* The prime renders its images in the same domain: inverted2's first test item. */
+        int n;
+        char **names = split_names(&t, 1, CM_SPLIT_TEST, &n);
+        float got[3 * S * S], want[3 * S * S];
+        cm_image img;
+        if (names && n > 0) {
+            int index = atoi(names[0] + 5);
+            CM_TEST_OK(cm_image_alloc(&img, probe.cols, probe.rows));
+            cm_fmnist_render(&probe, index, CM_FMNIST_INVERTED, img.rgb);
+            CM_TEST_OK(cm_image_preprocess_clip(&img, S, want));
+            CM_TEST_OK(cm_tasks_load(&t, 1, CM_SPLIT_TEST, 0, NULL, got));
+            CM_TEST(memcmp(got, want, sizeof got) == 0, "inverted2 test item 0 is not the inverted rendering");
+            cm_image_free(&img);
+        }
+        names_free(names, n);
+        cm_tasks_close(&t);
+    }
+    /* Primes are tasks only when named: the default stays the five domains. */
+    const char *plain[] = {"data.kind=fashion_mnist", "data.image_size=16", NULL};
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, plain));
+    if (t.impl) {
+        CM_TEST(t.ntasks == 5, "default domains: %d tasks, want 5", t.ntasks);
+        cm_tasks_close(&t);
+    }
+    cm_fmnist_free(&probe);
+    printf("ok   fashion_mnist primes: inverted2 renders as inverted, six tasks hold disjoint train and test images\n");
+}
+
 /* ---- unreadable images ---- */
 
 static void check_bad_images(void)
@@ -482,6 +543,7 @@ int main(int argc, char **argv)
     check_office_home();
     check_domainnet();
     check_fmnist();
+    check_fmnist_primes();
     check_bad_images();
     tree_remove(tmp);
     MPI_Finalize();
