@@ -148,6 +148,7 @@ typedef struct {
 typedef struct {
     int64_t eval_every;         /* steps; 0 = only at the end */
     int eval_batch_size;
+    int test_images;            /* per task: the first test_images of its test split; 0 = all */
     cm_precision precision;
 } cm_config_train;
 

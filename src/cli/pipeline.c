@@ -219,6 +219,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     cm_trainer t;
     double *accuracy = NULL;
+    int64_t *tested = NULL;
     double t0 = cm_now();
     cm_err err = CM_OK;
     if (mode == CM_SET_GROUPED && !group_of_task) {
@@ -236,14 +237,15 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     const int N = t.tasks.ntasks;
     if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, NULL, 0, NULL), done);
-    if (!(accuracy = calloc((size_t)N, sizeof *accuracy))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
-    CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy), done);
+    if (!(accuracy = calloc((size_t)N, sizeof *accuracy)) || !(tested = calloc((size_t)N, sizeof *tested)))
+        CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
+    CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy, tested), done);
     if (rank == 0) {
         const double wall = cm_now() - t0;
         const int64_t trainable = (int64_t)t.set.table.total, clip = (int64_t)t.model.table.total;
         char path[4200];
         snprintf(path, sizeof path, "%s/results.h5", t.dir);
-        cm_results r = {.ntasks = N, .task_names = (const char *const *)t.tasks.task_names, .accuracy = accuracy,
+        cm_results r = {.ntasks = N, .task_names = (const char *const *)t.tasks.task_names, .accuracy = accuracy, .test_images = tested,
                         .trainable_params = trainable, .clip_params = clip,
                         .group_of_task = mode == CM_SET_GROUPED ? group_of_task : NULL, .wall_time = wall,
                         .method = cm_method_name(c->method.name), .mode = mode_name(mode),
@@ -253,6 +255,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
         printf("\nresults: %s, %s mode, %lld trainable parameters (%.4f%% of CLIP's %lld), %.1f s\n",
                cm_method_name(c->method.name), mode_name(mode), (long long)trainable, 100.0 * trainable / clip,
                (long long)clip, wall);
+        if (c->train.test_images > 0) printf("test: the first %d test images of each task (train.test_images)\n", c->train.test_images);
         printf("%-24s %6s %10s\n", "task", "group", "top-1 (%)");
         for (int task = 0; task < N; task++) {
             printf("%-24s %6d %10.2f\n", t.tasks.task_names[task], mode == CM_SET_GROUPED ? group_of_task[task] : -1,
@@ -263,7 +266,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
         fflush(stdout);
     }
 done:
-    free(accuracy), free(own_group);
+    free(accuracy), free(tested), free(own_group);
     cm_trainer_destroy(&t);
     return err;
 }

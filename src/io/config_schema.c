@@ -261,6 +261,10 @@ static const cm_config_key train_keys[] = {
      .doc = "Steps between two evaluations on the test splits; 0 = only at the end."},
     {.name = "eval_batch_size", .type = CM_CFG_INT, .offset = AT(train.eval_batch_size),
      .min = 1, .max = 1e6, .default_yaml = "64", .doc = "Images per evaluation batch."},
+    {.name = "test_images", .type = CM_CFG_INT, .offset = AT(train.test_images), .min = 0,
+     .max = 1e9, .default_yaml = "0",
+     .doc = "Test images evaluated per task: the first `test_images` of its test split (a fixed "
+            "subset, the same for every method and seed); 0 = all."},
     {.name = "precision", .type = CM_CFG_ENUM, .offset = AT(train.precision),
      .names = precisions, .default_yaml = "fp32",
      .doc = "Arithmetic precision (the reference runs fp16; clipmtl computes in fp32)."},

@@ -458,7 +458,7 @@ done:
     return err;
 }
 
-cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
+cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
 {
     const int N = t->tasks.ntasks, C = t->tasks.nclasses, ctx = t->model.cfg.context_length;
     const int EB = t->cfg->train.eval_batch_size;
@@ -467,7 +467,8 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
     if (!counts) CM_ERROR(CM_ERR_MEM, "out of memory");
     cm_err err = CM_OK;
     for (int i = 0; i < t->layout.nlocal; i++) {
-        const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
+        const int task = t->layout.local_tasks[i], cap = t->cfg->train.test_images;
+        const int n = cap > 0 && cap < t->tasks.n_test[task] ? cap : t->tasks.n_test[task];
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
@@ -493,7 +494,10 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
     }
     if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");
-    for (int task = 0; task < N; task++) accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;
+    for (int task = 0; task < N; task++) {
+        accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;
+        if (tested) tested[task] = (int64_t)counts[2 * task + 1];
+    }
 done:
     free(counts);
     return err;
