@@ -15,3 +15,6 @@ EXTRA_DIST += bench/train_step_reference.py
 noinst_PROGRAMS += bench/bench_loader
 bench_bench_loader_SOURCES = bench/bench_loader.c
 bench_bench_loader_LDADD = libclipmtl.a $(DEPS_LIBS)
+noinst_PROGRAMS += bench/bench_pretrain_step
+bench_bench_pretrain_step_SOURCES = bench/bench_pretrain_step.c
+bench_bench_pretrain_step_LDADD = libclipmtl.a $(DEPS_LIBS)

@@ -65,7 +65,7 @@ cm_err cm_clip_save(const cm_clip_model *m, const char *path, cm_weight_naming n
  * own stream of `seed`, so values do not depend on the order of filling. */
 cm_err cm_clip_init_random(cm_clip_model *m, uint64_t seed);
 
-/* "tiny", "vit-b32", "vit-b16", "vit-l14". */
+/* "tiny", "fmnist-small", "vit-b32", "vit-b16", "vit-l14". */
 cm_err cm_clip_preset(const char *name, cm_clip_config *cfg);
 /* Comma-separated list of the preset names, for help texts. */
 const char *cm_clip_preset_names(void);

@@ -90,6 +90,9 @@ typedef struct {
     int image_size;
     cm_bad_data_policy bad_data;
     char *packed;               /* packed (preprocessed) data file; empty = decode images */
+    /* fashion_mnist image pools, [first, end) of the 60000 training images: pretraining reads
+     * only pretrain_images, the tasks only task_images, so no task image is seen in pretraining */
+    cm_config_ints pretrain_images, task_images;
 } cm_config_data;
 
 typedef struct {
@@ -152,6 +155,19 @@ typedef struct {
     cm_precision precision;
 } cm_config_train;
 
+/* clipmtl pretrain: CLIP's contrastive pretraining on captioned Fashion-MNIST images. */
+typedef struct {
+    int64_t steps;
+    int batch_size;             /* global batch: image/caption pairs per step over all ranks */
+    double lr, weight_decay;    /* AdamW (betas and eps from optim); decay on matrices only */
+    int64_t warmup_steps;       /* linear warm-up, then cosine to 0, per step */
+    cm_config_strings templates; /* caption templates, each with one {} for the garment phrase */
+    cm_config_strings dark_templates; /* templates of a darkened image */
+    double colour_prob, small_prob, dark_prob; /* attribute augmentations named in the caption */
+    int64_t eval_every;         /* steps between zero-shot evaluations; 0 = only at the end */
+    int eval_images;            /* test images of an evaluation before the end (the end: all) */
+} cm_config_pretrain;
+
 /* The largest number of keys the schema may have (checked by the tests). */
 #define CM_CONFIG_MAX_KEYS 128
 
@@ -164,6 +180,7 @@ typedef struct {
     cm_config_grouping grouping;
     cm_config_optim optim;
     cm_config_train train;
+    cm_config_pretrain pretrain;
     /* where each key's value came from, indexed by the schema's key number; NULL = default */
     char *origin[CM_CONFIG_MAX_KEYS];
 } cm_config;

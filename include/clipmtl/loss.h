@@ -18,4 +18,10 @@ void cm_clip_head_backward(float *d_img, float *d_txt, float *scratch, const flo
 double cm_cross_entropy_forward_backward(float *d_logits, int *correct, const float *logits, const int *labels, int B,
                                       int C);
 
+/* CLIP's contrastive loss over G in-batch pairs, logits[G,G] (row i: image i against every
+ * caption; pair i is the diagonal): the mean of the image->text cross-entropy (rows) and the
+ * text->image one (columns). d_logits (optional) receives its gradient; *correct (optional)
+ * counts the images whose own caption has the largest logit of their row. */
+double cm_contrastive_loss_forward_backward(float *d_logits, int *correct, const float *logits, int G);
+
 #endif

@@ -9,6 +9,7 @@
 #define CLIPMTL_OPTIMIZER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "clipmtl/error.h"
 
@@ -47,9 +48,16 @@ void cm_optimizer_step(cm_optimizer *o, float *params, const float *grads, doubl
 void cm_optimizer_count_step(cm_optimizer *o);
 void cm_optimizer_update_range(cm_optimizer *o, float *params, const float *grads, size_t first, size_t count,
                                double lr);
+/* The same with its own weight decay (pretraining decays matrices only). */
+void cm_optimizer_update_range_decay(cm_optimizer *o, float *params, const float *grads, size_t first, size_t count,
+                                     double lr, double weight_decay);
 
 /* Learning rate of the given epoch (0-based). */
 double cm_schedule_lr(const cm_schedule *s, int epoch);
+/* Per-step schedule of pretraining, step 0-based of total: linear warm-up base (s+1)/W for
+ * s < W, then cosine from base to 0 over the remaining total - W steps (torch's LinearLR then
+ * CosineAnnealingLR in a SequentialLR, tests/reference/optimizer_reference.py). */
+double cm_schedule_step_lr(double base_lr, int64_t warmup_steps, int64_t total_steps, int64_t step);
 
 /* Global L2 norm of grads[n], accumulated in double. */
 double cm_grad_norm(const float *grads, size_t n);

@@ -80,5 +80,10 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested);
 
 /* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. */
 void cm_trainer_catch_signals(void);
+/* 1 once SIGTERM or SIGUSR1 has arrived (other step loops, e.g. pretraining, stop on it too). */
+int cm_trainer_stop_requested(void);
+/* Fault injection for the tests: CLIPMTL_FAULT="kill:RANK:STEP" makes that rank SIGKILL itself
+ * after that many steps (a crash), "fail:RANK:STEP" makes it fail with an error there. */
+cm_err cm_trainer_inject_fault(int rank, int64_t steps_done);
 
 #endif

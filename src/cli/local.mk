@@ -19,6 +19,7 @@ libclipmtl_a_SOURCES += \
   src/cli/pipeline.c \
   src/cli/cmd_group.c \
   src/cli/cmd_train.c \
+  src/cli/cmd_pretrain.c \
   src/cli/cmd_run.c \
   src/cli/cmd_grad.c \
   src/cli/cmd_params.c

@@ -23,6 +23,8 @@ cm_err cm_clip_preset(const char *name, cm_clip_config *cfg)
 {
     if (!name) name = "";
     if (strcmp(name, "tiny") == 0) *cfg = vit(32, 64, 2, 8, 32, 64, 2);
+    /* Pretrained by clipmtl itself on Fashion-MNIST (28 x 28, patch 4: a 7 x 7 grid). */
+    else if (strcmp(name, "fmnist-small") == 0) *cfg = vit(128, 128, 4, 4, 28, 128, 4);
     else if (strcmp(name, "vit-b32") == 0) *cfg = vit(512, 768, 12, 32, 224, 512, 12);
     else if (strcmp(name, "vit-b16") == 0) *cfg = vit(512, 768, 12, 16, 224, 512, 12);
     else if (strcmp(name, "vit-l14") == 0) *cfg = vit(768, 1024, 24, 14, 224, 768, 12);
@@ -31,4 +33,4 @@ cm_err cm_clip_preset(const char *name, cm_clip_config *cfg)
     return CM_OK;
 }
 
-const char *cm_clip_preset_names(void) { return "tiny, vit-b32, vit-b16, vit-l14"; }
+const char *cm_clip_preset_names(void) { return "tiny, fmnist-small, vit-b32, vit-b16, vit-l14"; }

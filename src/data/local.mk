@@ -1,9 +1,11 @@
 # Datasets: readers, splits, packing, the batch loader.
 libclipmtl_a_SOURCES += \
   src/data/fashion_mnist.c \
+  src/data/captions.c \
   src/data/splits.c
 noinst_HEADERS += \
   include/clipmtl/fashion_mnist.h \
+  include/clipmtl/captions.h \
   include/clipmtl/splits.h
 # Images: decoding (JPEG, PNG), writing, PIL-exact bicubic resampling, CLIP's transforms;
 # the folder dataset reader and the generated demo dataset.

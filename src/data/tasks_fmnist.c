@@ -1,6 +1,8 @@
 /* Fashion-MNIST as tasks: each chosen domain transform is a task, and the N tasks share out the
- * 60000 training and 10000 test images (image i to task i % N), so that no two tasks show the
- * same picture. The official train/test files are the split.
+ * training images of the task pool data.task_images (default [50000, 60000): image first + i to
+ * task i % N) and the 10000 test images (image i to task i % N), so that no two tasks show the
+ * same picture and none shows an image of the pretraining pool (data.pretrain_images). The
+ * official train/test files are the split.
  *
  * Each domain also exists primed, `<domain>2` (inverted2 = inverted'): the same transform, so as a
  * second task it is the same domain on disjoint images. A planted-similarity study lists both
@@ -41,16 +43,21 @@ cm_err cm_tasks_read_fmnist(cm_tasks *t, const cm_config_data *data)
     CM_CHECK_GOTO(err, cm_fmnist_load(&im->fmnist[1], dir, 1), done);
     CM_CHECK_GOTO(err, cm_fmnist_load(&im->fmnist[0], dir, 0), done);
     for (int k = 0; k < n; k++) t->impl->task[k].has_official = 1;
-    /* Training images first, then test images, each in file order. */
+    const int64_t *pool = data->task_images.items;
+    if (data->task_images.n != 2 || pool[1] > im->fmnist[1].count)
+        CM_ERROR_GOTO(err, done, CM_ERR_CONFIG, "data.task_images must be [first, end) within the %d training images of %s",
+                      im->fmnist[1].count, dir);
+    /* Training images of the pool first, then test images, each in file order. */
     for (int set = 1; set >= 0; set--) {
         const cm_fmnist_set *fs = &im->fmnist[set];
-        for (int i = 0; i < fs->count; i++) {
+        const int first = set ? (int)pool[0] : 0, end = set ? (int)pool[1] : fs->count;
+        for (int i = first; i < end; i++) {
             char name[32];
             snprintf(name, sizeof name, "%s/%d", set ? "train" : "t10k", i);
             cm_task_item item = {.name = strdup(name), .label = fs->labels[i], .ref = i,
                                  .official = set ? CM_SPLIT_TRAIN : CM_SPLIT_TEST};
             if (!item.name) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for the Fashion-MNIST items");
-            cm_err add = cm_task_add_item(&im->task[i % n], &item);
+            cm_err add = cm_task_add_item(&im->task[(i - first) % n], &item);
             if (add != CM_OK) {
                 free(item.name);
                 CM_CHECK_GOTO(err, add, done);

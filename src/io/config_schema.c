@@ -95,6 +95,14 @@ static const cm_config_key data_keys[] = {
      .doc = "An unreadable image stops the run (`stop`) or is logged and left out (`skip`)."},
     {.name = "packed", .type = CM_CFG_STRING, .offset = AT(data.packed), .default_yaml = "\"\"",
      .doc = "Packed file of preprocessed images to read instead of decoding; empty = decode."},
+    {.name = "pretrain_images", .type = CM_CFG_INT_LIST, .offset = AT(data.pretrain_images), .min = 0,
+     .max = 60000, .flags = CM_CFG_INCREASING, .default_yaml = "[0, 50000]",
+     .doc = "fashion_mnist: `[first, end)` of the training images `clipmtl pretrain` reads (original "
+            "domain only)."},
+    {.name = "task_images", .type = CM_CFG_INT_LIST, .offset = AT(data.task_images), .min = 0,
+     .max = 60000, .flags = CM_CFG_INCREASING, .default_yaml = "[50000, 60000]",
+     .doc = "fashion_mnist: `[first, end)` of the training images the tasks share out; must not "
+            "overlap `pretrain_images`. Tasks test on the t10k images."},
 };
 
 static const cm_config_key mmap_keys[] = {
@@ -270,6 +278,50 @@ static const cm_config_key train_keys[] = {
      .doc = "Arithmetic precision (the reference runs fp16; clipmtl computes in fp32)."},
 };
 
+static const cm_config_key pretrain_keys[] = {
+    {.name = "steps", .type = CM_CFG_INT64, .offset = AT(pretrain.steps), .min = 1, .max = BIG,
+     .default_yaml = "1000", .doc = "Pretraining steps."},
+    {.name = "batch_size", .type = CM_CFG_INT, .offset = AT(pretrain.batch_size), .min = 2,
+     .max = 1e6, .default_yaml = "128",
+     .doc = "Image/caption pairs per step over all ranks (the contrastive loss's in-batch negatives)."},
+    {.name = "lr", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.lr), .min = 0, .max = 10,
+     .flags = CM_CFG_MIN_OPEN, .default_yaml = "0.001", .doc = "Peak AdamW learning rate (our choice)."},
+    {.name = "weight_decay", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.weight_decay), .min = 0,
+     .max = 1, .default_yaml = "0.1",
+     .doc = "Decoupled weight decay of the matrices (linear, conv and projection weights); gains, "
+            "biases, embeddings and logit_scale are not decayed. Betas and eps: `optim`."},
+    {.name = "warmup_steps", .type = CM_CFG_INT64, .offset = AT(pretrain.warmup_steps), .min = 0,
+     .max = BIG, .default_yaml = "50",
+     .doc = "Steps of linear warm-up (lr (s+1)/W at step s), then cosine decay to 0, per step."},
+    {.name = "templates", .type = CM_CFG_STRING_LIST, .offset = AT(pretrain.templates),
+     .flags = CM_CFG_NONEMPTY | CM_CFG_UNIQUE,
+     .default_yaml = "[\"a photo of a {}.\", \"a picture of a {}.\", \"an image of a {}.\", "
+                     "\"a photo of the {}.\", \"a close-up photo of a {}.\", \"a cropped photo of a {}.\", "
+                     "\"a good photo of a {}.\", \"a low resolution photo of a {}.\"]",
+     .doc = "Caption templates; `{}` becomes the garment phrase `[small] [colour] class [on the left]`."},
+    {.name = "dark_templates", .type = CM_CFG_STRING_LIST, .offset = AT(pretrain.dark_templates),
+     .flags = CM_CFG_NONEMPTY | CM_CFG_UNIQUE,
+     .default_yaml = "[\"a dark photo of a {}.\", \"a dark picture of a {}.\"]",
+     .doc = "Templates of a darkened image (see `dark_prob`)."},
+    {.name = "colour_prob", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.colour_prob), .min = 0,
+     .max = 1, .default_yaml = "0.5",
+     .doc = "Share of images whose garment is tinted red, green, blue, yellow or purple (named in "
+            "the caption)."},
+    {.name = "small_prob", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.small_prob), .min = 0,
+     .max = 1, .default_yaml = "0.3",
+     .doc = "Share of images whose garment is shrunk to 60% and placed in the centre or on the "
+            "left, right, top or bottom of the canvas (\"a small ... on the left\")."},
+    {.name = "dark_prob", .type = CM_CFG_DOUBLE, .offset = AT(pretrain.dark_prob), .min = 0,
+     .max = 1, .default_yaml = "0.2",
+     .doc = "Share of images darkened to 40% brightness and captioned with `dark_templates`."},
+    {.name = "eval_every", .type = CM_CFG_INT64, .offset = AT(pretrain.eval_every), .min = 0,
+     .max = BIG, .default_yaml = "200",
+     .doc = "Steps between zero-shot evaluations on original-domain test images; 0 = only at the end."},
+    {.name = "eval_images", .type = CM_CFG_INT, .offset = AT(pretrain.eval_images), .min = 1,
+     .max = 10000, .default_yaml = "2000",
+     .doc = "t10k images of an evaluation during pretraining; the final one uses all 10000."},
+};
+
 #define SECTION(name, doc, keys) {name, doc, keys, (int)(sizeof keys / sizeof keys[0])}
 const cm_config_section cm_config_sections[] = {
     SECTION("run", "Naming, seeding and output of the run.", run_keys),
@@ -280,6 +332,8 @@ const cm_config_section cm_config_sections[] = {
     SECTION("grouping", "From task similarity to groups (spec 4.3).", grouping_keys),
     SECTION("optim", "Optimizer and learning-rate schedule (spec 2.7).", optim_keys),
     SECTION("train", "Evaluation and arithmetic.", train_keys),
+    SECTION("pretrain", "`clipmtl pretrain`: CLIP's contrastive pretraining on captioned "
+            "Fashion-MNIST (model.preset, data.pretrain_images).", pretrain_keys),
 };
 const int cm_config_nsections = (int)(sizeof cm_config_sections / sizeof cm_config_sections[0]);
 
@@ -293,6 +347,7 @@ static const cm_config_key root_keys[] = {
     {.name = "grouping", .type = CM_CFG_SECTION, .section = &cm_config_sections[5]},
     {.name = "optim", .type = CM_CFG_SECTION, .section = &cm_config_sections[6]},
     {.name = "train", .type = CM_CFG_SECTION, .section = &cm_config_sections[7]},
+    {.name = "pretrain", .type = CM_CFG_SECTION, .section = &cm_config_sections[8]},
 };
 const cm_config_section cm_config_root = {"", "", root_keys, (int)(sizeof root_keys / sizeof root_keys[0])};
 

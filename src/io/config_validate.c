@@ -51,6 +51,24 @@ static cm_err validate_data(const cm_config *c)
     if (d->k_shot > 0 && d->train_fraction < 1)
         RULE_ERROR(c, user_key(c, "data.k_shot", "data.train_fraction"),
                    "give k_shot (%d) or train_fraction (%g), not both", d->k_shot, d->train_fraction);
+    if (d->pretrain_images.n != 2) RULE_ERROR(c, "data.pretrain_images", "give [first, end), got %d numbers", d->pretrain_images.n);
+    if (d->task_images.n != 2) RULE_ERROR(c, "data.task_images", "give [first, end), got %d numbers", d->task_images.n);
+    const int64_t *p = d->pretrain_images.items, *t = d->task_images.items;
+    if (p[0] < t[1] && t[0] < p[1])
+        RULE_ERROR(c, user_key(c, "data.task_images", "data.pretrain_images"),
+                   "the task pool [%lld, %lld) overlaps the pretraining pool [%lld, %lld)", (long long)t[0],
+                   (long long)t[1], (long long)p[0], (long long)p[1]);
+    return CM_OK;
+}
+
+/* A template holds the garment phrase exactly once. */
+static cm_err validate_templates(const cm_config *c, const char *key, const cm_config_strings *list)
+{
+    for (int i = 0; i < list->n; i++) {
+        const char *at = strstr(list->items[i], "{}");
+        if (!at || strstr(at + 2, "{}"))
+            RULE_ERROR(c, key, "template \"%s\" must hold {} exactly once", list->items[i]);
+    }
     return CM_OK;
 }
 
@@ -182,6 +200,8 @@ cm_err cm_config_validate(const cm_config *c)
     CM_CHECK(validate_multitask(c));
     CM_CHECK(validate_grouping(c));
     CM_CHECK(validate_optim(c));
+    CM_CHECK(validate_templates(c, "pretrain.templates", &c->pretrain.templates));
+    CM_CHECK(validate_templates(c, "pretrain.dark_templates", &c->pretrain.dark_templates));
     return CM_OK;
 }
 

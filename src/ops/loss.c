@@ -71,3 +71,30 @@ double cm_cross_entropy_forward_backward(float *d_logits, int *correct, const fl
     if (correct) *correct = right;
     return total / B;
 }
+
+double cm_contrastive_loss_forward_backward(float *d_logits, int *correct, const float *logits, int G)
+{
+    double total = 0;
+    int right = 0;
+    /* Pass 0 reads the rows (image -> text), pass 1 the columns (text -> image). */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < G; i++) {
+            const size_t step = pass ? (size_t)G : 1, first = pass ? (size_t)i : (size_t)i * G;
+            int best = 0;
+            for (int j = 1; j < G; j++)
+                if (logits[first + j * step] > logits[first + best * step]) best = j;
+            if (pass == 0) right += best == i;
+            const double top = logits[first + best * step];
+            double sum = 0;
+            for (int j = 0; j < G; j++) sum += exp((double)logits[first + j * step] - top);
+            total += log(sum) - ((double)logits[first + i * step] - top);
+            if (!d_logits) continue;
+            for (int j = 0; j < G; j++) {
+                const double d = 0.5 * (exp((double)logits[first + j * step] - top) / sum - (i == j)) / G;
+                float *slot = d_logits + first + j * step;
+                *slot = pass ? (float)(*slot + d) : (float)d;
+            }
+        }
+    if (correct) *correct = right;
+    return 0.5 * total / G;
+}

@@ -10,3 +10,7 @@ noinst_HEADERS += \
 # One task's training step (prompts, towers, head, loss and back): every trainer's code path.
 libclipmtl_a_SOURCES += src/train/train_step.c
 noinst_HEADERS += include/clipmtl/train_step.h
+
+# CLIP's contrastive pretraining of both towers (clipmtl pretrain).
+libclipmtl_a_SOURCES += src/train/pretrain.c
+noinst_HEADERS += include/clipmtl/pretrain.h

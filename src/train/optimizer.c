@@ -34,10 +34,16 @@ void cm_optimizer_step(cm_optimizer *o, float *params, const float *grads, doubl
 
 void cm_optimizer_update_range(cm_optimizer *o, float *p, const float *g, size_t first, size_t count, double lr)
 {
+    cm_optimizer_update_range_decay(o, p, g, first, count, lr, o->opt.weight_decay);
+}
+
+void cm_optimizer_update_range_decay(cm_optimizer *o, float *p, const float *g, size_t first, size_t count, double lr,
+                                     double weight_decay)
+{
     const cm_optim_options *opt = &o->opt;
     const size_t end = first + count;
     if (opt->kind == CM_OPTIM_SGD) {
-        const float mu = (float)opt->momentum, wd = (float)opt->weight_decay, flr = (float)lr;
+        const float mu = (float)opt->momentum, wd = (float)weight_decay, flr = (float)lr;
         for (size_t i = first; i < end; i++) {
             float d = g[i] + wd * p[i];
             /* PyTorch seeds the buffer with the first gradient; mu * 0 + d is the same. */
@@ -47,7 +53,7 @@ void cm_optimizer_update_range(cm_optimizer *o, float *p, const float *g, size_t
         return;
     }
     const double bc1 = 1 - pow(opt->beta1, (double)o->steps), bc2 = 1 - pow(opt->beta2, (double)o->steps);
-    const float b1 = (float)opt->beta1, b2 = (float)opt->beta2, decay = (float)(1 - lr * opt->weight_decay);
+    const float b1 = (float)opt->beta1, b2 = (float)opt->beta2, decay = (float)(1 - lr * weight_decay);
     const float step = (float)(lr / bc1), rbc2 = (float)(1 / sqrt(bc2)), eps = (float)opt->eps;
     for (size_t i = first; i < end; i++) {
         p[i] *= decay;
@@ -64,6 +70,15 @@ double cm_schedule_lr(const cm_schedule *s, int epoch)
         return s->warmup == CM_WARMUP_CONSTANT ? s->warmup_lr : s->base_lr * (epoch + 1) / (s->warmup_epochs + 1);
     /* Dassl steps the cosine successor only after the warm-up: epoch e runs at cosine step e - W. */
     return s->base_lr * 0.5 * (1 + cos(pi * (epoch - s->warmup_epochs) / s->max_epochs));
+}
+
+double cm_schedule_step_lr(double base_lr, int64_t warmup_steps, int64_t total_steps, int64_t step)
+{
+    const double pi = 3.14159265358979323846;
+    if (step < warmup_steps) return base_lr * (double)(step + 1) / (double)warmup_steps;
+    const int64_t span = total_steps - warmup_steps;
+    if (span <= 0) return base_lr;
+    return base_lr * 0.5 * (1 + cos(pi * (double)(step - warmup_steps) / (double)span));
 }
 
 double cm_grad_norm(const float *g, size_t n)

@@ -22,20 +22,20 @@ enum { STREAM_PROMPT_INIT = 101 };
 
 static volatile sig_atomic_t stop_requested = 0;
 
-/* Fault injection for the tests: CLIPMTL_FAULT="kill:RANK:STEP" makes that rank SIGKILL itself
- * after that many steps (a crash), "fail:RANK:STEP" makes it fail with an error there. */
-static cm_err inject_fault(const cm_trainer *t)
+cm_err cm_trainer_inject_fault(int my_rank, int64_t steps_done)
 {
     const char *spec = getenv("CLIPMTL_FAULT");
     char kind[8];
     int rank;
     long long step;
-    if (!spec || sscanf(spec, "%7[a-z]:%d:%lld", kind, &rank, &step) != 3 || rank != t->rank || step != t->step)
+    if (!spec || sscanf(spec, "%7[a-z]:%d:%lld", kind, &rank, &step) != 3 || rank != my_rank || step != steps_done)
         return CM_OK;
     if (strcmp(kind, "kill") == 0) raise(SIGKILL);
     CM_ERROR(CM_ERR_INTERNAL, "injected failure at step %lld (CLIPMTL_FAULT=%s)", step, spec);
 }
 static void on_stop_signal(int sig) { stop_requested = sig; }
+
+int cm_trainer_stop_requested(void) { return stop_requested != 0; }
 
 void cm_trainer_catch_signals(void)
 {
@@ -424,7 +424,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             cm_optimizer_update_range(&t->opt, t->params, t->grads, pm->first, pm->count, lr);
         }
         t->step++, window_steps++;
-        CM_CHECK_GOTO(err, inject_fault(t), done);
+        CM_CHECK_GOTO(err, cm_trainer_inject_fault(t->rank, t->step), done);
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
             CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));

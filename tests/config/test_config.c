@@ -191,7 +191,7 @@ static void test_bad_input(void)
                  "beta2, eps, schedule, warmup_epochs, warmup, warmup_lr, clip_grad_norm, batch_size, epochs, steps");
     expect_error(REQUIRED "optimizer:\n  lr: 0.1\n",
                  "exp.yaml:7:1: optimizer: unknown key; the top level has run, model, data, method, multitask, grouping, "
-                 "optim, train");
+                 "optim, train, pretrain");
     expect_error(REQUIRED "  mmap:\n    c: 3\n",
                  "exp.yaml:8:5: method.mmap.c: unknown key; method.mmap has b, m, n, shared_source, scaling_init");
     /* wrong types */
@@ -205,7 +205,7 @@ static void test_bad_input(void)
     expect_error("run: 5\n", "exp.yaml:1:6: run: expected a mapping of keys (name, seed, out_dir, log_every, "
                              "checkpoint_every, keep_checkpoints), got \"5\"");
     expect_error("- run\n", "exp.yaml:1:1: (top level): expected a mapping of keys (run, model, data, method, multitask, "
-                            "grouping, optim, train), got a list");
+                            "grouping, optim, train, pretrain), got a list");
     expect_error(REQUIRED "  mmap:\n    shared_source: yes\n",
                  "exp.yaml:8:20: method.mmap.shared_source: expected true or false, got \"yes\"");
     expect_error(REQUIRED_DATA "  domains: Art\n",
@@ -497,7 +497,9 @@ static void randomize(cm_config *c, cm_rng *rng)
             cm_config_ints *l = field;
             l->items = calloc((size_t)n + 1, sizeof *l->items);
             int64_t v = (int64_t)k->min;
-            for (l->n = 0; l->n < n; l->n++) l->items[l->n] = v += 1 + (int64_t)(cm_rng_uniform_double(rng) * 1e6);
+            /* increasing steps that keep n items within the key's range */
+            const double span = (k->max - k->min) / (n + 1) < 1e6 ? (k->max - k->min) / (n + 1) : 1e6;
+            for (l->n = 0; l->n < n; l->n++) l->items[l->n] = v += 1 + (int64_t)(cm_rng_uniform_double(rng) * (span - 1));
             break;
         }
         case CM_CFG_GROUPS: {

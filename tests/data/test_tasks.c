@@ -378,8 +378,20 @@ static void check_fmnist(void)
                     strcmp(t.class_names[9], "ankle boot") == 0,
                 "fashion_mnist: 5 domains, 10 classes");
         for (int k = 0; k < 5; k++)
-            CM_TEST(t.n_train[k] == 12000 && t.n_test[k] == 2000, "task %d: %d/%d, want 12000/2000", k, t.n_train[k],
+            CM_TEST(t.n_train[k] == 2000 && t.n_test[k] == 2000, "task %d: %d/%d, want 2000/2000", k, t.n_train[k],
                     t.n_test[k]);
+        /* Pool separation: every training image of a task is in the task pool [50000, 60000),
+         * none in the pretraining pool [0, 50000). */
+        for (int k = 0; k < 5; k++) {
+            int count, outside = 0;
+            char **train = split_names(&t, k, CM_SPLIT_TRAIN, &count);
+            for (int i = 0; train && i < count; i++)
+                outside += strncmp(train[i], "train/", 6) != 0 || atoi(train[i] + 6) < 50000 ||
+                           atoi(train[i] + 6) >= 60000 || (atoi(train[i] + 6) - 50000) % 5 != k;
+            CM_TEST(train && count == 2000 && outside == 0, "task %d: %d of %d training images outside its share of [50000, 60000)",
+                    k, outside, count);
+            names_free(train, count);
+        }
         /* Disjoint: task k holds exactly the images i with i % 5 == k. */
         int n, wrong = 0;
         char **names = split_names(&t, 2, CM_SPLIT_TEST, &n);
@@ -409,10 +421,21 @@ static void check_fmnist(void)
                 t.n_test[0]);
         cm_tasks_close(&t);
     }
+    const char *pooled[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.domains=[original]",
+                            "data.pretrain_images=[0, 100]", "data.task_images=[100, 130]", NULL};
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, pooled));
+    if (t.impl) {
+        int count, outside = 0;
+        char **train = split_names(&t, 0, CM_SPLIT_TRAIN, &count);
+        for (int i = 0; train && i < count; i++) outside += atoi(train[i] + 6) < 100 || atoi(train[i] + 6) >= 130;
+        CM_TEST(train && count == 30 && outside == 0, "task pool [100, 130): %d images, %d outside", count, outside);
+        names_free(train, count);
+        cm_tasks_close(&t);
+    }
     const char *bad[] = {"data.kind=fashion_mnist", "data.domains=[blurred]", NULL};
     expect_open_error("unknown Fashion-MNIST domain", bad, "'blurred'", "'tinted'");
     cm_fmnist_free(&probe);
-    printf("ok   fashion_mnist: 5 disjoint tasks of 12000/2000 images, loads = render + transform\n");
+    printf("ok   fashion_mnist: 5 disjoint tasks of 2000/2000 images from the task pool, loads = render + transform\n");
 }
 
 /* Primed domains: inverted2 renders like inverted but holds other images, train and test. */
@@ -434,18 +457,20 @@ static void check_fmnist_primes(void)
         for (int split = CM_SPLIT_TRAIN; split <= CM_SPLIT_TEST; split++) {
             /* Every image (train/<i> or t10k/<i>) belongs to at most one of the six tasks. */
             char *owner = calloc(70000, 1);
-            int clashes = 0, total = 0;
+            int clashes = 0, total = 0, pretraining = 0;
             for (int task = 0; owner && task < 6; task++) {
                 int n;
                 char **names = split_names(&t, task, split, &n);
                 for (int i = 0; names && i < n; i++, total++) {
                     int index = atoi(strchr(names[i], '/') + 1) + (strncmp(names[i], "t10k/", 5) == 0 ? 60000 : 0);
                     clashes += owner[index] != 0;
+                    pretraining += split == CM_SPLIT_TRAIN && index < 50000; /* default data.task_images */
                     owner[index] = 1;
                 }
                 names_free(names, n);
             }
             CM_TEST(owner && clashes == 0 && total > 0, "split %d: %d of %d images in two tasks", split, clashes, total);
+            CM_TEST(pretraining == 0, "%d task images are in the pretraining pool [0, 50000)", pretraining);
             free(owner);
         }
         /* The prime renders its images in the same domain: inverted2's first test item. */
@@ -473,7 +498,7 @@ static void check_fmnist_primes(void)
         cm_tasks_close(&t);
     }
     cm_fmnist_free(&probe);
-    printf("ok   fashion_mnist primes: inverted2 renders as inverted, six tasks hold disjoint train and test images\n");
+    printf("ok   fashion_mnist primes: inverted2 renders as inverted, six tasks hold disjoint train and test images, none from the pretraining pool\n");
 }
 
 /* ---- unreadable images ---- */
