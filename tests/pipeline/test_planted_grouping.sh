@@ -5,6 +5,8 @@
 # and the default partition rule, the groups must be exactly the three pairs, and the
 # within-group cosine recorded in similarity.h5 must exceed the across-group one. A tiny random
 # CLIP suffices here: the pairs differ from each other in their pixels, not only in their meaning.
+# (With grouping.snapshot_images: batch the same run pairs inverted with rotated: one 8-image batch
+# is too noisy an estimate.) Also: snapshot_count 0 takes a snapshot at every step.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
 [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || { echo "skip: dataset-fashion-mnist not installed"; exit 77; }
@@ -28,3 +30,10 @@ assert groups == [0, 0, 1, 1, 2, 2], groups
 assert within > across, (within, across)
 PY
 echo "ok   the three planted pairs recovered"
+# snapshot_count 0: a snapshot at every phase-1 step (here of the step's own batch).
+mpi 2 "$bin" group "$tmp/planted.yaml" --set run.name=every --set multitask.snapshot_count=0 \
+    --set grouping.snapshot_images=batch >"$tmp/every.txt"
+"$PYTHON3" -c 'import sys, h5py; s = h5py.File(sys.argv[1], "r")["steps"][()].tolist(); assert s == list(range(1, 21)), s' \
+    "$tmp/runs/every/similarity.h5"
+grep -q "phase 1: 20 snapshots averaged" "$tmp/every.txt"
+echo "ok   snapshot_count 0: 20 snapshots in 20 steps"
