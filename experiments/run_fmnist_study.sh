@@ -19,7 +19,8 @@
 # Environment: CLIPMTL_RANKS (default 2), STUDY_SEEDS ("0 1 2"), STUDY_SWEEP_SEEDS ("0"),
 # STUDY_OUT (runs/fmnist_study), STUDY_SET (extra --set arguments for every run, e.g.
 # "optim.steps=60"), STUDY_PRETRAINED (the pretrained checkpoint,
-# runs/pretrain-fmnist-small/model.safetensors), CLIPMTL_BIN (build/clipmtl).
+# runs/pretrain-fmnist-small/model.safetensors), STUDY_PRETRAIN_SET (--set arguments of the
+# pretraining, e.g. "pretrain.steps=500"), CLIPMTL_BIN (build/clipmtl).
 set -euo pipefail
 python=${PYTHON3:-/usr/bin/python3}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,7 +108,9 @@ PY
 # ---- 1. models ----
 if [ ! -f "$pretrained" ]; then
     log "pretraining: $pretrain_config -> $pretrained"
-    "${mpi[@]}" "$bin" pretrain "$pretrain_config" >"$out/logs/pretrain.log" 2>&1
+    pretrain_set=()
+    for kv in ${STUDY_PRETRAIN_SET:-}; do pretrain_set+=(--set "$kv"); done
+    "${mpi[@]}" "$bin" pretrain "$pretrain_config" "${pretrain_set[@]}" >"$out/logs/pretrain.log" 2>&1
     printf 'pretrain\t%s\n' $(( $(date +%s) - start )) >>"$out/timing.tsv"
 fi
 if [ ! -f "$random_model" ]; then
