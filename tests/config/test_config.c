@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clipmtl/clip_weights.h"
 #include "clipmtl/config.h"
 #include "clipmtl/rng.h"
 #include "config_schema.h"
@@ -96,12 +97,12 @@ static void test_good_files(void)
     snprintf(path, sizeof path, "%s/experiments/demo.yaml", CM_SRCDIR);
     CM_TEST_OK(cm_config_defaults(&c));
     CM_TEST_OK(cm_config_load(&c, path));
-    CM_TEST(strcmp(c.model.preset, "tiny") == 0 && c.method.depth == 2 && c.method.mmap.n == 64 &&
-                c.data.image_size == 32 && c.optim.steps == 100,
+    CM_TEST(strcmp(c.model.preset, "fmnist-small") == 0 && c.method.depth == 4 && c.method.mmap.n == 64 &&
+                c.data.image_size == 28 && c.optim.steps == 100,
             "demo.yaml values");
-    cm_clip_config tiny = {.embed_dim = 32, .vision = {128, 2, 2, 512}, .text = {128, 2, 2, 512},
-                           .patch_size = 8, .image_size = 32, .grid = 4, .context_length = 77, .vocab_size = 49408};
-    CM_TEST_OK(cm_config_check_model(&c, &tiny));
+    cm_clip_config small;
+    CM_TEST_OK(cm_clip_preset(c.model.preset, &small));
+    CM_TEST_OK(cm_config_check_model(&c, &small));
     cm_config_free(&c);
 
     snprintf(path, sizeof path, "%s/experiments/office_home.yaml", CM_SRCDIR);

@@ -4,7 +4,7 @@ set -euo pipefail
 bin=$CLIPMTL_BUILDDIR/clipmtl
 count() { # METHOD SETTINGS...: the trainable count printed for METHOD
     local method=$1; shift
-    "$bin" params --set model.preset=vit-b16 "$@" | awk -v m="$method" '$1 == m { print $2 }'
+    "$bin" params --set 'model.weights=""' --set model.preset=vit-b16 "$@" | awk -v m="$method" '$1 == m { print $2 }'
 }
 check() { # WANT METHOD SETTINGS...
     local want=$1; shift
@@ -13,7 +13,7 @@ check() { # WANT METHOD SETTINGS...
     echo "$1 ${*:2}: $got (spec $want)"
     [ "$got" = "$want" ]
 }
-"$bin" params --set model.preset=vit-b16 | head -1 | grep -q "149620737 parameters"
+"$bin" params --set 'model.weights=""' --set model.preset=vit-b16 | head -1 | grep -q "149620737 parameters"
 deep12="--set method.depth=12"
 check 8192 coop --set method.n_ctx_text=16
 check 73728 vpt $deep12 --set method.n_ctx_visual=8
@@ -28,7 +28,7 @@ check 24636 mmap $deep12 --set method.mmap.b=8 --set method.mmap.m=8 --set metho
 check 3552 mmap $deep12 --set method.mmap.b=8 --set method.mmap.m=4 --set method.mmap.n=64
 check 4653 mmap --set method.depth=9 --set method.mmap.b=2 --set method.mmap.m=2 --set method.mmap.n=256
 # An impossible MmAP shape is an error naming the setting.
-if "$bin" params --set model.preset=vit-b16 --set method.mmap.n=48 2>"${TMPDIR:-/tmp}/params.err"; then
+if "$bin" params --set 'model.weights=""' --set model.preset=vit-b16 --set method.mmap.n=48 2>"${TMPDIR:-/tmp}/params.err"; then
     echo "n = 48 accepted"; exit 1
 fi
 cat "${TMPDIR:-/tmp}/params.err"
