@@ -5,12 +5,13 @@
 #    its checkpoint is missing; a random-weight model of the same shapes for the transfer control;
 # 2. on experiments/fmnist_study.yaml, for each seed (run.seed = s, data.split_seed = s + 1: other
 #    prompt initialisations, batches and 16-shot images):
-#      zero-shot; CoOp, VPT-deep, IVLP, MaPLe, MmAP per task (multitask.mode single);
+#      zero-shot; MmAP and CoOp per task (multitask.mode single);
 #      MmAP all-shared; MmAP grouped (phase 1 gradient grouping, then group + task prompts);
 #      MmAP on a random grouping with the same group sizes (the control of the grouping);
 #      the planted study: phase 1 on inverted, inverted2, rotated, rotated2, tinted, tinted2
 #      (default snapshot estimate, and the one-batch estimate for comparison);
-#      the transfer control: zero-shot, CoOp and MmAP per task on the random-weight model;
+#      the transfer control: zero-shot and MmAP per task on the random-weight model;
+#    then for each seed CoOp on the random-weight model, VPT-deep, IVLP and MaPLe;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
 # 3. analysis/fmnist_study.py: the results table (Markdown, CSV, figure), accuracy vs threshold,
@@ -131,11 +132,12 @@ for s in $seeds; do
     groups=$(random_groups "$out/pre-mmap-grouped-s$s/similarity.h5" "$s")
     run "pre-mmap-randgroup-s$s" pretrained mmap-randgroup "$s" train --set multitask.mode=grouped \
         --set grouping.rule=explicit --set "grouping.groups=$groups"
-    for m in zeroshot coop mmap; do
+    for m in zeroshot mmap; do
         run "rand-$m-s$s" random "$m" "$s" train $(method_args $m)
     done
 done
 for s in $seeds; do
+    run "rand-coop-s$s" random coop "$s" train $(method_args coop)
     for m in vpt ivlp maple; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
     done
