@@ -38,7 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clipmtl/cli.h"
+#include "clipmtl/error.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/encoder.h"
 #include "clipmtl/tokenizer.h"
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
     if (!err) err = cm_clip_create(&m, &cfg);
     if (!err) err = cm_clip_init_random(&m, 1);
     if (!err) err = cm_tokenizer_load(&tok, NULL);
-    if (err) return cm_cli_exit_status(err);
+    if (err) return cm_error_exit_status(err);
     char desc[256];
     printf("model: %s (random weights)\n", cm_clip_config_str(&cfg, desc, sizeof desc));
     printf("OpenBLAS threads %d (OPENBLAS_THREAD_TIMEOUT=%s), load average %.2f on %ld cores\n",
@@ -296,5 +296,5 @@ int main(int argc, char **argv)
     free(probe.a), free(probe.b), free(probe.c);
     cm_tokenizer_free(tok);
     cm_clip_destroy(&m);
-    return cm_cli_exit_status(err);
+    return cm_error_exit_status(err);
 }

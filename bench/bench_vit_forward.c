@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "clipmtl/cli.h"
+#include "clipmtl/error.h"
 #include "clipmtl/encoder.h"
 #include "clipmtl/rng.h"
 
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 
     cm_clip_model m;
     cm_err err = cm_clip_create(&m, &vit_b16);
-    if (err) return cm_cli_exit_status(err);
+    if (err) return cm_error_exit_status(err);
     cm_rng rng;
     cm_rng_seed(&rng, 1, 0);
     for (size_t i = 0; i < m.table.total; i++) m.params[i] = 0.02f * cm_rng_normal(&rng);
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     cm_arena arena;
     size_t bytes = cm_clip_images_arena_bytes(c, B, 0);
     err = cm_arena_create(&arena, bytes);
-    if (err) return cm_cli_exit_status(err);
+    if (err) return cm_error_exit_status(err);
 
     char desc[256];
     printf("model: %s\n", cm_clip_config_str(c, desc, sizeof desc));
@@ -130,13 +130,13 @@ int main(int argc, char **argv)
         if (g > peak) peak = g;
     }
     err = cm_clip_encode_images(&m, pixels, B, NULL, &arena, features); /* warm-up */
-    if (err) return cm_cli_exit_status(err);
+    if (err) return cm_error_exit_status(err);
     double best = 1e30, flops = forward_flops(c, B);
     for (int it = 0; it < iters; it++) {
         double t0 = now();
         err = cm_clip_encode_images(&m, pixels, B, NULL, &arena, features);
         double t = now() - t0;
-        if (err) return cm_cli_exit_status(err);
+        if (err) return cm_error_exit_status(err);
         if (t < best) best = t;
         double g = probe_gflops(&probe);
         if (g > peak) peak = g;

@@ -109,7 +109,8 @@ typedef struct {
 
 typedef struct {
     cm_method_kind name;
-    int n_ctx_text, n_ctx_visual; /* prompt tokens per layer (CoOp, VPT, IVLP, MaPLe) */
+    int n_text, n_visual;       /* prompt tokens per layer, keys n_ctx_text and n_ctx_visual (CoOp, VPT,
+                                 * IVLP, MaPLe; MmAP names its count mmap.b) */
     int depth;                  /* prompted layers J, counting layer 0 */
     char *ctx_init;             /* words initialising the layer-0 text context; "" = random */
     double init_std;            /* std of every N(0, std^2) initialisation */
@@ -200,8 +201,8 @@ cm_err cm_config_validate(const cm_config *c);
 cm_err cm_config_load(cm_config *c, const char *path);
 cm_err cm_config_load_string(cm_config *c, const char *text, const char *name);
 
-/* Rules that need the model: prompt depth and lengths against the towers, MmAP n dividing both
- * widths, image size. */
+/* Rules that need the model: image size, and the method's (cm_method_check_config: prompt depth
+ * and lengths against the towers, MmAP n dividing both widths). */
 cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model);
 /* The grouping options of the run with explicit groups resolved against the task names (the
  * dataset's domains in task order). sizes and members must hold ntasks ints each; the options
@@ -224,6 +225,9 @@ cm_err cm_config_doc(FILE *f);
 /* "exp.yaml:12:5", "--set optim.lr=0.01" or "default" for a key path such as "optim.lr";
  * NULL if there is no such key. */
 const char *cm_config_origin(const cm_config *c, const char *key);
+/* Of two keys a rule relates, the one the user set (the first if both or neither): where an
+ * error points. */
+const char *cm_config_user_key(const cm_config *c, const char *first, const char *second);
 
 /* Names of the enum values (for logs and file names). */
 const char *cm_config_method_name(cm_method_kind m);

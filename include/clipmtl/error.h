@@ -35,6 +35,8 @@ cm_err cm_error_trace(const char *file, int line, const char *func, cm_err code)
 const char *cm_error_message(void);
 /* Print "error: <message>" and the trace to f. */
 void cm_error_print(FILE *f);
+/* For a program's main: prints the trace to stderr unless err is CM_OK; the exit status (0 or 1). */
+int cm_error_exit_status(cm_err err);
 void cm_error_clear(void);
 const char *cm_error_name(cm_err code);
 

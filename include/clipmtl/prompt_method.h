@@ -73,6 +73,8 @@ cm_err cm_method_kind_parse(const char *name, cm_method_kind *kind);
 /* 1 for the parameter-updating baselines (full, bitfit, adapter): no prompts, their parameters
  * act inside the model (include/clipmtl/weight_methods.h). */
 int cm_method_updates_weights(cm_method_kind kind);
+/* 1 for the prompt methods (coop, vpt, ivlp, maple, mmap). */
+int cm_method_makes_prompts(cm_method_kind kind);
 /* The defaults of spec.md 2.3-2.6, 2.9 and 3.4 for `kind`. */
 void cm_method_options_default(cm_method_kind kind, cm_method_options *opt);
 

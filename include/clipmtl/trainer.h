@@ -1,5 +1,6 @@
-/* A training session on MPI_COMM_WORLD: the model, the tasks and their loaders, the rank/task
- * layout and communicators, one prompt set with its parameters, gradients and optimizer.
+/* A training session on a communicator (MPI_COMM_WORLD for the commands): the model, the tasks
+ * and their loaders, the rank/task layout and communicators, one prompt set with its
+ * parameters, gradients and optimizer.
  *
  *   phase 1 (clipmtl group): CM_SET_SHARED prompts of the configured method trained on all tasks;
  *            at the snapshot steps every task's gradient (of the step's batch, reduced over its task
@@ -28,6 +29,7 @@
 #include "clipmtl/tasks.h"
 
 typedef struct {
+    MPI_Comm comm;           /* every collective of the session; ranks below are in it */
     const cm_config *cfg;
     const char *config_text; /* the effective YAML, stored in every output file */
     const char *phase;       /* "phase1" or "phase2": names the checkpoint folder */
@@ -54,9 +56,9 @@ typedef struct {
     char resumed_from[4400];            /* checkpoint read by cm_trainer_resume, "" if none */
 } cm_trainer;
 
-/* Collective. mode and grouping as cm_prompt_set_create; grouping NULL unless grouped.
- * total_steps <= 0: optim.epochs epochs of the largest task. */
-cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config_text, const char *phase,
+/* Collective over comm, which must outlive the trainer. mode and grouping as cm_prompt_set_create;
+ * grouping NULL unless grouped. total_steps <= 0: optim.epochs epochs of the largest task. */
+cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, const char *config_text, const char *phase,
                          cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps);
 void cm_trainer_destroy(cm_trainer *t);
 

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/config.h"
 
 static void usage(FILE *f)

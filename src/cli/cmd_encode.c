@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/encoder.h"
 #include "clipmtl/h5io.h"

@@ -6,10 +6,11 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/h5io.h"
-#include "clipmtl/pipeline.h"
+#include "clipmtl/method_config.h"
+#include "pipeline.h"
 #include "clipmtl/prompt_set.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
@@ -114,7 +115,7 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
     }
     CM_CHECK_GOTO(err, cm_config_check_model(c, &m.cfg), done);
     cm_method_options opt;
-    cm_pipeline_method_options(&c->method, &opt);
+    cm_method_options_from_config(&c->method, &opt);
     opt.model = m.cfg;
     CM_CHECK_GOTO(err, cm_prompt_set_create(&set, CM_SET_SHARED, &opt, 1, NULL, 0, m.cfg.text.width, m.cfg.vision.width,
                                             m.cfg.text.layers, m.cfg.vision.layers),

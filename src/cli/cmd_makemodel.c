@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/log.h"
 

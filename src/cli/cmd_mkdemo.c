@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/log.h"
 #include "clipmtl/synthetic_images.h"
 

@@ -5,7 +5,7 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/config.h"
 #include "clipmtl/log.h"
 #include "clipmtl/pack.h"

@@ -1,10 +1,10 @@
 /* clipmtl params: trainable-parameter counts of every method for a configuration's model. */
 #include <stdio.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
-#include "clipmtl/pipeline.h"
-#include "clipmtl/prompt_method.h"
+#include "pipeline.h"
+#include "clipmtl/method_config.h"
 
 static cm_err model_config(const cm_config *c, cm_clip_config *mc)
 {
@@ -34,7 +34,7 @@ static cm_err run(cm_pipeline *p)
         cm_config_method m = c->method;
         m.name = (cm_method_kind)k;
         cm_method_options o;
-        cm_pipeline_method_options(&m, &o);
+        cm_method_options_from_config(&m, &o);
         o.model = mc;
         cm_tensor_table t;
         cm_table_init(&t);

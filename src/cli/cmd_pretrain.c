@@ -1,8 +1,8 @@
 /* clipmtl pretrain: CLIP's contrastive pretraining on captioned Fashion-MNIST (pretrain.h). */
 #include <stdio.h>
 
-#include "clipmtl/cli.h"
-#include "clipmtl/pipeline.h"
+#include "cli.h"
+#include "pipeline.h"
 #include "clipmtl/pretrain.h"
 #include "clipmtl/trainer.h"
 

@@ -6,7 +6,7 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/grouping.h"
 #include "clipmtl/run_files.h"
 

@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "clipmtl/cli.h"
-#include "clipmtl/pipeline.h"
+#include "cli.h"
+#include "pipeline.h"
 #include "clipmtl/trainer.h"
 
 int cmd_run(int argc, char **argv)

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/tokenizer.h"
 
 static void usage(FILE *f)

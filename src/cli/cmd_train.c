@@ -1,8 +1,8 @@
 /* clipmtl train: phase 2 (or single-task / shared-prompt baselines), then evaluation. */
 #include <stdio.h>
 
-#include "clipmtl/cli.h"
-#include "clipmtl/pipeline.h"
+#include "cli.h"
+#include "pipeline.h"
 #include "clipmtl/trainer.h"
 
 int cmd_train(int argc, char **argv)

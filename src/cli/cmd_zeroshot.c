@@ -6,7 +6,7 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 #include "clipmtl/clip_weights.h"
 #include "clipmtl/dataset.h"
 #include "clipmtl/encoder.h"

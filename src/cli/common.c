@@ -6,14 +6,9 @@
 
 #include <mpi.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 
-int cm_cli_exit_status(cm_err err)
-{
-    if (err == CM_OK) return 0;
-    cm_error_print(stderr);
-    return 1;
-}
+int cm_cli_exit_status(cm_err err) { return cm_error_exit_status(err); }
 
 int cm_cli_wants_help(int argc, char **argv)
 {

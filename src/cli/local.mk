@@ -1,5 +1,7 @@
 # Command line: main.c dispatches; one file per subcommand (commands.def lists them).
-libclipmtl_a_SOURCES += \
+# The CLI is linked into the clipmtl binary only, never into libclipmtl.a, so that the library
+# cannot call up into it (tests/core/test_layering.sh checks).
+clipmtl_SOURCES += \
   src/cli/common.c \
   src/cli/cmd_tokenize.c \
   src/cli/cmd_makemodel.c \
@@ -9,13 +11,13 @@ libclipmtl_a_SOURCES += \
   src/cli/cmd_zeroshot.c \
   src/cli/cmd_regroup.c
 noinst_HEADERS += \
-  include/clipmtl/cli.h \
+  src/cli/cli.h \
   src/cli/commands.def
-libclipmtl_a_SOURCES += \
+clipmtl_SOURCES += \
   src/cli/cmd_config.c
 
 # The pipeline commands; the demo configuration is embedded from experiments/demo.yaml.
-libclipmtl_a_SOURCES += \
+clipmtl_SOURCES += \
   src/cli/pipeline.c \
   src/cli/cmd_group.c \
   src/cli/cmd_train.c \
@@ -23,8 +25,8 @@ libclipmtl_a_SOURCES += \
   src/cli/cmd_run.c \
   src/cli/cmd_grad.c \
   src/cli/cmd_params.c
-nodist_libclipmtl_a_SOURCES = src/cli/demo_config.c
-noinst_HEADERS += include/clipmtl/pipeline.h
+nodist_clipmtl_SOURCES = src/cli/demo_config.c
+noinst_HEADERS += src/cli/pipeline.h
 BUILT_SOURCES += src/cli/demo_config.c
 CLEANFILES += src/cli/demo_config.c
 EXTRA_DIST += experiments/demo.yaml
@@ -34,5 +36,5 @@ src/cli/demo_config.c: $(top_srcdir)/experiments/demo.yaml
 	  echo 'const char cm_demo_config_yaml[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $(top_srcdir)/experiments/demo.yaml; \
 	  echo ';'; } >$@
-libclipmtl_a_SOURCES += \
+clipmtl_SOURCES += \
   src/cli/cmd_pack.c

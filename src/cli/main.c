@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clipmtl/cli.h"
+#include "cli.h"
 
 typedef struct {
     const char *name;

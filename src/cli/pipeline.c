@@ -1,4 +1,4 @@
-#include "clipmtl/pipeline.h"
+#include "pipeline.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,37 +11,10 @@
 #include "clipmtl/run_files.h"
 #include "clipmtl/trainer.h"
 
-/* The prompt-method options of the configuration (config.h keeps them per method family). */
-void cm_pipeline_method_options(const cm_config_method *m, cm_method_options *o)
-{
-    cm_method_options_default(m->name, o);
-    o->init_std = (float)m->init_std;
-    snprintf(o->ctx_init, sizeof o->ctx_init, "%s", m->ctx_init ? m->ctx_init : "");
-    o->n_text = o->n_visual = 0;
-    o->depth_text = o->depth_visual = m->depth;
-    switch (m->name) {
-    case CM_METHOD_COOP: o->n_text = m->n_ctx_text, o->depth_text = 1; break;
-    case CM_METHOD_VPT: o->n_visual = m->n_ctx_visual; break;
-    case CM_METHOD_IVLP: o->n_text = m->n_ctx_text, o->n_visual = m->n_ctx_visual; break;
-    case CM_METHOD_MAPLE: o->n_text = o->n_visual = m->n_ctx_text; break;
-    case CM_METHOD_MMAP:
-        o->n_text = o->n_visual = m->mmap.b;
-        o->mmap_m = m->mmap.m, o->mmap_n = m->mmap.n;
-        o->mmap_shared_source = m->mmap.shared_source;
-        o->mmap_scale_init_normal = m->mmap.scaling_init == CM_MMAP_SCALING_NORMAL;
-        break;
-    case CM_METHOD_ADAPTER:
-        o->adapter_reduction = m->adapter.reduction, o->adapter_ratio = (float)m->adapter.ratio;
-        o->adapter_image = m->adapter.target != CM_ADAPTER_TEXT;
-        o->adapter_text = m->adapter.target != CM_ADAPTER_IMAGE;
-        break;
-    default: break;
-    }
-}
-
 cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int allow_default)
 {
     memset(p, 0, sizeof *p);
+    p->comm = MPI_COMM_WORLD; /* the commands run on every rank mpirun started */
     CM_CHECK(cm_config_defaults(&p->cfg));
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
@@ -93,13 +66,14 @@ static cm_err snapshot_steps(const cm_config *c, int64_t total, int64_t **steps,
     return CM_OK;
 }
 
-static cm_err grouping_of(const cm_config *c, const double *S, int n, const char *const *names, int *group, int *ngroups)
+static cm_err grouping_of(MPI_Comm comm, const cm_config *c, const double *S, int n, const char *const *names,
+                          int *group, int *ngroups)
 {
     int *sizes = calloc((size_t)n, sizeof *sizes), *members = calloc((size_t)n, sizeof *members);
     cm_grouping_options opt;
     cm_err err = sizes && members ? cm_config_grouping_options(c, n, names, &opt, sizes, members)
                                   : cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
-    if (err == CM_OK) err = cm_grouping_compute(MPI_COMM_WORLD, 0, S, n, &opt, group, ngroups);
+    if (err == CM_OK) err = cm_grouping_compute(comm, 0, S, n, &opt, group, ngroups);
     free(sizes), free(members);
     return err;
 }
@@ -124,7 +98,7 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     int nsteps = 0, resumed = 0, rank, N = 0;
     double *average = NULL;
     char path[4200];
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_rank(p->comm, &rank);
     *group_of_task = NULL;
     double t0 = cm_now();
     if (p->resume) {
@@ -135,7 +109,9 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
             cm_err e = CM_OK;
             if (!(*group_of_task = calloc((size_t)r.ntasks, sizeof **group_of_task)))
                 e = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_MEM, "out of memory");
-            if (e == CM_OK) e = grouping_of(c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task, ngroups);
+            if (e == CM_OK)
+                e = grouping_of(p->comm, c, r.average, r.ntasks, (const char *const *)r.task_names, *group_of_task,
+                                ngroups);
             if (e == CM_OK && rank == 0) {
                 printf("phase 1: reusing %s (%d snapshots)\n", path, r.count);
                 print_groups(*group_of_task, *ngroups, r.ntasks, r.task_names);
@@ -146,7 +122,8 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
         }
         cm_error_clear();
     }
-    cm_err err = cm_trainer_create(&t, c, p->config_text, "phase1", CM_SET_SHARED, NULL, 0, c->multitask.phase1_steps);
+    cm_err err =
+        cm_trainer_create(&t, p->comm, c, p->config_text, "phase1", CM_SET_SHARED, NULL, 0, c->multitask.phase1_steps);
     if (err != CM_OK) goto done;
     N = t.tasks.ntasks;
     *ntasks = N;
@@ -155,13 +132,15 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
     CM_CHECK_GOTO(err, cm_similarity_snapshots_init(&snaps, N), done);
     if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);
     /* Snapshots taken before the checkpoint come back from it. */
-    if (resumed) CM_CHECK_GOTO(err, cm_checkpoint_read_snapshots(MPI_COMM_WORLD, t.resumed_from, &snaps), done);
+    if (resumed) CM_CHECK_GOTO(err, cm_checkpoint_read_snapshots(p->comm, t.resumed_from, &snaps), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, steps, nsteps, &snaps), done);
     if (snaps.count == 0) CM_ERROR_GOTO(err, done, CM_ERR_CONFIG, "phase 1 recorded no similarity snapshot");
     if (!(average = calloc((size_t)N * N, sizeof *average)) || !(*group_of_task = calloc((size_t)N, sizeof **group_of_task)))
         CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for the grouping of %d tasks", N);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_mean(&snaps, average), done);
-    CM_CHECK_GOTO(err, grouping_of(c, average, N, (const char *const *)t.tasks.task_names, *group_of_task, ngroups), done);
+    CM_CHECK_GOTO(err,
+                  grouping_of(p->comm, c, average, N, (const char *const *)t.tasks.task_names, *group_of_task, ngroups),
+                  done);
     if (rank == 0) {
         CM_CHECK_GOTO(err, cm_similarity_file_write(path, N, (const char *const *)t.tasks.task_names, &snaps, average,
                                                     *group_of_task, cm_grouping_rule_name(c->grouping.options.rule),
@@ -187,7 +166,7 @@ static cm_err configured_grouping(const cm_pipeline *p, int ntasks, char *const 
     const cm_config *c = &p->cfg;
     CM_CALLOC(*group, ntasks);
     if (c->grouping.options.rule == CM_GROUPING_EXPLICIT) {
-        CM_CHECK(grouping_of(c, NULL, ntasks, (const char *const *)names, *group, ngroups));
+        CM_CHECK(grouping_of(p->comm, c, NULL, ntasks, (const char *const *)names, *group, ngroups));
         return CM_OK;
     }
     CM_ASSERT(c->grouping.similarity_file && c->grouping.similarity_file[0], CM_ERR_CONFIG,
@@ -202,7 +181,7 @@ static cm_err configured_grouping(const cm_pipeline *p, int ntasks, char *const 
         if (strcmp(r.task_names[i], names[i]) != 0)
             err = cm_error_raise(__FILE__, __LINE__, __func__, CM_ERR_CONFIG, "%s: task %d is %s, this run's is %s",
                                  c->grouping.similarity_file, i, r.task_names[i], names[i]);
-    if (err == CM_OK) err = grouping_of(c, r.average, ntasks, (const char *const *)names, *group, ngroups);
+    if (err == CM_OK) err = grouping_of(p->comm, c, r.average, ntasks, (const char *const *)names, *group, ngroups);
     cm_similarity_record_free(&r);
     return err;
 }
@@ -216,7 +195,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
                              : c->multitask.mode == CM_MULTITASK_SHARED ? CM_SET_SHARED
                                                                         : CM_SET_SINGLE;
     int rank, *own_group = NULL, resumed = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_rank(p->comm, &rank);
     cm_trainer t;
     double *accuracy = NULL;
     int64_t *tested = NULL;
@@ -226,13 +205,13 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
         /* The task names are known once the data is open: a throw-away single-mode trainer would
          * cost a model load, so peek at the names through the tasks reader instead. */
         cm_tasks tasks;
-        CM_CHECK(cm_tasks_open(&tasks, &c->data, (uint64_t)c->run.seed, MPI_COMM_WORLD));
+        CM_CHECK(cm_tasks_open(&tasks, &c->data, (uint64_t)c->run.seed, p->comm));
         err = configured_grouping(p, tasks.ntasks, tasks.task_names, &own_group, &ngroups);
         cm_tasks_close(&tasks);
         CM_CHECK(err);
         group_of_task = own_group;
     }
-    err = cm_trainer_create(&t, c, p->config_text, "phase2", mode, group_of_task, ngroups, c->optim.steps);
+    err = cm_trainer_create(&t, p->comm, c, p->config_text, "phase2", mode, group_of_task, ngroups, c->optim.steps);
     if (err != CM_OK) goto done;
     const int N = t.tasks.ntasks;
     if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, &resumed), done);

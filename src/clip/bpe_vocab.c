@@ -166,7 +166,7 @@ static cm_err parse_merge(const line_reader *r, const unsigned char *line, size_
     cm_ustr text = {0};
     cm_err err = CM_OK;
     int fields = 0;
-    CM_CHECK_GOTO(err, cm_utf8_decode((const char *)line, n, what, &text), done);
+    CM_CHECK_GOTO(err, cm_utf8_decode((const char *)line, n, CM_UTF8_STRICT, what, &text), done);
     for (size_t i = 0; i < text.len;) {
         if (cm_uni_is_py_space(text.cp[i])) {
             i++;

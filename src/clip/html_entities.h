@@ -8,8 +8,8 @@
 
 typedef struct {
     const char *name; /* ASCII, with the trailing ';' if the reference has one */
-    uint32_t len;     /* 1 or 2 code points */
-    uint32_t value[2];
+    uint32_t len;     /* 1 or 2 code points (3 for ftfy's upper-case spellings, ftfy_tables.c) */
+    uint32_t value[3];
 } cm_html_entity;
 
 typedef struct { uint32_t number, replacement; } cm_html_charref;
@@ -20,5 +20,10 @@ extern const cm_html_charref cm_html_remapped_charrefs[];
 extern const size_t cm_html_remapped_charrefs_count;
 extern const uint32_t cm_html_dropped_codepoints[];
 extern const size_t cm_html_dropped_codepoints_count;
+
+/* The entry of a table sorted by name (bytewise) whose name is s[0..n), or NULL. */
+const cm_html_entity *cm_html_entity_search(const cm_html_entity *table, size_t count, const uint32_t *s, size_t n);
+/* The named reference whose name (with its ';' if it has one) is s[0..n), or NULL. */
+const cm_html_entity *cm_html_find_entity(const uint32_t *s, size_t n);
 
 #endif

@@ -60,20 +60,25 @@ static int compare_name(const uint32_t *s, size_t n, const char *name)
     return name[n] ? -1 : 0;
 }
 
-static const cm_html_entity *find_entity(const uint32_t *s, size_t n)
+const cm_html_entity *cm_html_entity_search(const cm_html_entity *table, size_t count, const uint32_t *s, size_t n)
 {
-    size_t lo = 0, hi = cm_html_entities_count;
+    size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = compare_name(s, n, cm_html_entities[mid].name);
+        int c = compare_name(s, n, table[mid].name);
         if (c < 0)
             hi = mid;
         else if (c > 0)
             lo = mid + 1;
         else
-            return &cm_html_entities[mid];
+            return &table[mid];
     }
     return NULL;
+}
+
+const cm_html_entity *cm_html_find_entity(const uint32_t *s, size_t n)
+{
+    return cm_html_entity_search(cm_html_entities, cm_html_entities_count, s, n);
 }
 
 /* A numeric reference starting at in[i] == '#': returns the length matched after '&' (0 if
@@ -125,12 +130,12 @@ cm_err cm_html_unescape(const cm_ustr *in, cm_ustr *out)
             continue;
         }
         size_t len = end - i + (end < n && s[end] == ';'); /* the reference, with its ';' if any */
-        const cm_html_entity *e = find_entity(s + i, len);
+        const cm_html_entity *e = cm_html_find_entity(s + i, len);
         size_t used = len;
         /* Otherwise the longest prefix of at least two characters that is a name (only the
          * legacy names without ';' can match here). */
         for (size_t x = len - 1; !e && x >= 2; x--) {
-            e = find_entity(s + i, x);
+            e = cm_html_find_entity(s + i, x);
             used = x;
         }
         if (e) {

@@ -1,6 +1,5 @@
 /* CLIP's text cleaning (clip/simple_tokenizer.py basic_clean + whitespace_clean + lower), with the
- * Python semantics of each step. The order follows OpenAI: ftfy.fix_text (its final NFC only),
- * html.unescape twice, strip, whitespace runs to one space, strip, lower. */
+ * Python semantics of each step. The order follows OpenAI: ftfy.fix_text, html.unescape twice, strip, whitespace runs to one space, strip, lower. */
 #include "clipmtl/text_clean.h"
 #include "unicode_tables.h"
 
@@ -64,8 +63,8 @@ cm_err cm_clip_clean_text(const char *utf8, const char *what, cm_ustr *out, cm_u
     scratch->len = 0;
     size_t n = 0;
     while (utf8[n]) n++;
-    CM_CHECK(cm_utf8_decode(utf8, n, what, scratch));
-    CM_CHECK(cm_unicode_nfc(scratch, out));
+    CM_CHECK(cm_utf8_decode(utf8, n, CM_UTF8_SURROGATES, what, scratch));
+    CM_CHECK(cm_ftfy_fix_text(scratch, out));
     CM_CHECK(cm_html_unescape(out, scratch));
     CM_CHECK(cm_html_unescape(scratch, out));
     CM_CHECK(cm_clip_fold_whitespace(out, scratch));

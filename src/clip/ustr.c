@@ -34,7 +34,7 @@ cm_err cm_ustr_append(cm_ustr *s, const uint32_t *cp, size_t n)
     return CM_OK;
 }
 
-cm_err cm_utf8_decode(const char *bytes, size_t n, const char *what, cm_ustr *out)
+cm_err cm_utf8_decode(const char *bytes, size_t n, int mode, const char *what, cm_ustr *out)
 {
     const unsigned char *b = (const unsigned char *)bytes;
     CM_CHECK(cm_ustr_reserve(out, n)); /* never more code points than bytes */
@@ -63,7 +63,7 @@ cm_err cm_utf8_decode(const char *bytes, size_t n, const char *what, cm_ustr *ou
             c = (c << 6) | (b[i + k] & 0x3F);
         }
         CM_ASSERT(c >= min, CM_ERR_FORMAT, "%s: overlong UTF-8 sequence at byte %zu", what, i);
-        CM_ASSERT(c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF), CM_ERR_FORMAT,
+        CM_ASSERT(c <= 0x10FFFF && (mode == CM_UTF8_SURROGATES || !(c >= 0xD800 && c <= 0xDFFF)), CM_ERR_FORMAT,
                   "%s: UTF-8 sequence at byte %zu encodes U+%04X, which is not a Unicode scalar value", what, i, c);
         out->cp[out->len++] = c;
         i += len;

@@ -105,3 +105,10 @@ cm_err cm_error_restore(const cm_error_state *s)
         error_state.frames[i] = (cm_frame){s->frames[i].file, s->frames[i].func, s->frames[i].line};
     return s->code;
 }
+
+int cm_error_exit_status(cm_err err)
+{
+    if (err == CM_OK) return 0;
+    cm_error_print(stderr);
+    return 1;
+}

@@ -146,10 +146,10 @@ static const cm_config_key method_keys[] = {
      .doc = "What is trained: prompts (`coop`, `vpt`, `ivlp`, `maple`, `mmap`), nothing "
             "(`zeroshot`) or weights: `full` every CLIP tensor, `bitfit` the attention, MLP and LayerNorm "
             "biases, `adapter` CLIP-Adapter (multitask.mode single or shared)."},
-    {.name = "n_ctx_text", .type = CM_CFG_INT, .offset = AT(method.n_ctx_text), .min = 0,
+    {.name = "n_ctx_text", .type = CM_CFG_INT, .offset = AT(method.n_text), .min = 0,
      .max = 75, .default_yaml = "2",
      .doc = "Text prompt tokens per layer (CoOp 16, IVLP and MaPLe 2). MmAP uses `mmap.b`."},
-    {.name = "n_ctx_visual", .type = CM_CFG_INT, .offset = AT(method.n_ctx_visual), .min = 0,
+    {.name = "n_ctx_visual", .type = CM_CFG_INT, .offset = AT(method.n_visual), .min = 0,
      .max = 1024, .default_yaml = "2",
      .doc = "Visual prompt tokens per layer (VPT 8, IVLP 2; MaPLe needs `n_ctx_text`)."},
     {.name = "depth", .type = CM_CFG_INT, .offset = AT(method.depth), .min = 1, .max = 64,

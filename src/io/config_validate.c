@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "clipmtl/config.h"
+#include "clipmtl/method_config.h"
 #include "config_schema.h"
 
 /* Of two keys, the one the user set (the first if both or neither): the error points there. */
@@ -36,10 +37,9 @@ const char *cm_config_method_name(cm_method_kind m) { return enum_name("method.n
 const char *cm_config_data_kind_name(cm_data_kind k) { return enum_name("data.kind", (int)k); }
 const char *cm_config_multitask_mode_name(cm_multitask_mode m) { return enum_name("multitask.mode", (int)m); }
 
-static int is_prompt_method(cm_method_kind m)
+const char *cm_config_user_key(const cm_config *c, const char *first, const char *second)
 {
-    return m == CM_METHOD_COOP || m == CM_METHOD_VPT || m == CM_METHOD_IVLP || m == CM_METHOD_MAPLE ||
-           m == CM_METHOD_MMAP;
+    return user_key(c, first, second);
 }
 
 static cm_err validate_data(const cm_config *c)
@@ -72,45 +72,10 @@ static cm_err validate_templates(const cm_config *c, const char *key, const cm_c
     return CM_OK;
 }
 
-static cm_err validate_method(const cm_config *c)
-{
-    const cm_config_method *m = &c->method;
-    switch (m->name) {
-    case CM_METHOD_COOP:
-        if (m->depth != 1) RULE_ERROR(c, "method.depth", "coop prompts layer 0 only; set depth to 1 (got %d)", m->depth);
-        if (m->n_ctx_text < 1) RULE_ERROR(c, "method.n_ctx_text", "coop needs at least one text token");
-        break;
-    case CM_METHOD_VPT:
-        if (m->n_ctx_visual < 1) RULE_ERROR(c, "method.n_ctx_visual", "vpt needs at least one visual token");
-        break;
-    case CM_METHOD_IVLP:
-        if (m->n_ctx_text + m->n_ctx_visual < 1)
-            RULE_ERROR(c, user_key(c, "method.n_ctx_text", "method.n_ctx_visual"),
-                       "ivlp needs text or visual tokens (both are 0)");
-        break;
-    case CM_METHOD_MAPLE:
-        if (m->n_ctx_text < 1) RULE_ERROR(c, "method.n_ctx_text", "maple needs at least one token");
-        if (m->n_ctx_visual != m->n_ctx_text)
-            RULE_ERROR(c, user_key(c, "method.n_ctx_visual", "method.n_ctx_text"),
-                       "maple projects each text token to a visual one, so n_ctx_visual (%d) must equal "
-                       "n_ctx_text (%d)", m->n_ctx_visual, m->n_ctx_text);
-        break;
-    case CM_METHOD_MMAP:
-        if (m->mmap.b % m->mmap.m != 0)
-            RULE_ERROR(c, user_key(c, "method.mmap.b", "method.mmap.m"),
-                       "b = %d is not a multiple of m = %d (the scaling matrices have b/m rows)", m->mmap.b,
-                       m->mmap.m);
-        break;
-    default:
-        break;
-    }
-    return CM_OK;
-}
-
 static cm_err validate_multitask(const cm_config *c)
 {
     const cm_config_multitask *t = &c->multitask;
-    if (t->mode == CM_MULTITASK_GROUPED && !is_prompt_method(c->method.name))
+    if (t->mode == CM_MULTITASK_GROUPED && !cm_method_makes_prompts(c->method.name))
         RULE_ERROR(c, user_key(c, "multitask.mode", "method.name"),
                    "grouped mode combines group and task prompts; method %s has none (use coop, vpt, ivlp, "
                    "maple or mmap)", cm_config_method_name(c->method.name));
@@ -196,7 +161,7 @@ static cm_err validate_optim(const cm_config *c)
 cm_err cm_config_validate(const cm_config *c)
 {
     CM_CHECK(validate_data(c));
-    CM_CHECK(validate_method(c));
+    CM_CHECK(cm_method_check_config(c, NULL)); /* each method's own rules (src/methods) */
     CM_CHECK(validate_multitask(c));
     CM_CHECK(validate_grouping(c));
     CM_CHECK(validate_optim(c));
@@ -207,28 +172,10 @@ cm_err cm_config_validate(const cm_config *c)
 
 cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model)
 {
-    const cm_config_method *m = &c->method;
     if (c->data.image_size != model->image_size)
         RULE_ERROR(c, "data.image_size", "%d but the model takes %dx%d images", c->data.image_size,
                    model->image_size, model->image_size);
-    if (!is_prompt_method(m->name)) return CM_OK;
-    int min_layers = model->text.layers < model->vision.layers ? model->text.layers : model->vision.layers;
-    if (m->depth > min_layers)
-        RULE_ERROR(c, "method.depth", "%d prompted layers but the model has %d text and %d vision layers", m->depth,
-                   model->text.layers, model->vision.layers);
-    /* In grouped mode with concatenation, group and task prompts both take text slots. */
-    int copies = c->multitask.mode == CM_MULTITASK_GROUPED && c->multitask.combine == CM_COMBINE_CONCAT ? 2 : 1;
-    int text_tokens = (m->name == CM_METHOD_MMAP ? m->mmap.b : m->n_ctx_text) * copies;
-    if (text_tokens > model->context_length - 2)
-        RULE_ERROR(c, m->name == CM_METHOD_MMAP ? "method.mmap.b" : "method.n_ctx_text",
-                   "%d text prompt tokens leave no room for SOS and EOT in a context of %d", text_tokens,
-                   model->context_length);
-    if (m->name == CM_METHOD_MMAP) {
-        int n = m->mmap.n;
-        if (model->text.width % n != 0 || model->vision.width % n != 0)
-            RULE_ERROR(c, "method.mmap.n", "n = %d must divide the text width %d and the vision width %d", n,
-                       model->text.width, model->vision.width);
-    }
+    CM_CHECK(cm_method_check_config(c, model));
     return CM_OK;
 }
 

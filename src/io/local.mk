@@ -24,8 +24,6 @@ libclipmtl_a_SOURCES += \
   src/io/h5io.c \
   src/io/h5io_internal.h \
   src/io/h5_checkpoint.c \
-  src/io/run_files.c \
   src/io/h5_tables.c
 noinst_HEADERS += \
-  include/clipmtl/h5io.h \
-  include/clipmtl/run_files.h
+  include/clipmtl/h5io.h

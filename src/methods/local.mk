@@ -10,5 +10,6 @@ libclipmtl_a_SOURCES += \
 noinst_HEADERS += \
   include/clipmtl/prompts.h \
   include/clipmtl/prompt_method.h \
+  include/clipmtl/method_config.h \
   include/clipmtl/prompt_set.h \
   include/clipmtl/weight_methods.h

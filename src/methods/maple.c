@@ -3,6 +3,7 @@
  * Offsets: text 0..J-1, then weight/bias pairs of proj 0..J-1. */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "method_impl.h"
@@ -72,4 +73,29 @@ static void maple_backward(const cm_prompt_method *pm, const float *params, cons
     }
 }
 
-const cm_method_impl cm_maple_impl = {maple_layout, maple_init, maple_forward, maple_backward};
+
+/* Defaults of spec.md 2.6. The visual prompts are projections of the text prompts: the
+ * configuration's n_ctx_text gives both counts. */
+static void maple_defaults(cm_method_options *o)
+{
+    o->n_text = o->n_visual = 2;
+    o->depth_text = o->depth_visual = 9;
+    snprintf(o->ctx_init, sizeof o->ctx_init, "a photo of a");
+}
+static void maple_configure(const cm_config_method *m, cm_method_options *o) { o->n_text = o->n_visual = m->n_text; }
+static cm_err maple_check(const cm_method_options *o, const cm_method_dims *dims, const cm_config *cfg)
+{
+    if (o->n_text < 1) CM_METHOD_REJECT(cfg, "method.n_ctx_text", NULL, "maple needs at least one token");
+    const int n_visual = cfg ? cfg->method.n_visual : o->n_visual; /* the configuration's is not mapped */
+    if (n_visual != o->n_text)
+        CM_METHOD_REJECT(cfg, "method.n_ctx_visual", "method.n_ctx_text",
+                         "maple projects each text token to a visual one, so n_ctx_visual (%d) must equal "
+                         "n_ctx_text (%d)", n_visual, o->n_text);
+    if (o->depth_text != o->depth_visual)
+        CM_METHOD_REJECT(cfg, "method.depth", NULL,
+                         "maple prompts the same layers of both towers (depths %d and %d)", o->depth_text,
+                         o->depth_visual);
+    return CM_OK;
+}
+const cm_method_impl cm_maple_impl = {"maple", "method.n_ctx_text", maple_defaults, maple_configure, maple_check,
+                                      maple_layout, maple_init, maple_forward, maple_backward};

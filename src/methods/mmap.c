@@ -76,4 +76,37 @@ static void mmap_backward(const cm_prompt_method *pm, const float *params, const
     }
 }
 
-const cm_method_impl cm_mmap_impl = {mmap_layout, mmap_init, mmap_forward, mmap_backward};
+
+/* Defaults of spec.md 3.4; the configuration names the prompt count b (method.mmap.b) as the
+ * paper does. */
+static void mmap_defaults(cm_method_options *o)
+{
+    o->n_text = o->n_visual = 4, o->depth_text = o->depth_visual = 9;
+    o->mmap_m = 4, o->mmap_n = 256;
+}
+static void mmap_configure(const cm_config_method *m, cm_method_options *o)
+{
+    o->n_text = o->n_visual = m->mmap.b;
+    o->mmap_m = m->mmap.m, o->mmap_n = m->mmap.n;
+    o->mmap_shared_source = m->mmap.shared_source;
+    o->mmap_scale_init_normal = m->mmap.scaling_init == CM_MMAP_SCALING_NORMAL;
+}
+static cm_err mmap_check(const cm_method_options *o, const cm_method_dims *dims, const cm_config *cfg)
+{
+    const int b = o->n_text, m = o->mmap_m, n = o->mmap_n;
+    if (o->n_visual != b || o->depth_visual != o->depth_text)
+        CM_METHOD_REJECT(cfg, "method.mmap.b", NULL,
+                         "mmap makes text and visual prompts from one source prompt, so their counts (%d, %d) "
+                         "and depths (%d, %d) must be equal", b, o->n_visual, o->depth_text, o->depth_visual);
+    if (b < 1) CM_METHOD_REJECT(cfg, "method.mmap.b", NULL, "needs at least one prompt vector (b = %d)", b);
+    if (m < 1 || b % m != 0)
+        CM_METHOD_REJECT(cfg, "method.mmap.b", "method.mmap.m",
+                         "b = %d is not a multiple of m = %d (the scaling matrices have b/m rows)", b, m);
+    if (dims && (n < 1 || dims->text_width % n != 0 || dims->visual_width % n != 0))
+        CM_METHOD_REJECT(cfg, "method.mmap.n", NULL,
+                         "n = %d must divide the text width %d and the vision width %d", n, dims->text_width,
+                         dims->visual_width);
+    return CM_OK;
+}
+const cm_method_impl cm_mmap_impl = {"mmap", "method.mmap.b", mmap_defaults, mmap_configure, mmap_check,
+                                     mmap_layout, mmap_init, mmap_forward, mmap_backward};

@@ -5,18 +5,28 @@
 
 #include "method_impl.h"
 
-static const char *const kind_names[CM_METHOD_COUNT_] = {"zeroshot", "coop",   "vpt",    "ivlp",   "maple",
-                                                         "mmap",     "full",   "bitfit", "adapter"};
+/* The method table: one row per cm_method_kind, each defined in its method's file. */
+static const cm_method_impl zeroshot_impl = {.name = "zeroshot"};
+static const cm_method_impl *const methods[CM_METHOD_COUNT_] = {
+    [CM_METHOD_ZEROSHOT] = &zeroshot_impl, [CM_METHOD_COOP] = &cm_coop_impl,   [CM_METHOD_VPT] = &cm_vpt_impl,
+    [CM_METHOD_IVLP] = &cm_ivlp_impl,      [CM_METHOD_MAPLE] = &cm_maple_impl, [CM_METHOD_MMAP] = &cm_mmap_impl,
+    [CM_METHOD_FULL] = &cm_full_impl,      [CM_METHOD_BITFIT] = &cm_bitfit_impl, [CM_METHOD_ADAPTER] = &cm_adapter_impl,
+};
+
+static const cm_method_impl *impl_of(cm_method_kind kind)
+{
+    return kind >= 0 && kind < CM_METHOD_COUNT_ ? methods[kind] : NULL;
+}
 
 const char *cm_method_name(cm_method_kind kind)
 {
-    return kind >= 0 && kind < CM_METHOD_COUNT_ ? kind_names[kind] : "?";
+    return impl_of(kind) ? impl_of(kind)->name : "?";
 }
 
 cm_err cm_method_kind_parse(const char *name, cm_method_kind *kind)
 {
     for (int k = 0; k < CM_METHOD_COUNT_; k++)
-        if (strcmp(name, kind_names[k]) == 0) {
+        if (strcmp(name, methods[k]->name) == 0) {
             *kind = (cm_method_kind)k;
             return CM_OK;
         }
@@ -29,106 +39,103 @@ int cm_method_updates_weights(cm_method_kind kind)
     return kind == CM_METHOD_FULL || kind == CM_METHOD_BITFIT || kind == CM_METHOD_ADAPTER;
 }
 
+int cm_method_makes_prompts(cm_method_kind kind)
+{
+    return impl_of(kind) && impl_of(kind)->forward;
+}
+
 void cm_method_options_default(cm_method_kind kind, cm_method_options *o)
 {
-    *o = (cm_method_options){.kind = kind, .init_std = 0.02f, .mmap_m = 4, .mmap_n = 256};
-    switch (kind) {
-    case CM_METHOD_ZEROSHOT: break;
-    case CM_METHOD_COOP: o->n_text = 16; o->depth_text = 1; break;             /* spec 2.3 */
-    case CM_METHOD_VPT: o->n_visual = 8; o->depth_visual = 12; break;          /* spec 2.4 */
-    case CM_METHOD_IVLP: o->n_text = o->n_visual = 2; o->depth_text = o->depth_visual = 9; break; /* 2.5 */
-    case CM_METHOD_MAPLE:                                                       /* spec 2.6 */
-        o->n_text = o->n_visual = 2;
-        o->depth_text = o->depth_visual = 9;
-        snprintf(o->ctx_init, sizeof o->ctx_init, "a photo of a");
-        break;
-    case CM_METHOD_MMAP: o->n_text = o->n_visual = 4; o->depth_text = o->depth_visual = 9; break; /* 3.4 */
-    case CM_METHOD_ADAPTER: o->adapter_reduction = 4; o->adapter_ratio = 0.2f; o->adapter_image = 1; break; /* 2.9 */
-    default: break;
-    }
+    *o = (cm_method_options){.kind = kind, .init_std = 0.02f};
+    if (impl_of(kind) && impl_of(kind)->defaults) impl_of(kind)->defaults(o);
 }
 
-static const cm_method_impl *impl_of(cm_method_kind kind)
+void cm_method_options_from_config(const cm_config_method *m, cm_method_options *o)
 {
-    switch (kind) {
-    case CM_METHOD_COOP:
-    case CM_METHOD_VPT:
-    case CM_METHOD_IVLP: return &cm_direct_prompts_impl;
-    case CM_METHOD_MAPLE: return &cm_maple_impl;
-    case CM_METHOD_MMAP: return &cm_mmap_impl;
-    case CM_METHOD_FULL:
-    case CM_METHOD_BITFIT: return &cm_clip_tensors_impl;
-    case CM_METHOD_ADAPTER: return &cm_adapter_impl;
-    default: return NULL;
-    }
+    cm_method_options_default(m->name, o);
+    o->init_std = (float)m->init_std;
+    snprintf(o->ctx_init, sizeof o->ctx_init, "%s", m->ctx_init ? m->ctx_init : "");
+    o->n_text = o->n_visual = 0;
+    o->depth_text = o->depth_visual = m->depth;
+    if (impl_of(m->name) && impl_of(m->name)->configure) impl_of(m->name)->configure(m, o);
 }
 
-static cm_err validate(const cm_method_options *o, int Dt, int Dv, int Lt, int Lv)
+cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, const char *key,
+                        const char *other_key, const char *fmt, ...)
 {
-    const char *m = cm_method_name(o->kind);
-    CM_ASSERT(o->kind >= 0 && o->kind < CM_METHOD_COUNT_, CM_ERR_CONFIG, "method: unknown kind %d", (int)o->kind);
-    CM_ASSERT(o->n_text >= 0 && o->n_visual >= 0 && o->depth_text >= 0 && o->depth_visual >= 0, CM_ERR_CONFIG,
-              "method %s: prompt counts and depths must not be negative", m);
-    CM_ASSERT(o->depth_text <= Lt, CM_ERR_CONFIG, "method %s: text depth %d exceeds the %d text layers", m,
-              o->depth_text, Lt);
-    CM_ASSERT(o->depth_visual <= Lv, CM_ERR_CONFIG, "method %s: visual depth %d exceeds the %d vision layers", m,
-              o->depth_visual, Lv);
-    /* IVLP may prompt one tower only (its "language only" setting, spec.md 2.5). */
-    int ivlp_text = o->kind == CM_METHOD_IVLP && (o->n_text > 0 || o->n_visual == 0);
-    int ivlp_visual = o->kind == CM_METHOD_IVLP && (o->n_visual > 0 || o->n_text == 0);
-    int wants_text = o->kind == CM_METHOD_COOP || ivlp_text || o->kind == CM_METHOD_MAPLE || o->kind == CM_METHOD_MMAP;
-    int wants_visual = o->kind == CM_METHOD_VPT || ivlp_visual || o->kind == CM_METHOD_MAPLE || o->kind == CM_METHOD_MMAP;
-    if (!wants_text) CM_ASSERT(o->n_text == 0, CM_ERR_CONFIG, "method %s: has no text prompts (n_text %d)", m, o->n_text);
-    if (!wants_visual)
-        CM_ASSERT(o->n_visual == 0, CM_ERR_CONFIG, "method %s: has no visual prompts (n_visual %d)", m, o->n_visual);
-    if (wants_text)
-        CM_ASSERT(o->n_text > 0 && o->depth_text > 0, CM_ERR_CONFIG, "method %s: needs text prompts (n_text %d, depth %d)",
-                  m, o->n_text, o->depth_text);
-    if (wants_visual)
-        CM_ASSERT(o->n_visual > 0 && o->depth_visual > 0, CM_ERR_CONFIG,
-                  "method %s: needs visual prompts (n_visual %d, depth %d)", m, o->n_visual, o->depth_visual);
-    if (o->kind == CM_METHOD_COOP) CM_ASSERT(o->depth_text == 1, CM_ERR_CONFIG, "method coop: prompts only layer 0 (depth 1)");
-    if (o->kind == CM_METHOD_MAPLE || o->kind == CM_METHOD_MMAP)
-        CM_ASSERT(o->n_text == o->n_visual && o->depth_text == o->depth_visual, CM_ERR_CONFIG,
-                  "method %s: text and visual prompts are coupled, so their counts (%d, %d) and depths (%d, %d) "
-                  "must be equal", m, o->n_text, o->n_visual, o->depth_text, o->depth_visual);
-    if (o->kind == CM_METHOD_MMAP) {
-        int b = o->n_text, mm = o->mmap_m, nn = o->mmap_n;
-        CM_ASSERT(mm > 0 && b % mm == 0, CM_ERR_CONFIG,
-                  "method mmap: source rows m = %d must divide the %d prompt vectors b", mm, b);
-        CM_ASSERT(nn > 0 && Dt % nn == 0 && Dv % nn == 0, CM_ERR_CONFIG,
-                  "method mmap: source columns n = %d must divide both widths %d (text) and %d (vision)", nn, Dt, Dv);
-    }
-    CM_ASSERT(o->init_std >= 0, CM_ERR_CONFIG, "method %s: init_std %g is negative", m, o->init_std);
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!cfg) return cm_error_raise(file, line, func, CM_ERR_CONFIG, "%s: %s", key, msg);
+    if (other_key) key = cm_config_user_key(cfg, key, other_key);
+    return cm_error_raise(file, line, func, CM_ERR_CONFIG, "%s: %s: %s", cm_config_origin(cfg, key), key, msg);
+}
+
+/* The rules every prompt method shares, then the method's own (zero-shot and the weight methods
+ * make no prompts and have none). */
+static cm_err check_options(const cm_method_options *o, const cm_method_dims *dims, const cm_config *cfg)
+{
+    const cm_method_impl *impl = impl_of(o->kind);
+    CM_ASSERT(impl, CM_ERR_CONFIG, "method: unknown kind %d", (int)o->kind);
+    if (!impl->check) return CM_OK;
+    if (o->n_text < 0 || o->n_visual < 0 || o->depth_text < 0 || o->depth_visual < 0)
+        CM_METHOD_REJECT(cfg, "method.depth", NULL, "prompt counts and depths must not be negative");
+    if ((o->n_text > 0 && o->depth_text < 1) || (o->n_visual > 0 && o->depth_visual < 1))
+        CM_METHOD_REJECT(cfg, "method.depth", NULL, "prompts need at least one prompted layer");
+    if (o->init_std < 0) CM_METHOD_REJECT(cfg, "method.init_std", NULL, "%g is negative", o->init_std);
+    CM_CHECK(impl->check(o, dims, cfg));
+    if (!dims) return CM_OK;
+    if (o->depth_text > dims->text_layers || o->depth_visual > dims->visual_layers)
+        CM_METHOD_REJECT(cfg, "method.depth", NULL,
+                         "%d prompted layers but the model has %d text and %d vision layers",
+                         o->depth_text > o->depth_visual ? o->depth_text : o->depth_visual, dims->text_layers,
+                         dims->visual_layers);
+    /* In grouped mode with concatenation, group and task prompts both take text slots. */
+    const int copies =
+        cfg && cfg->multitask.mode == CM_MULTITASK_GROUPED && cfg->multitask.combine == CM_COMBINE_CONCAT ? 2 : 1;
+    if (dims->context_length > 0 && impl->text_key && o->n_text * copies > dims->context_length - 2)
+        CM_METHOD_REJECT(cfg, impl->text_key, NULL,
+                         "%d text prompt tokens leave no room for SOS and EOT in a context of %d", o->n_text * copies,
+                         dims->context_length);
     return CM_OK;
+}
+
+cm_err cm_method_check_config(const cm_config *c, const cm_clip_config *model)
+{
+    cm_method_options o;
+    cm_method_options_from_config(&c->method, &o);
+    if (!model) return check_options(&o, NULL, c);
+    const cm_method_dims dims = {model->text.width, model->vision.width, model->text.layers, model->vision.layers,
+                                 model->context_length};
+    return check_options(&o, &dims, c);
 }
 
 cm_err cm_method_create(cm_prompt_method *pm, const cm_method_options *opt, int text_width, int visual_width,
                         int text_layers, int visual_layers, cm_tensor_table *table, const char *prefix)
 {
     *pm = (cm_prompt_method){.opt = *opt, .text_width = text_width, .visual_width = visual_width};
-    if (opt->kind == CM_METHOD_ZEROSHOT) {
+    const cm_method_impl *impl = impl_of(opt->kind);
+    CM_ASSERT(impl, CM_ERR_CONFIG, "method: unknown kind %d", (int)opt->kind);
+    if (!impl->forward) {
+        /* Zero-shot and the weight methods make no prompts; the latter's tensors act inside the
+         * model (weight_methods.h). */
         pm->opt.n_text = pm->opt.n_visual = pm->opt.depth_text = pm->opt.depth_visual = 0;
+        if (cm_method_updates_weights(opt->kind)) pm->opt.ctx_init[0] = '\0';
         pm->first = table->total;
-        return CM_OK;
-    }
-    if (cm_method_updates_weights(opt->kind)) {
-        /* No prompts: the tensors act inside the model (weight_methods.h). */
-        pm->opt.n_text = pm->opt.n_visual = pm->opt.depth_text = pm->opt.depth_visual = 0;
-        pm->opt.ctx_init[0] = '\0';
-        pm->first = table->total;
-        CM_CHECK(impl_of(opt->kind)->layout(pm, table, prefix));
+        if (impl->layout) CM_CHECK(impl->layout(pm, table, prefix));
         pm->count = table->total - pm->first;
         return CM_OK;
     }
-    CM_ASSERT(impl_of(opt->kind), CM_ERR_CONFIG, "method: unknown kind %d", (int)opt->kind);
-    CM_CHECK(validate(opt, text_width, visual_width, text_layers, visual_layers));
+    const cm_method_dims dims = {text_width, visual_width, text_layers, visual_layers, 0};
+    CM_CHECK(check_options(opt, &dims, NULL));
     if (pm->opt.n_text == 0) pm->opt.depth_text = 0; /* a tower without prompts has no prompted layers */
     if (pm->opt.n_visual == 0) pm->opt.depth_visual = 0;
     /* At most 3 tensors per prompted layer per tower, plus a shared source prompt. */
     CM_CALLOC(pm->offsets, 3 * (opt->depth_text + opt->depth_visual) + 1);
     pm->first = table->total;
-    CM_CHECK(impl_of(opt->kind)->layout(pm, table, prefix));
+    CM_CHECK(impl->layout(pm, table, prefix));
     pm->count = table->total - pm->first;
     return CM_OK;
 }

@@ -88,8 +88,22 @@ static void init_adapter(const cm_prompt_method *pm, float *params, cm_rng *rng,
     }
 }
 
-const cm_method_impl cm_clip_tensors_impl = {.layout = layout_clip_tensors};
-const cm_method_impl cm_adapter_impl = {.layout = layout_adapter, .init = init_adapter};
+const cm_method_impl cm_full_impl = {.name = "full", .layout = layout_clip_tensors};
+const cm_method_impl cm_bitfit_impl = {.name = "bitfit", .layout = layout_clip_tensors};
+
+/* CLIP-Adapter's defaults (spec.md 2.9) and keys. */
+static void adapter_defaults(cm_method_options *o)
+{
+    o->adapter_reduction = 4, o->adapter_ratio = 0.2f, o->adapter_image = 1;
+}
+static void adapter_configure(const cm_config_method *m, cm_method_options *o)
+{
+    o->adapter_reduction = m->adapter.reduction, o->adapter_ratio = (float)m->adapter.ratio;
+    o->adapter_image = m->adapter.target != CM_ADAPTER_TEXT;
+    o->adapter_text = m->adapter.target != CM_ADAPTER_IMAGE;
+}
+const cm_method_impl cm_adapter_impl = {.name = "adapter", .defaults = adapter_defaults, .configure = adapter_configure,
+                                        .layout = layout_adapter, .init = init_adapter};
 
 void cm_method_copy_model_weights(const cm_prompt_method *pm, const cm_clip_model *m, float *params)
 {

@@ -8,12 +8,10 @@ libclipmtl_a_SOURCES += \
   src/parallel/grouping_threshold.c \
   src/parallel/grouping_spectral.c \
   src/parallel/grouping_partition.c \
-  src/parallel/layout.c \
-  src/parallel/grad_reduce.c
+  src/parallel/layout.c
 noinst_HEADERS += \
   include/clipmtl/scalapack.h \
   include/clipmtl/dist_linalg.h \
   include/clipmtl/similarity.h \
   include/clipmtl/grouping.h \
-  include/clipmtl/layout.h \
-  include/clipmtl/grad_reduce.h
+  include/clipmtl/layout.h

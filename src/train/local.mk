@@ -14,3 +14,12 @@ noinst_HEADERS += include/clipmtl/train_step.h
 # CLIP's contrastive pretraining of both towers (clipmtl pretrain).
 libclipmtl_a_SOURCES += src/train/pretrain.c
 noinst_HEADERS += include/clipmtl/pretrain.h
+
+# What the trainer keeps between steps: the gradient reduction over the prompt set's
+# communicators, and the run files (checkpoints with optimizer moments, results).
+libclipmtl_a_SOURCES += \
+  src/train/grad_reduce.c \
+  src/train/run_files.c
+noinst_HEADERS += \
+  include/clipmtl/grad_reduce.h \
+  include/clipmtl/run_files.h

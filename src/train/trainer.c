@@ -11,7 +11,7 @@
 #include "clipmtl/grad_reduce.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
-#include "clipmtl/pipeline.h"
+#include "clipmtl/method_config.h"
 #include "clipmtl/run_files.h"
 #include "clipmtl/tokenizer.h"
 #include "clipmtl/train_step.h"
@@ -163,7 +163,7 @@ static cm_err write_splits(const cm_trainer *t)
     char path[4200];
     snprintf(path, sizeof path, "%s/splits.h5", t->dir);
     cm_h5_file f = {0};
-    CM_CHECK(cm_h5_create(&f, MPI_COMM_WORLD, path));
+    CM_CHECK(cm_h5_create(&f, t->comm, path));
     cm_err err = cm_tasks_write_splits(&t->tasks, &f);
     cm_err closed = cm_h5_close(&f);
     CM_CHECK(err);
@@ -171,33 +171,33 @@ static cm_err write_splits(const cm_trainer *t)
     return CM_OK;
 }
 
-cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config_text, const char *phase,
+cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, const char *config_text, const char *phase,
                          cm_set_mode mode, const int *group_of_task, int ngroups, int64_t total_steps)
 {
     memset(t, 0, sizeof *t);
-    t->cfg = cfg, t->config_text = config_text, t->phase = phase, t->total_steps = total_steps;
+    t->comm = comm, t->cfg = cfg, t->config_text = config_text, t->phase = phase, t->total_steps = total_steps;
     t->group_of_task = mode == CM_SET_GROUPED ? group_of_task : NULL;
-    MPI_Comm_rank(MPI_COMM_WORLD, &t->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &t->nranks);
+    MPI_Comm_rank(t->comm, &t->rank);
+    MPI_Comm_size(t->comm, &t->nranks);
     snprintf(t->dir, sizeof t->dir, "%s/%s", cfg->run.out_dir, cfg->run.name);
     cm_err err = t->rank == 0 ? make_dir(t->dir) : CM_OK;
     int ok = err == CM_OK, all_ok;
-    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD));
+    CM_MPI_CHECK(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, t->comm));
     CM_CHECK(err);
     CM_ASSERT(all_ok, CM_ERR_MPI, "rank 0 could not create %s", t->dir);
 
     CM_CHECK(load_model(cfg, &t->model));
     CM_CHECK(cm_config_check_model(cfg, &t->model.cfg));
-    CM_CHECK(cm_tasks_open(&t->tasks, &cfg->data, (uint64_t)cfg->run.seed, MPI_COMM_WORLD));
+    CM_CHECK(cm_tasks_open(&t->tasks, &cfg->data, (uint64_t)cfg->run.seed, t->comm));
     CM_ASSERT(t->tasks.image_size == t->model.cfg.image_size, CM_ERR_CONFIG,
               "data.image_size %d (%s) differs from the model's input size %d", t->tasks.image_size,
               cm_config_origin(cfg, "data.image_size"), t->model.cfg.image_size);
     CM_CHECK(write_splits(t));
     CM_CHECK(cm_layout_compute(&t->layout, t->nranks, t->tasks.ntasks, t->rank));
-    CM_CHECK(cm_comms_create(&t->comms, MPI_COMM_WORLD, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
+    CM_CHECK(cm_comms_create(&t->comms, t->comm, &t->layout, mode == CM_SET_GROUPED ? group_of_task : NULL, ngroups));
 
     cm_method_options opt;
-    cm_pipeline_method_options(&cfg->method, &opt);
+    cm_method_options_from_config(&cfg->method, &opt);
     const cm_clip_config *mc = &t->model.cfg;
     opt.model = *mc;
     CM_CHECK(cm_prompt_set_create(&t->set, mode, &opt, t->tasks.ntasks, group_of_task, ngroups, mc->text.width,
@@ -225,7 +225,7 @@ cm_err cm_trainer_create(cm_trainer *t, const cm_config *cfg, const char *config
     t->shard_start = 0, t->shard_count = B;
     if (t->nranks >= t->tasks.ntasks) cm_layout_shard(B, t->layout.shard, t->layout.nshards, &t->shard_start, &t->shard_count);
     /* A packed dataset: each rank reads its own tasks' images once, collectively. */
-    CM_CHECK(cm_tasks_preload(&t->tasks, MPI_COMM_WORLD, t->layout.nlocal, t->layout.local_tasks));
+    CM_CHECK(cm_tasks_preload(&t->tasks, t->comm, t->layout.nlocal, t->layout.local_tasks));
     CM_CALLOC(t->loaders, t->layout.nlocal);
     for (int i = 0; i < t->layout.nlocal; i++)
         CM_CHECK(cm_loader_create(&t->loaders[i], &t->tasks, t->layout.local_tasks[i], B, t->shard_start, t->shard_count,
@@ -301,7 +301,7 @@ static cm_err save_checkpoint(cm_trainer *t)
     checkpoint_dir(t, dir, sizeof dir);
     cm_checkpoint_extras extras = {.ntasks = t->tasks.ntasks, .group_of_task = t->group_of_task,
                                    .snapshots = t->snapshots};
-    CM_CHECK(cm_checkpoint_write(MPI_COMM_WORLD, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
+    CM_CHECK(cm_checkpoint_write(t->comm, dir, t->step, t->cfg->run.keep_checkpoints, &t->set.table, t->params,
                                  &t->opt, t->entry_owner, t->config_text, &extras));
     return CM_OK;
 }
@@ -314,11 +314,11 @@ cm_err cm_trainer_resume(cm_trainer *t, int *resumed)
     int found;
     CM_CHECK(cm_h5_checkpoint_latest(dir, path, sizeof path, &step, &found));
     /* Every rank must agree on what it found (a shared file system may lag): rank 0 decides. */
-    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, MPI_COMM_WORLD));
+    CM_MPI_CHECK(MPI_Bcast(&found, 1, MPI_INT, 0, t->comm));
+    CM_MPI_CHECK(MPI_Bcast(path, sizeof path, MPI_CHAR, 0, t->comm));
     *resumed = found;
     if (!found) return CM_OK;
-    CM_CHECK(cm_checkpoint_read(MPI_COMM_WORLD, path, &t->set.table, t->params, &t->opt, &t->step));
+    CM_CHECK(cm_checkpoint_read(t->comm, path, &t->set.table, t->params, &t->opt, &t->step));
     snprintf(t->resumed_from, sizeof t->resumed_from, "%s", path);
     if (t->rank == 0) printf("%s: resumed from %s at step %lld\n", t->phase, path, (long long)t->step);
     return CM_OK;
@@ -353,7 +353,7 @@ static cm_err record_snapshot(cm_trainer *t, float **local_grads, int reduce, in
             CM_ERROR_GOTO(err, done, CM_ERR_MPI, "task gradient allreduce failed");
         held[t->layout.local_tasks[i]] = local_grads[i];
     }
-    CM_CHECK_GOTO(err, cm_similarity_compute(MPI_COMM_WORLD, N, (int64_t)shared->count, held, 0, NULL, cosine, norms), done);
+    CM_CHECK_GOTO(err, cm_similarity_compute(t->comm, N, (int64_t)shared->count, held, 0, NULL, cosine, norms), done);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_add(snaps, step, cosine, norms), done);
     if (t->rank == 0) {
         const int images = cm_config_snapshot_images(t->cfg);
@@ -377,7 +377,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
     const int ctx = t->model.cfg.context_length;
     const size_t P = t->set.table.total;
     cm_err err = CM_OK;
-    /* Per-task sums of this log window: loss, correct, images; reduced over the world when printed. */
+    /* Per-task sums of this log window: loss, correct, images; reduced over the communicator when printed. */
     double *stats = calloc((size_t)3 * N, sizeof *stats);
     float **snap_grads = calloc((size_t)t->layout.nlocal, sizeof *snap_grads);
     if (!stats || !snap_grads) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
@@ -427,7 +427,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
         CM_CHECK_GOTO(err, cm_trainer_inject_fault(t->rank, t->step), done);
         const int last = t->step == t->total_steps;
         if (t->step % t->cfg->run.log_every == 0 || last) {
-            CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+            CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, stats, 3 * N, MPI_DOUBLE, MPI_SUM, t->comm));
             double loss = 0, correct = 0, seen = 0, now = cm_now();
             for (int task = 0; task < N; task++) loss += stats[3 * task] / window_steps / N, correct += stats[3 * task + 1], seen += stats[3 * task + 2];
             const double rate = seen / (now - window_start), per_step = (now - run_start) / (t->step - first_step);
@@ -442,7 +442,7 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             window_start = now, window_steps = 0, waited = 0;
         }
         int stop = stop_requested != 0;
-        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, t->comm));
         const int64_t every = t->cfg->run.checkpoint_every;
         if (last || stop || (every > 0 && t->step % every == 0)) CM_CHECK_GOTO(err, save_checkpoint(t), done);
         if (stop && !last) {
@@ -492,7 +492,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
             counts[2 * task] += correct, counts[2 * task + 1] += nb;
         }
     }
-    if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD) != MPI_SUCCESS)
+    if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");
     for (int task = 0; task < N; task++) {
         accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;

@@ -165,16 +165,27 @@ static void expect_config_error(const char *what, cm_method_options o, const cha
 static void test_config_errors(void)
 {
     cm_method_options o;
+    /* The rules of the method table, as configurations get them (tests/config) but naming the key only. */
     cm_method_options_default(CM_METHOD_MMAP, &o), o.mmap_m = 3;
-    expect_config_error("mmap m does not divide b", o, "m = 3");
+    expect_config_error("mmap m does not divide b", o, "method.mmap.b: b = 4 is not a multiple of m = 3");
     cm_method_options_default(CM_METHOD_MMAP, &o), o.mmap_n = 48;
     expect_config_error("mmap n does not divide 512", o, "n = 48");
     cm_method_options_default(CM_METHOD_VPT, &o), o.depth_visual = 13;
-    expect_config_error("depth beyond the layers", o, "visual depth 13");
+    expect_config_error("depth beyond the layers", o, "13 prompted layers");
     cm_method_options_default(CM_METHOD_MAPLE, &o), o.n_visual = 3;
-    expect_config_error("maple uneven towers", o, "coupled");
+    expect_config_error("maple uneven towers", o, "must equal n_ctx_text");
     cm_method_options_default(CM_METHOD_COOP, &o), o.depth_text = 2;
     expect_config_error("coop deep", o, "layer 0");
+    cm_method_options_default(CM_METHOD_MMAP, &o), o.n_visual = 2;
+    expect_config_error("mmap uneven towers", o, "counts (4, 2)");
+    cm_method_options_default(CM_METHOD_COOP, &o), o.n_visual = 2, o.depth_visual = 1;
+    expect_config_error("coop visual prompts", o, "coop has no visual prompts");
+    cm_method_options_default(CM_METHOD_VPT, &o), o.n_text = 2, o.depth_text = 1;
+    expect_config_error("vpt text prompts", o, "vpt has no text prompts");
+    cm_method_options_default(CM_METHOD_IVLP, &o), o.n_text = o.n_visual = 0;
+    expect_config_error("ivlp no prompts", o, "ivlp needs text or visual tokens");
+    cm_method_options_default(CM_METHOD_IVLP, &o), o.depth_visual = 0;
+    expect_config_error("prompts without a layer", o, "at least one prompted layer");
 }
 
 static void test_sentences(void)

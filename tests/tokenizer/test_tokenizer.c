@@ -1,6 +1,8 @@
 /* Tokenizer against OpenAI's ids: every public case of ../shared/data (made with OpenAI's code),
  * the cases of tests/reference/tokenizer_reference.py (unicode, accents, emoji, CJK, HTML
- * references, numbers, lowercasing, white space, truncation, fuzz), the unpadded encode() ids of
+ * references, numbers, lowercasing, white space, truncation, fuzz), the cases of
+ * tests/reference/ftfy_cases.py (texts that ftfy.fix_text repairs or leaves alone: mojibake,
+ * quotes, widths, ligatures, HTML, controls, line breaks), the unpadded encode() ids of
  * long texts, and the framing rules (truncation, context lengths, errors). Exact equality. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@ typedef struct {
     size_t n;
 } case_file;
 
-/* Undoes the \\, \t, \n escapes of the case files in place; 0 on an unknown escape. */
+/* Undoes the \\, \t, \n, \r escapes of the case files in place; 0 on an unknown escape. */
 static int unescape(char *s)
 {
     char *w = s;
@@ -32,6 +34,8 @@ static int unescape(char *s)
             *w++ = '\t';
         else if (*r == 'n')
             *w++ = '\n';
+        else if (*r == 'r')
+            *w++ = '\r';
         else
             return 0;
     }
@@ -203,8 +207,15 @@ static void check_framing(const cm_tokenizer *tok)
     CM_TEST(ids[0] == CM_TOKEN_SOT && ids[1] == CM_TOKEN_EOT && ids[2] == 0 && ids[3] == 0, "empty text");
     free(enc);
 
+    /* The UTF-8 forms of surrogates are taken as surrogates for ftfy's fix_surrogates: a pair is
+     * the character it encodes, a lone one U+FFFD. */
+    int32_t want[CM_CONTEXT_LENGTH], got[CM_CONTEXT_LENGTH];
+    CM_TEST_OK(cm_tokenize(tok, "\xf0\x9f\x98\x80 \xef\xbf\xbd", CM_CONTEXT_LENGTH, 1, want));
+    CM_TEST_OK(cm_tokenize(tok, "\xed\xa0\xbd\xed\xb8\x80 \xed\xa0\x80", CM_CONTEXT_LENGTH, 1, got));
+    CM_TEST(memcmp(want, got, sizeof want) == 0, "surrogates in UTF-8 form are repaired as ftfy does");
+
     /* Invalid UTF-8 is an error naming the text and the byte. */
-    const char *bad[] = {"caf\xc3", "a\xff b", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+    const char *bad[] = {"caf\xc3", "a\xff b", "\xc0\xaf", "\xed\xa0", "\xf4\x90\x80\x80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cm_err err = cm_tokenize(tok, bad[i], CM_CONTEXT_LENGTH, 1, (int32_t[CM_CONTEXT_LENGTH]){0});
         CM_TEST(err == CM_ERR_FORMAT && strstr(cm_error_message(), "UTF-8") && strstr(cm_error_message(), "byte"),
@@ -260,6 +271,7 @@ int main(void)
 
     check_case_file(tok, cm_test_shared("data/tokenizer_cases_public.tsv"), 132);
     check_case_file(tok, cm_test_fixture("tokenizer/cases_generated.tsv"), 600);
+    check_case_file(tok, cm_test_fixture("tokenizer/cases_ftfy.tsv"), 1500);
     check_encode_file(tok, cm_test_fixture("tokenizer/encode_generated.tsv"));
     check_framing(tok);
     cm_tokenizer_free(tok);

@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     cm_config cfg;
     cm_trainer t;
     if (cm_config_defaults(&cfg) != CM_OK || cm_config_load_string(&cfg, text, "test.yaml") != CM_OK ||
-        cm_trainer_create(&t, &cfg, text, "phase1", CM_SET_SHARED, NULL, 0, 1) != CM_OK) {
+        cm_trainer_create(&t, MPI_COMM_WORLD, &cfg, text, "phase1", CM_SET_SHARED, NULL, 0, 1) != CM_OK) {
         cm_error_print(stderr);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }

@@ -5,7 +5,7 @@
 #include "clipmtl/error.h"
 
 #define CM_COMMAND(name, fn, summary) int fn(int argc, char **argv);
-#include "../../src/cli/commands.def"
+#include "commands.def"
 #undef CM_COMMAND
 
 /* Prints the error trace (if err != CM_OK) and returns the process exit status. */
