@@ -9,9 +9,10 @@
 #      MmAP all-shared; MmAP grouped (phase 1 gradient grouping, then group + task prompts);
 #      MmAP on a random grouping with the same group sizes (the control of the grouping);
 #      the planted study: phase 1 on inverted, inverted2, rotated, rotated2, tinted, tinted2
-#      (default snapshot estimate, and the one-batch estimate for comparison);
+#      with the default snapshot estimate;
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
-#    then for each seed CoOp on the random-weight model, VPT-deep, IVLP and MaPLe;
+#    then for each seed CoOp on the random-weight model, the planted study with the one-batch
+#    estimate, VPT-deep, IVLP and MaPLe;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
 # 3. analysis/fmnist_study.py: the results table (Markdown, CSV, figure), accuracy vs threshold,
@@ -125,8 +126,6 @@ for s in $seeds; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
     done
     run "planted-s$s" pretrained planted "$s" group --set multitask.mode=grouped --set "data.domains=$planted"
-    run "planted-batch-s$s" pretrained planted-batch "$s" group --set multitask.mode=grouped \
-        --set "data.domains=$planted" --set grouping.snapshot_images=batch
     run "pre-mmap-shared-s$s" pretrained mmap-shared "$s" train --set multitask.mode=shared
     run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run --set multitask.mode=grouped
     groups=$(random_groups "$out/pre-mmap-grouped-s$s/similarity.h5" "$s")
@@ -138,6 +137,8 @@ for s in $seeds; do
 done
 for s in $seeds; do
     run "rand-coop-s$s" random coop "$s" train $(method_args coop)
+    run "planted-batch-s$s" pretrained planted-batch "$s" group --set multitask.mode=grouped \
+        --set "data.domains=$planted" --set grouping.snapshot_images=batch
     for m in vpt ivlp maple; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
     done

@@ -57,6 +57,7 @@ typedef struct {
 typedef enum { CM_DATA_FOLDER, CM_DATA_OFFICE_HOME, CM_DATA_DOMAINNET, CM_DATA_MINIDOMAINNET,
                CM_DATA_FASHION_MNIST } cm_data_kind;
 typedef enum { CM_BAD_DATA_STOP, CM_BAD_DATA_SKIP } cm_bad_data_policy;
+typedef enum { CM_AUGMENT_CROP_FLIP, CM_AUGMENT_NONE } cm_augment;
 typedef enum { CM_MMAP_SCALING_ONES, CM_MMAP_SCALING_NORMAL } cm_mmap_scaling_init;
 typedef enum { CM_ADAPTER_IMAGE, CM_ADAPTER_TEXT, CM_ADAPTER_BOTH } cm_adapter_target;
 typedef enum { CM_MULTITASK_SINGLE, CM_MULTITASK_SHARED, CM_MULTITASK_GROUPED } cm_multitask_mode;
@@ -89,6 +90,7 @@ typedef struct {
     int64_t split_seed;
     int image_size;
     cm_bad_data_policy bad_data;
+    cm_augment augment;         /* training images: random resized crop + flip, or the test transform */
     char *packed;               /* packed (preprocessed) data file; empty = decode images */
     /* fashion_mnist image pools, [first, end) of the 60000 training images: pretraining reads
      * only pretrain_images, the tasks only task_images, so no task image is seen in pretraining */

@@ -20,6 +20,7 @@ _Static_assert(sizeof(cm_data_kind) == sizeof(int) && sizeof(cm_method_kind) == 
 static const char *const data_kinds[] = {"folder", "office_home", "domainnet", "minidomainnet",
                                          "fashion_mnist", NULL};
 static const char *const bad_data_policies[] = {"stop", "skip", NULL};
+static const char *const augmentations[] = {"crop_flip", "none", NULL};
 static const char *const method_names[] = {"zeroshot", "coop", "vpt", "ivlp", "maple",
                                            "mmap", "full", "bitfit", "adapter", NULL};
 static const char *const scaling_inits[] = {"ones", "normal", NULL};
@@ -93,6 +94,11 @@ static const cm_config_key data_keys[] = {
     {.name = "bad_data", .type = CM_CFG_ENUM, .offset = AT(data.bad_data),
      .names = bad_data_policies, .default_yaml = "stop",
      .doc = "An unreadable image stops the run (`stop`) or is logged and left out (`skip`)."},
+    {.name = "augment", .type = CM_CFG_ENUM, .offset = AT(data.augment), .names = augmentations,
+     .default_yaml = "crop_flip",
+     .doc = "Training images: `crop_flip` is Dassl's random resized crop (8-100% of the area) and "
+            "horizontal flip; `none` gives them the test transform. A crop of 8% of a 28x28 "
+            "Fashion-MNIST garment is a few pixels of it: the Fashion-MNIST study uses `none`."},
     {.name = "packed", .type = CM_CFG_STRING, .offset = AT(data.packed), .default_yaml = "\"\"",
      .doc = "Packed file of preprocessed images to read instead of decoding; empty = decode."},
     {.name = "pretrain_images", .type = CM_CFG_INT_LIST, .offset = AT(data.pretrain_images), .min = 0,

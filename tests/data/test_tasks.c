@@ -490,6 +490,25 @@ static void check_fmnist_primes(void)
         names_free(names, n);
         cm_tasks_close(&t);
     }
+    /* data.augment none: a training image loads with the test transform whatever the rng. */
+    const char *none[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.k_shot=1", "data.augment=none", NULL};
+    const char *crop[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.k_shot=1", NULL};
+    for (int augment = 0; augment < 2; augment++) {
+        CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, augment ? crop : none));
+        if (!t.impl) continue;
+        float plain[3 * S * S], drawn[3 * S * S];
+        cm_rng rng;
+        cm_rng_seed(&rng, 5, 1);
+        CM_TEST_OK(cm_tasks_load(&t, 0, CM_SPLIT_TRAIN, 0, NULL, plain));
+        int differ = 0;
+        for (int draw = 0; draw < 4; draw++) {
+            CM_TEST_OK(cm_tasks_load(&t, 0, CM_SPLIT_TRAIN, 0, &rng, drawn));
+            differ += memcmp(plain, drawn, sizeof plain) != 0;
+        }
+        CM_TEST(augment ? differ > 0 : differ == 0, "augment %s: %d of 4 random loads differ from the test transform",
+                augment ? "crop_flip" : "none", differ);
+        cm_tasks_close(&t);
+    }
     /* Primes are tasks only when named: the default stays the five domains. */
     const char *plain[] = {"data.kind=fashion_mnist", "data.image_size=16", NULL};
     CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, plain));
@@ -498,7 +517,7 @@ static void check_fmnist_primes(void)
         cm_tasks_close(&t);
     }
     cm_fmnist_free(&probe);
-    printf("ok   fashion_mnist primes: inverted2 renders as inverted, six tasks hold disjoint train and test images, none from the pretraining pool\n");
+    printf("ok   fashion_mnist primes: inverted2 renders as inverted, six tasks hold disjoint train and test images, none from the pretraining pool; augment none = test transform\n");
 }
 
 /* ---- unreadable images ---- */
