@@ -64,7 +64,7 @@ def adjusted_rand_index(a, b):
 
 
 def groups_text(label, tasks):
-    return " | ".join("+".join(tasks[i] for i in np.flatnonzero(label == g)) for g in sorted(set(label.tolist())))
+    return " ; ".join("+".join(tasks[i] for i in np.flatnonzero(label == g)) for g in sorted(set(label.tolist())))
 
 
 def fmt(mean, sd, n):
