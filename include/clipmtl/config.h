@@ -58,6 +58,7 @@ typedef struct {
 typedef enum { CM_DATA_FOLDER, CM_DATA_OFFICE_HOME, CM_DATA_DOMAINNET, CM_DATA_MINIDOMAINNET,
                CM_DATA_FASHION_MNIST } cm_data_kind;
 typedef enum { CM_BAD_DATA_STOP, CM_BAD_DATA_SKIP } cm_bad_data_policy;
+typedef enum { CM_AUGMENT_CROP_FLIP, CM_AUGMENT_NONE } cm_augment;
 typedef enum { CM_MMAP_SCALING_ONES, CM_MMAP_SCALING_NORMAL } cm_mmap_scaling_init;
 typedef enum { CM_ADAPTER_IMAGE, CM_ADAPTER_TEXT, CM_ADAPTER_BOTH } cm_adapter_target;
 typedef enum { CM_MULTITASK_SINGLE, CM_MULTITASK_SHARED, CM_MULTITASK_GROUPED } cm_multitask_mode;
@@ -90,6 +91,7 @@ typedef struct {
     int64_t split_seed;
     int image_size;
     cm_bad_data_policy bad_data;
+    cm_augment augment;         /* training images: random resized crop + flip, or the test transform */
     char *packed;               /* packed (preprocessed) data file; empty = decode images */
     /* fashion_mnist image pools, [first, end) of the 60000 training images: pretraining reads
      * only pretrain_images, the tasks only task_images, so no task image is seen in pretraining */
@@ -122,7 +124,7 @@ typedef struct {
 typedef struct {
     cm_multitask_mode mode;
     int64_t phase1_steps;       /* grouped mode: steps of the shared-prompt phase */
-    int snapshot_count;         /* similarity snapshots evenly spaced over phase 1 */
+    int snapshot_count;         /* similarity snapshots evenly spaced over phase 1; 0 = every step */
     cm_config_ints snapshot_steps; /* explicit snapshot steps; when given, replace snapshot_count */
     cm_prompt_combine combine;  /* how group and task prompts meet (spec 4.4) */
 } cm_config_multitask;
@@ -133,6 +135,7 @@ typedef struct {
     cm_grouping_options options;
     cm_config_groups groups;    /* explicit rule: groups of task (domain) names */
     char *similarity_file;      /* phase-1 output to group from; "" = run phase 1 */
+    char *snapshot_images;      /* what a snapshot's task gradient is taken over: batch, all or N */
 } cm_config_grouping;
 
 typedef struct {
@@ -152,6 +155,7 @@ typedef struct {
 typedef struct {
     int64_t eval_every;         /* steps; 0 = only at the end */
     int eval_batch_size;
+    int test_images;            /* per task: the first test_images of its test split; 0 = all */
 } cm_config_train;
 
 typedef struct {
@@ -218,6 +222,11 @@ cm_err cm_config_check_model(const cm_config *c, const cm_clip_config *model);
  * point into them. */
 cm_err cm_config_grouping_options(const cm_config *c, int ntasks, const char *const *task_names,
                                   cm_grouping_options *options, int *sizes, int *members);
+
+/* grouping.snapshot_images as a number: CM_SNAPSHOT_BATCH (the step's batch), 0 (every training
+ * image of the task) or N > 0 (the task's first N training images). Valid after cm_config_validate. */
+#define CM_SNAPSHOT_BATCH (-1)
+int cm_config_snapshot_images(const cm_config *c);
 
 /* YAML of every key; cm_config_read_string of it into defaults gives back an equal config. */
 cm_err cm_config_dump(const cm_config *c, FILE *f);

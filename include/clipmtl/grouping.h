@@ -73,6 +73,10 @@ cm_err cm_grouping_partition(const double *S, int n, const cm_grouping_options *
  * over the other members j of its group, or singleton_score when it is alone. */
 double cm_grouping_score(const double *S, int n, const int *group_of_task, double singleton_score);
 
+/* Mean of S[i][j] over the pairs i < j in one group (*within) and in different groups (*across);
+ * NaN when there is no such pair. How well a grouping separates the tasks, for logs and files. */
+void cm_grouping_within_across(const double *S, int n, const int *group_of_task, double *within, double *across);
+
 /* (d) Groups given as lists: sizes[g] task indices each, concatenated in members. Every task
  * 0..n-1 must appear exactly once and no list may be empty. */
 cm_err cm_grouping_explicit(int n, int nlists, const int *sizes, const int *members,

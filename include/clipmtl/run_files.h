@@ -72,6 +72,7 @@ typedef struct {
     int ntasks;
     const char *const *task_names;
     const double *accuracy;   /* [ntasks], percent */
+    const int64_t *test_images; /* [ntasks] images each accuracy is over; NULL: not written */
     int64_t trainable_params, clip_params;
     const int *group_of_task; /* NULL unless grouped */
     double wall_time;

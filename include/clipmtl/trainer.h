@@ -3,7 +3,8 @@
  * parameters, gradients and optimizer.
  *
  *   phase 1 (clipmtl group): CM_SET_SHARED prompts of the configured method trained on all tasks;
- *            at the snapshot steps every task's gradient is reduced over its task communicator
+ *            at the snapshot steps every task's gradient (of the step's batch, reduced over its task
+ *            communicator, or over a fixed set of its images: grouping.snapshot_images) is taken
  *            and the cosine similarities are recorded;
  *   phase 2 (clipmtl train): CM_SET_GROUPED (group + task prompts), CM_SET_SHARED (X-MT) or
  *            CM_SET_SINGLE (independent tasks), then the test accuracy of every task.
@@ -75,8 +76,15 @@ cm_err cm_trainer_resume(cm_trainer *t, int allow_config_change, int *resumed);
  * that many updates, on the gradient of the next batch). */
 cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapshots, cm_similarity_snapshots *snapshots);
 
-/* Collective. Top-1 test accuracy (percent) of every task, identical on all ranks. */
-cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy);
+/* Collective over the task communicator (phase 1, shared prompts). grad [set.methods[0].count]
+ * = the gradient of the mean loss over the first `images` training images of local task
+ * `local` (0 = all of them), without augmentation, at the current parameters; bitwise the same
+ * on any number of ranks (snapshot_gradient.c says how). */
+cm_err cm_trainer_task_gradient(cm_trainer *t, int local, int images, float *grad);
+
+/* Collective. Top-1 test accuracy (percent) of every task, identical on all ranks; tested (NULL-able)
+ * receives the number of test images each accuracy is over (train.test_images caps it). */
+cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested);
 
 /* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. */
 void cm_trainer_catch_signals(void);

@@ -75,11 +75,11 @@ void cm_pipeline_free(cm_pipeline *p)
     memset(p, 0, sizeof *p);
 }
 
-/* Snapshot steps: the configured list, or snapshot_count steps evenly spaced over phase 1. */
+/* Snapshot steps: the configured list, or snapshot_count steps evenly spaced over phase 1 (0: every step). */
 static cm_err snapshot_steps(const cm_config *c, int64_t total, int64_t **steps, int *n)
 {
     const cm_config_ints *list = &c->multitask.snapshot_steps;
-    *n = list->n ? list->n : c->multitask.snapshot_count;
+    *n = list->n ? list->n : c->multitask.snapshot_count ? c->multitask.snapshot_count : (int)total;
     CM_CALLOC(*steps, *n);
     for (int k = 0; k < *n; k++) {
         (*steps)[k] = list->n ? list->items[k] : (total * (k + 1) + *n - 1) / *n;
@@ -176,6 +176,9 @@ cm_err cm_pipeline_group(cm_pipeline *p, int **group_of_task, int *ngroups, int 
         printf("phase 1: %d snapshots averaged, %d groups (rule %s), %.1f s -> %s\n", snaps.count, *ngroups,
                cm_grouping_rule_name(c->grouping.options.rule), cm_now() - t0, path);
         print_groups(*group_of_task, *ngroups, N, t.tasks.task_names);
+        double within, across;
+        cm_grouping_within_across(average, N, *group_of_task, &within, &across);
+        printf("average cosine of task pairs within a group %.3f, across groups %.3f (nan: no such pair)\n", within, across);
         fflush(stdout);
     }
 done:
@@ -222,6 +225,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     MPI_Comm_rank(p->comm, &rank);
     cm_trainer t;
     double *accuracy = NULL;
+    int64_t *tested = NULL;
     double t0 = cm_now();
     cm_err err = CM_OK;
     if (mode == CM_SET_GROUPED && !group_of_task) {
@@ -239,14 +243,15 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     const int N = t.tasks.ntasks;
     if (p->resume) CM_CHECK_GOTO(err, cm_trainer_resume(&t, p->allow_config_change, &resumed), done);
     CM_CHECK_GOTO(err, cm_trainer_run(&t, NULL, 0, NULL), done);
-    if (!(accuracy = calloc((size_t)N, sizeof *accuracy))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
-    CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy), done);
+    if (!(accuracy = calloc((size_t)N, sizeof *accuracy)) || !(tested = calloc((size_t)N, sizeof *tested)))
+        CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
+    CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy, tested), done);
     if (rank == 0) {
         const double wall = cm_now() - t0;
         const int64_t trainable = (int64_t)t.set.table.total, clip = (int64_t)t.model.table.total;
         char path[4200];
         snprintf(path, sizeof path, "%s/results.h5", t.dir);
-        cm_results r = {.ntasks = N, .task_names = (const char *const *)t.tasks.task_names, .accuracy = accuracy,
+        cm_results r = {.ntasks = N, .task_names = (const char *const *)t.tasks.task_names, .accuracy = accuracy, .test_images = tested,
                         .trainable_params = trainable, .clip_params = clip,
                         .group_of_task = mode == CM_SET_GROUPED ? group_of_task : NULL, .wall_time = wall,
                         .method = cm_method_name(c->method.name), .mode = mode_name(mode),
@@ -256,6 +261,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
         printf("\nresults: %s, %s mode, %lld trainable parameters (%.4f%% of CLIP's %lld), %.1f s\n",
                cm_method_name(c->method.name), mode_name(mode), (long long)trainable, 100.0 * trainable / clip,
                (long long)clip, wall);
+        if (c->train.test_images > 0) printf("test: the first %d test images of each task (train.test_images)\n", c->train.test_images);
         printf("%-24s %6s %10s\n", "task", "group", "top-1 (%)");
         for (int task = 0; task < N; task++) {
             printf("%-24s %6d %10.2f\n", t.tasks.task_names[task], mode == CM_SET_GROUPED ? group_of_task[task] : -1,
@@ -266,7 +272,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
         fflush(stdout);
     }
 done:
-    free(accuracy), free(own_group);
+    free(accuracy), free(tested), free(own_group);
     cm_trainer_destroy(&t);
     return err;
 }

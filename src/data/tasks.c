@@ -204,6 +204,7 @@ cm_err cm_tasks_open(cm_tasks *t, const cm_config_data *data, uint64_t run_seed,
     im->fd = -1;
     im->kind = data->kind;
     im->bad_data = data->bad_data;
+    im->augment = data->augment;
     im->run_seed = run_seed;
     im->split = (cm_split_options){.test_fraction = data->test_fraction, .train_fraction = data->train_fraction,
                                    .k_shot = data->k_shot, .seed = (uint64_t)data->split_seed};

@@ -2,7 +2,12 @@
  * training images of the task pool data.task_images (default [50000, 60000): image first + i to
  * task i % N) and the 10000 test images (image i to task i % N), so that no two tasks show the
  * same picture and none shows an image of the pretraining pool (data.pretrain_images). The
- * official train/test files are the split. */
+ * official train/test files are the split.
+ *
+ * Each domain also exists primed, `<domain>2` (inverted2 = inverted'): the same transform, so as a
+ * second task it is the same domain on disjoint images. A planted-similarity study lists both
+ * (inverted, inverted2, rotated, rotated2, ...) and expects the grouping to pair them. Primes are
+ * only tasks when named: an empty data.domains still means the five domains. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +20,17 @@ cm_err cm_tasks_read_fmnist(cm_tasks *t, const cm_config_data *data)
     const char *dir = data->root && data->root[0] ? data->root : CM_FMNIST_DEFAULT_DIR;
     im->source = strdup(dir);
     CM_ASSERT(im->source, CM_ERR_MEM, "out of memory");
-    const char *available[CM_FMNIST_DOMAINS];
-    for (int d = 0; d < CM_FMNIST_DOMAINS; d++) available[d] = cm_fmnist_domain_name((cm_fmnist_domain)d);
+    char primes[CM_FMNIST_DOMAINS][32];
+    const char *available[2 * CM_FMNIST_DOMAINS];
+    for (int d = 0; d < CM_FMNIST_DOMAINS; d++) {
+        available[d] = cm_fmnist_domain_name((cm_fmnist_domain)d);
+        snprintf(primes[d], sizeof primes[d], "%s2", available[d]);
+        available[CM_FMNIST_DOMAINS + d] = primes[d];
+    }
     int n, *chosen;
-    CM_CHECK(cm_tasks_choose_domains(data, "Fashion-MNIST", CM_FMNIST_DOMAINS, available, &n, &chosen));
-    const char *names[CM_FMNIST_DOMAINS];
+    CM_CHECK(cm_tasks_choose_domains(data, "Fashion-MNIST", data->domains.n > 0 ? 2 * CM_FMNIST_DOMAINS : CM_FMNIST_DOMAINS,
+                                     available, &n, &chosen));
+    const char *names[2 * CM_FMNIST_DOMAINS];
     cm_err err = CM_OK;
     for (int k = 0; k < n; k++) names[k] = available[chosen[k]];
     CM_CHECK_GOTO(err, cm_tasks_alloc(t, n, names), done);
@@ -28,7 +39,7 @@ cm_err cm_tasks_read_fmnist(cm_tasks *t, const cm_config_data *data)
     CM_CHECK_GOTO(err, cm_tasks_set_classes(t, CM_FMNIST_CLASSES, classes), done);
     if (!(im->fmnist_domain = calloc((size_t)n, sizeof *im->fmnist_domain)))
         CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
-    for (int k = 0; k < n; k++) im->fmnist_domain[k] = (cm_fmnist_domain)chosen[k];
+    for (int k = 0; k < n; k++) im->fmnist_domain[k] = (cm_fmnist_domain)(chosen[k] % CM_FMNIST_DOMAINS);
     CM_CHECK_GOTO(err, cm_fmnist_load(&im->fmnist[1], dir, 1), done);
     CM_CHECK_GOTO(err, cm_fmnist_load(&im->fmnist[0], dir, 0), done);
     for (int k = 0; k < n; k++) t->impl->task[k].has_official = 1;

@@ -36,6 +36,7 @@ typedef struct {
 struct cm_tasks_impl {
     cm_data_kind kind;
     cm_bad_data_policy bad_data;
+    cm_augment augment;
     char *source;          /* dataset root, or the packed file */
     cm_split_options split;
     uint64_t run_seed;

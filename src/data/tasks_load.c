@@ -61,7 +61,7 @@ static cm_err packed_row(const cm_tasks *t, int task, int item, cm_image *img)
 
 static cm_err transform(const cm_tasks *t, const cm_image *img, cm_rng *rng, float *out)
 {
-    if (rng) {
+    if (rng && t->impl->augment == CM_AUGMENT_CROP_FLIP) {
         CM_CHECK(cm_image_random_resized_crop_flip(img, t->image_size, rng, out));
     } else if (img->w == t->image_size && img->h == t->image_size) {
         /* S x S already (a packed test row): PIL's resize to the same size is a copy and the

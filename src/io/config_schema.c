@@ -22,6 +22,7 @@ _Static_assert(sizeof(cm_data_kind) == sizeof(int) && sizeof(cm_method_kind) == 
 static const char *const data_kinds[] = {"folder", "office_home", "domainnet", "minidomainnet",
                                          "fashion_mnist", NULL};
 static const char *const bad_data_policies[] = {"stop", "skip", NULL};
+static const char *const augmentations[] = {"crop_flip", "none", NULL};
 static const char *const method_names[] = {"zeroshot", "coop", "vpt", "ivlp", "maple",
                                            "mmap", "full", "bitfit", "adapter", NULL};
 static const char *const scaling_inits[] = {"ones", "normal", NULL};
@@ -102,6 +103,11 @@ static const cm_config_key data_keys[] = {
     {.name = "bad_data", .type = CM_CFG_ENUM, .offset = AT(data.bad_data),
      .names = bad_data_policies, .default_yaml = "stop",
      .doc = "An unreadable image stops the run (`stop`) or is logged and left out (`skip`)."},
+    {.name = "augment", .type = CM_CFG_ENUM, .offset = AT(data.augment), .names = augmentations,
+     .default_yaml = "crop_flip",
+     .doc = "Training images: `crop_flip` is Dassl's random resized crop (8-100% of the area) and "
+            "horizontal flip; `none` gives them the test transform. A crop of 8% of a 28x28 "
+            "Fashion-MNIST garment is a few pixels of it: the Fashion-MNIST study uses `none`."},
     {.name = "packed", .type = CM_CFG_STRING, .offset = AT(data.packed), .default_yaml = "\"\"",
      .doc = "Packed file of preprocessed images to read instead of decoding; empty = decode."},
     {.name = "pretrain_images", .type = CM_CFG_INT_LIST, .offset = AT(data.pretrain_images), .min = 0,
@@ -184,8 +190,9 @@ static const cm_config_key multitask_keys[] = {
      .min = 1, .max = BIG, .default_yaml = "100",
      .doc = "Steps of phase 1 (one shared prompt set) in `grouped` mode; our choice."},
     {.name = "snapshot_count", .type = CM_CFG_INT, .offset = AT(multitask.snapshot_count),
-     .min = 1, .max = 1e6, .default_yaml = "5",
-     .doc = "Gradient-similarity snapshots, evenly spaced over phase 1, ending at its last step."},
+     .min = 0, .max = 1e6, .default_yaml = "5",
+     .doc = "Gradient-similarity snapshots, evenly spaced over phase 1, ending at its last step; "
+            "0 = a snapshot at every step."},
     {.name = "snapshot_steps", .type = CM_CFG_INT_LIST, .offset = AT(multitask.snapshot_steps),
      .min = 1, .max = BIG, .flags = CM_CFG_INCREASING, .default_yaml = "[]",
      .doc = "Explicit snapshot steps of phase 1 (increasing); when given, `snapshot_count` is "
@@ -223,6 +230,13 @@ static const cm_config_key grouping_keys[] = {
      .default_yaml = "\"\"",
      .doc = "A similarity file written by `clipmtl group`: phase 2 applies `rule` to its average "
             "instead of running phase 1 (threshold sweeps); empty = run phase 1."},
+    {.name = "snapshot_images", .type = CM_CFG_STRING, .offset = AT(grouping.snapshot_images),
+     .flags = CM_CFG_NONEMPTY, .default_yaml = "all",
+     .doc = "Images a snapshot's task gradient is taken over: `batch` (the step's own batch, no extra "
+            "compute), `all` (every training image of the task) or a number N (the task's first N "
+            "training images), summed over micro-batches of `optim.batch_size` split among the "
+            "task's ranks. One 16-image batch was too noisy to recover a planted grouping in our "
+            "tests; the whole few-shot set recovered it, hence the default `all`."},
 };
 
 static const cm_config_key optim_keys[] = {
@@ -270,6 +284,10 @@ static const cm_config_key train_keys[] = {
      .doc = "Steps between two evaluations on the test splits; 0 = only at the end."},
     {.name = "eval_batch_size", .type = CM_CFG_INT, .offset = AT(train.eval_batch_size),
      .min = 1, .max = 1e6, .default_yaml = "64", .doc = "Images per evaluation batch."},
+    {.name = "test_images", .type = CM_CFG_INT, .offset = AT(train.test_images), .min = 0,
+     .max = 1e9, .default_yaml = "0",
+     .doc = "Test images evaluated per task: the first `test_images` of its test split (a fixed "
+            "subset, the same for every method and seed); 0 = all."},
 };
 
 static const cm_config_key compute_keys[] = {

@@ -1,6 +1,7 @@
 /* Rules between keys: checked once every file and override has been applied
  * (cm_config_validate), once the model is known (cm_config_check_model) and once the tasks are
  * known (cm_config_grouping_options). Each error names the key and where its value came from. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "clipmtl/config.h"
@@ -106,10 +107,25 @@ static cm_err check_groups_cover(const cm_config *c, int ntasks, const char *con
     return CM_OK;
 }
 
+/* "batch", "all" or a positive integer; -2 when it is none of them. */
+static int parse_snapshot_images(const char *text)
+{
+    if (strcmp(text, "batch") == 0) return CM_SNAPSHOT_BATCH;
+    if (strcmp(text, "all") == 0) return 0;
+    char *end;
+    long n = strtol(text, &end, 10);
+    return *end == '\0' && end != text && n >= 1 && n <= 100000000 ? (int)n : -2;
+}
+
+int cm_config_snapshot_images(const cm_config *c) { return parse_snapshot_images(c->grouping.snapshot_images); }
+
 static cm_err validate_grouping(const cm_config *c)
 {
     const cm_config_grouping *g = &c->grouping;
     const cm_config_strings *domains = &c->data.domains;
+    if (parse_snapshot_images(g->snapshot_images) == -2)
+        RULE_ERROR(c, "grouping.snapshot_images", "expected batch, all or a number of images >= 1, got \"%s\"",
+                   g->snapshot_images);
     if (g->options.rule == CM_GROUPING_SPECTRAL) {
         if (g->options.k < 1) RULE_ERROR(c, user_key(c, "grouping.k", "grouping.rule"), "the spectral rule needs k >= 1 groups");
         if (domains->n > 0 && g->options.k > domains->n)

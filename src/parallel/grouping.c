@@ -84,6 +84,20 @@ double cm_grouping_score(const double *S, int n, const int *group_of_task, doubl
     return total / n;
 }
 
+void cm_grouping_within_across(const double *S, int n, const int *group_of_task, double *within, double *across)
+{
+    double sum[2] = {0, 0};
+    int pairs[2] = {0, 0};
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
+            const int same = group_of_task[i] == group_of_task[j];
+            sum[same] += S[(size_t)i * n + j];
+            pairs[same]++;
+        }
+    *within = pairs[1] ? sum[1] / pairs[1] : NAN;
+    *across = pairs[0] ? sum[0] / pairs[0] : NAN;
+}
+
 cm_err cm_grouping_explicit(int n, int nlists, const int *sizes, const int *members,
                             int *group_of_task, int *ngroups)
 {

@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "clipmtl/gemm.h"
+#include "clipmtl/grouping.h"
 #include "clipmtl/h5io.h"
 #include "clipmtl/log.h"
 
@@ -142,6 +143,11 @@ cm_err cm_similarity_file_write(const char *path, int N, const char *const *name
     if (group_of_task) {
         CM_CHECK_GOTO(err, write_checked(&f, "group_of_task", CM_H5_INT32, 1, dt, 0, group_of_task), fail);
         CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "grouping_rule", rule ? rule : ""), fail);
+        double within[1], across[1];
+        const uint64_t one[1] = {1};
+        cm_grouping_within_across(average, N, group_of_task, within, across);
+        CM_CHECK_GOTO(err, write_checked(&f, "within_group_cosine", CM_H5_DOUBLE, 1, one, 0, within), fail);
+        CM_CHECK_GOTO(err, write_checked(&f, "across_group_cosine", CM_H5_DOUBLE, 1, one, 0, across), fail);
     }
     CM_CHECK_GOTO(err, write_text_checked(&f, "config", config_text ? config_text : ""), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "compute", cm_gemm_describe()), fail);
@@ -422,6 +428,8 @@ cm_err cm_results_write(const char *path, const cm_results *r)
     CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "wall_time", CM_H5_DOUBLE, 1, scalar, 0, &r->wall_time), fail);
     if (r->group_of_task)
         CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dn, 0, r->group_of_task), fail);
+    if (r->test_images)
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "test_images", CM_H5_INT64, 1, dn, 0, r->test_images), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "method", r->method), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "mode", r->mode), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&f, "/", "seed", r->seed), fail);

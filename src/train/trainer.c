@@ -240,7 +240,10 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
     }
     if (t->total_steps <= 0) t->total_steps = (int64_t)cfg->optim.epochs * t->steps_per_epoch;
     total_steps = t->total_steps;
-    const int rows = cfg->train.eval_batch_size > t->shard_count ? cfg->train.eval_batch_size : t->shard_count;
+    /* Phase 1 may take snapshot gradients over fixed images in whole micro-batches of B. */
+    const int snapshot_micro = strcmp(phase, "phase1") == 0 && cm_config_snapshot_images(cfg) != CM_SNAPSHOT_BATCH;
+    const int step_rows = snapshot_micro ? B : t->shard_count;
+    const int rows = cfg->train.eval_batch_size > step_rows ? cfg->train.eval_batch_size : step_rows;
     const size_t per = (size_t)3 * mc->image_size * mc->image_size;
     CM_CALLOC(t->pixels, per * rows);
     CM_CALLOC(t->labels, rows);
@@ -253,7 +256,7 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
             if (ids[k] > ids[eot]) eot = k;
         if (eot + 1 > tokens) tokens = eot + 1;
     }
-    size_t train_bytes = cm_task_step_arena_bytes(mc, &t->set, t->shard_count, t->tasks.nclasses, tokens, 1);
+    size_t train_bytes = cm_task_step_arena_bytes(mc, &t->set, step_rows, t->tasks.nclasses, tokens, 1);
     size_t eval_bytes = cm_task_step_arena_bytes(mc, &t->set, cfg->train.eval_batch_size, t->tasks.nclasses, tokens, 0);
     CM_CHECK(cm_arena_create(&t->arena, train_bytes > eval_bytes ? train_bytes : eval_bytes));
     t->schedule = (cm_schedule){.base_lr = cfg->optim.lr,
@@ -341,7 +344,9 @@ static int uses_method(const cm_trainer *t, int method)
     return 0;
 }
 
-static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, cm_similarity_snapshots *snaps)
+/* local_grads: the batch gradients of the local tasks' shards (reduced here over each task's
+ * ranks) or, with reduce = 0, whole task gradients already. */
+static cm_err record_snapshot(cm_trainer *t, float **local_grads, int reduce, int64_t step, cm_similarity_snapshots *snaps)
 {
     const int N = t->tasks.ntasks;
     const cm_prompt_method *shared = &t->set.methods[0];
@@ -351,7 +356,7 @@ static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, 
     if (!held || !cosine || !norms) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for a similarity snapshot");
     for (int i = 0; i < t->layout.nlocal; i++) {
         /* The task's gradient: summed over its data-parallel shards. */
-        if (t->nranks >= N &&
+        if (reduce && t->nranks >= N &&
             MPI_Allreduce(MPI_IN_PLACE, local_grads[i], (int)shared->count, MPI_FLOAT, MPI_SUM, t->comms.task) != MPI_SUCCESS)
             CM_ERROR_GOTO(err, done, CM_ERR_MPI, "task gradient allreduce failed");
         held[t->layout.local_tasks[i]] = local_grads[i];
@@ -359,7 +364,10 @@ static cm_err record_snapshot(cm_trainer *t, float **local_grads, int64_t step, 
     CM_CHECK_GOTO(err, cm_similarity_compute(t->comm, N, (int64_t)shared->count, held, 0, NULL, cosine, norms), done);
     CM_CHECK_GOTO(err, cm_similarity_snapshots_add(snaps, step, cosine, norms), done);
     if (t->rank == 0) {
-        printf("snapshot at step %lld: cosine similarity of the task gradients\n", (long long)step);
+        const int images = cm_config_snapshot_images(t->cfg);
+        if (images == CM_SNAPSHOT_BATCH) printf("snapshot at step %lld: cosine similarity of the task gradients (one batch)\n", (long long)step);
+        else if (images == 0) printf("snapshot at step %lld: cosine similarity of the task gradients (all training images)\n", (long long)step);
+        else printf("snapshot at step %lld: cosine similarity of the task gradients (%d training images)\n", (long long)step, images);
         for (int a = 0; a < N; a++) {
             printf("  %-18.18s", t->tasks.task_names[a]);
             for (int b = 0; b < N; b++) printf(" %6.3f", cosine[a * N + b]);
@@ -410,7 +418,12 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
             stats[3 * task] += loss, stats[3 * task + 1] += correct, stats[3 * task + 2] += t->shard_count;
         }
         cm_watchdog_beat(t->watchdog, "exchanging gradients with the other ranks", step + 1);
-        if (snapshot) CM_CHECK_GOTO(err, record_snapshot(t, snap_grads, step + 1, snaps), done);
+        if (snapshot) {
+            const int images = cm_config_snapshot_images(t->cfg), batch = images == CM_SNAPSHOT_BATCH;
+            for (int i = 0; !batch && i < t->layout.nlocal; i++)
+                CM_CHECK_GOTO(err, cm_trainer_task_gradient(t, i, images, snap_grads[i]), done);
+            CM_CHECK_GOTO(err, record_snapshot(t, snap_grads, batch, step + 1, snaps), done);
+        }
         CM_CHECK_GOTO(err, cm_reduce_prompt_gradients(&t->set, &t->layout, &t->comms, t->grads), done);
         const double lr = cm_schedule_lr(&t->schedule, (int)(step / t->steps_per_epoch));
         cm_optimizer_count_step(&t->opt);
@@ -457,7 +470,7 @@ done:
     return err;
 }
 
-cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
+cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
 {
     const int N = t->tasks.ntasks, C = t->tasks.nclasses, ctx = t->model.cfg.context_length;
     const int EB = t->cfg->train.eval_batch_size;
@@ -476,7 +489,8 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
     cm_progress progress;
     cm_progress_start(&progress, "evaluation", t->nranks > 1 ? "test images on rank 0" : "test images", mine);
     for (int i = 0; i < t->layout.nlocal; i++) {
-        const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
+        const int task = t->layout.local_tasks[i], cap = t->cfg->train.test_images;
+        const int n = cap > 0 && cap < t->tasks.n_test[task] ? cap : t->tasks.n_test[task];
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
@@ -506,7 +520,10 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy)
     cm_progress_end(&progress);
     if (MPI_Allreduce(MPI_IN_PLACE, counts, 2 * N, MPI_DOUBLE, MPI_SUM, t->comm) != MPI_SUCCESS)
         CM_ERROR_GOTO(err, done, CM_ERR_MPI, "summing the test counts failed");
-    for (int task = 0; task < N; task++) accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;
+    for (int task = 0; task < N; task++) {
+        accuracy[task] = counts[2 * task + 1] > 0 ? 100 * counts[2 * task] / counts[2 * task + 1] : 0;
+        if (tested) tested[task] = (int64_t)counts[2 * task + 1];
+    }
 done:
     free(counts);
     return err;

@@ -461,6 +461,88 @@ static void check_fmnist(void)
     printf("ok   fashion_mnist: 5 disjoint tasks of 2000/2000 images from the task pool, loads = render + transform\n");
 }
 
+/* Primed domains: inverted2 renders like inverted but holds other images, train and test. */
+static void check_fmnist_primes(void)
+{
+    cm_fmnist_set probe;
+    if (cm_fmnist_load(&probe, NULL, 0) != CM_OK) {
+        cm_error_clear();
+        printf("skip fashion_mnist primes: %s not installed\n", CM_FMNIST_DEFAULT_DIR);
+        return;
+    }
+    const char *sets[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.k_shot=16",
+                          "data.domains=[inverted, inverted2, rotated, rotated2, tinted, tinted2]", NULL};
+    cm_tasks t;
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, sets));
+    if (t.impl) {
+        CM_TEST(t.ntasks == 6 && strcmp(t.task_names[1], "inverted2") == 0 && strcmp(t.task_names[5], "tinted2") == 0,
+                "six tasks named as listed");
+        for (int split = CM_SPLIT_TRAIN; split <= CM_SPLIT_TEST; split++) {
+            /* Every image (train/<i> or t10k/<i>) belongs to at most one of the six tasks. */
+            char *owner = calloc(70000, 1);
+            int clashes = 0, total = 0, pretraining = 0;
+            for (int task = 0; owner && task < 6; task++) {
+                int n;
+                char **names = split_names(&t, task, split, &n);
+                for (int i = 0; names && i < n; i++, total++) {
+                    int index = atoi(strchr(names[i], '/') + 1) + (strncmp(names[i], "t10k/", 5) == 0 ? 60000 : 0);
+                    clashes += owner[index] != 0;
+                    pretraining += split == CM_SPLIT_TRAIN && index < 50000; /* default data.task_images */
+                    owner[index] = 1;
+                }
+                names_free(names, n);
+            }
+            CM_TEST(owner && clashes == 0 && total > 0, "split %d: %d of %d images in two tasks", split, clashes, total);
+            CM_TEST(pretraining == 0, "%d task images are in the pretraining pool [0, 50000)", pretraining);
+            free(owner);
+        }
+        /* The prime renders its images in the same domain: inverted2's first test item. */
+        int n;
+        char **names = split_names(&t, 1, CM_SPLIT_TEST, &n);
+        float got[3 * S * S], want[3 * S * S];
+        cm_image img;
+        if (names && n > 0) {
+            int index = atoi(names[0] + 5);
+            CM_TEST_OK(cm_image_alloc(&img, probe.cols, probe.rows));
+            cm_fmnist_render(&probe, index, CM_FMNIST_INVERTED, img.rgb);
+            CM_TEST_OK(cm_image_preprocess_clip(&img, S, want));
+            CM_TEST_OK(cm_tasks_load(&t, 1, CM_SPLIT_TEST, 0, NULL, got));
+            CM_TEST(memcmp(got, want, sizeof got) == 0, "inverted2 test item 0 is not the inverted rendering");
+            cm_image_free(&img);
+        }
+        names_free(names, n);
+        cm_tasks_close(&t);
+    }
+    /* data.augment none: a training image loads with the test transform whatever the rng. */
+    const char *none[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.k_shot=1", "data.augment=none", NULL};
+    const char *crop[] = {"data.kind=fashion_mnist", "data.image_size=16", "data.k_shot=1", NULL};
+    for (int augment = 0; augment < 2; augment++) {
+        CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, augment ? crop : none));
+        if (!t.impl) continue;
+        float plain[3 * S * S], drawn[3 * S * S];
+        cm_rng rng;
+        cm_rng_seed(&rng, 5, 1);
+        CM_TEST_OK(cm_tasks_load(&t, 0, CM_SPLIT_TRAIN, 0, NULL, plain));
+        int differ = 0;
+        for (int draw = 0; draw < 4; draw++) {
+            CM_TEST_OK(cm_tasks_load(&t, 0, CM_SPLIT_TRAIN, 0, &rng, drawn));
+            differ += memcmp(plain, drawn, sizeof plain) != 0;
+        }
+        CM_TEST(augment ? differ > 0 : differ == 0, "augment %s: %d of 4 random loads differ from the test transform",
+                augment ? "crop_flip" : "none", differ);
+        cm_tasks_close(&t);
+    }
+    /* Primes are tasks only when named: the default stays the five domains. */
+    const char *plain[] = {"data.kind=fashion_mnist", "data.image_size=16", NULL};
+    CM_TEST_OK(tasks_open_with(&t, MPI_COMM_WORLD, plain));
+    if (t.impl) {
+        CM_TEST(t.ntasks == 5, "default domains: %d tasks, want 5", t.ntasks);
+        cm_tasks_close(&t);
+    }
+    cm_fmnist_free(&probe);
+    printf("ok   fashion_mnist primes: inverted2 renders as inverted, six tasks hold disjoint train and test images, none from the pretraining pool; augment none = test transform\n");
+}
+
 /* ---- unreadable images ---- */
 
 static void check_bad_images(void)
@@ -528,6 +610,7 @@ int main(int argc, char **argv)
     check_office_home();
     check_domainnet();
     check_fmnist();
+    check_fmnist_primes();
     check_bad_images();
     tree_remove(tmp);
     MPI_Finalize();

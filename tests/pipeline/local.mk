@@ -3,7 +3,7 @@
 # checkpoints and changed configurations on resume, two runs on one directory, a stopped rank.
 TESTS += tests/pipeline/test_pipeline.sh tests/pipeline/test_resume.sh tests/pipeline/test_baselines_mpi.sh tests/pipeline/test_run_log.sh \
          tests/pipeline/test_disk_full.sh tests/pipeline/test_resume_checks.sh tests/pipeline/test_run_lock.sh \
-         tests/pipeline/test_stall.sh
+         tests/pipeline/test_stall.sh tests/pipeline/test_planted_grouping.sh
 EXTRA_DIST += tests/pipeline/pipeline_common.sh tests/pipeline/test_pipeline.sh tests/pipeline/test_resume.sh tests/pipeline/test_baselines_mpi.sh tests/pipeline/test_run_log.sh \
               tests/pipeline/test_disk_full.sh tests/pipeline/test_resume_checks.sh tests/pipeline/test_run_lock.sh \
-              tests/pipeline/test_stall.sh
+              tests/pipeline/test_stall.sh tests/pipeline/test_planted_grouping.sh

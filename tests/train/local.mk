@@ -28,6 +28,11 @@ check_PROGRAMS += tests/train/test_bf16_step
 tests_train_test_bf16_step_SOURCES = tests/train/test_bf16_step.c
 tests_train_test_bf16_step_LDADD = $(TEST_LDADD)
 TESTS += tests/train/test_bf16_step
+check_PROGRAMS += tests/train/test_snapshot_gradient
+tests_train_test_snapshot_gradient_SOURCES = tests/train/test_snapshot_gradient.c
+tests_train_test_snapshot_gradient_LDADD = $(TEST_LDADD)
+TESTS += tests/train/test_snapshot_gradient.sh
+EXTRA_DIST += tests/train/test_snapshot_gradient.sh
 # The trainer on a sub-communicator: 3 ranks split into 2 + 1, two trainings at once.
 check_PROGRAMS += tests/train/test_trainer_comm
 tests_train_test_trainer_comm_SOURCES = tests/train/test_trainer_comm.c

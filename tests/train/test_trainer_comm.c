@@ -78,7 +78,7 @@ int main(int argc, char **argv)
     CM_TEST(t.tasks.ntasks == NTASKS && t.layout.nlocal == (group == 0 ? 1 : NTASKS),
             "group %d: %d tasks, %d on this rank", group, t.tasks.ntasks, t.layout.nlocal);
     must(cm_trainer_run(&t, NULL, 0, NULL), "cm_trainer_run");
-    must(cm_trainer_evaluate(&t, accuracy), "cm_trainer_evaluate");
+    must(cm_trainer_evaluate(&t, accuracy, NULL), "cm_trainer_evaluate");
     CM_TEST(t.step == STEPS, "group %d: %lld steps", group, (long long)t.step);
 
     /* Each run wrote its own checkpoint; rank 2's parameters and accuracies meet rank 0's. */

@@ -59,3 +59,13 @@ for name in ("results.h5", "checkpoints-phase2/ckpt-200.h5"):
     assert compute == logged and f" {precision}" in compute, f"{run}/{name}: compute {compute!r}, log {logged!r}"
 PY
 done
+# train.test_images: the accuracy of zero-shot is over the first 7 of the 40 test images.
+sed -e 's/eval_batch_size: 32}/eval_batch_size: 32, test_images: 7}/' -e 's/steps: 200}/steps: 1}/' \
+    -e 's/^run: {name: coop,/run: {name: capped,/' -e 's/^method: {name: coop,/method: {name: zeroshot,/' \
+    "$tmp/coop.yaml" >"$tmp/capped.yaml"
+"$bin" train "$tmp/capped.yaml" >"$tmp/capped.txt"
+grep -q "the first 7 test images of each task" "$tmp/capped.txt"
+"$PYTHON3" -c 'import sys, h5py; n = h5py.File(sys.argv[1], "r")["test_images"][()].tolist(); print("test_images:", n); assert n == [7], n' \
+    "$tmp/runs/capped/results.h5"
+"$PYTHON3" -c 'import sys, h5py; n = h5py.File(sys.argv[1], "r")["test_images"][()].tolist(); assert n == [40], n' \
+    "$tmp/runs/coop/results.h5" # uncapped: the whole test split

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST study end to end (README "The Fashion-MNIST study"):
+#   experiments/run_fmnist_study.sh
+# 1. the pretrained fmnist-small CLIP: experiments/pretrain_fmnist.yaml, pretrained first when
+#    its checkpoint is missing; a random-weight model of the same shapes for the transfer control;
+# 2. on experiments/fmnist_study.yaml, for each seed (run.seed = s, data.split_seed = s + 1: other
+#    prompt initialisations, batches and 16-shot images):
+#      zero-shot; MmAP and CoOp per task (multitask.mode single);
+#      MmAP all-shared; MmAP grouped (phase 1 gradient grouping, then group + task prompts);
+#      MmAP on a random grouping with the same group sizes (the control of the grouping);
+#      the planted study: phase 1 on inverted, inverted2, rotated, rotated2, tinted, tinted2
+#      with the default snapshot estimate;
+#      the transfer control: zero-shot and MmAP per task on the random-weight model;
+#    then for each seed CoOp on the random-weight model, the planted study with the one-batch
+#    estimate, VPT-deep, IVLP and MaPLe;
+#    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
+#    similarity of the grouped runs (each distinct grouping trained once per seed);
+# 3. analysis/fmnist_study.py: the results table (Markdown, CSV, figure), accuracy vs threshold,
+#    the planted heatmap and recovery, the acceptance checks -> $OUT/report/.
+# A run whose output exists is not repeated, so an interrupted study continues where it stopped.
+# Environment: CLIPMTL_RANKS (default 2), STUDY_SEEDS ("0 1 2"), STUDY_SWEEP_SEEDS ("0"),
+# STUDY_OUT (runs/fmnist_study), STUDY_SET (extra --set arguments for every run, e.g.
+# "optim.steps=60"), STUDY_PRETRAINED (the pretrained checkpoint,
+# runs/pretrain-fmnist-small/model.safetensors), STUDY_PRETRAIN_SET (--set arguments of the
+# pretraining, e.g. "pretrain.steps=500"), CLIPMTL_BIN (build/clipmtl).
+set -euo pipefail
+python=${PYTHON3:-/usr/bin/python3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bin=${CLIPMTL_BIN:-$root/build/clipmtl}
+np=${CLIPMTL_RANKS:-2}
+seeds=${STUDY_SEEDS:-"0 1 2"}
+sweep_seeds=${STUDY_SWEEP_SEEDS:-0}
+out=${STUDY_OUT:-runs/fmnist_study}
+config=experiments/fmnist_study.yaml
+pretrain_config=experiments/pretrain_fmnist.yaml
+pretrained=${STUDY_PRETRAINED:-runs/pretrain-fmnist-small/model.safetensors}
+random_model=$out/random_init.safetensors
+mkdir -p "$out/logs"
+manifest=$out/manifest.tsv
+[ -f "$manifest" ] || printf 'name\tmodel\tvariant\tseed\tcommand\n' >"$manifest"
+
+cores=$(nproc)
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(( cores / np > 0 ? cores / np : 1 ))}
+mpi=(mpirun -np "$np")
+if [ "$(id -u)" = 0 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+[ "$np" -gt "$cores" ] && mpi+=(--oversubscribe)
+mpi+=(-x OPENBLAS_NUM_THREADS)
+
+extra=()
+for kv in ${STUDY_SET:-}; do extra+=(--set "$kv"); done
+
+start=$(date +%s)
+log() { echo "[$(date -u +%H:%M:%S) +$(( $(date +%s) - start ))s] $*"; }
+
+# run NAME MODEL VARIANT SEED COMMAND [--set ...]: one clipmtl run unless its output exists.
+run() {
+    local name=$1 model=$2 variant=$3 seed=$4 command=$5
+    shift 5
+    local want=results.h5
+    [ "$command" = group ] && want=similarity.h5
+    if [ ! -f "$out/$name/$want" ]; then
+        local weights=$pretrained
+        [ "$model" = random ] && weights=$random_model
+        log "$name ($command, $variant, $model model, seed $seed)"
+        local t0=$(date +%s)
+        "${mpi[@]}" "$bin" "$command" "$config" --set run.out_dir="$out" --set run.name="$name" \
+            --set run.seed="$seed" --set data.split_seed=$(( seed + 1 )) --set model.weights="$weights" \
+            "$@" "${extra[@]}" >"$out/logs/$name.log" 2>&1 || { log "FAILED: see $out/logs/$name.log"; return 1; }
+        printf '%s\t%s\n' "$name" $(( $(date +%s) - t0 )) >>"$out/timing.tsv"
+    fi
+    grep -q "^$name	" "$manifest" || printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$model" "$variant" "$seed" "$command" >>"$manifest"
+}
+
+# Per-method settings on top of fmnist_study.yaml (MmAP).
+method_args() {
+    case $1 in
+        zeroshot) echo "--set method.name=zeroshot --set optim.steps=1" ;;
+        coop) echo "--set method.name=coop --set method.depth=1 --set method.n_ctx_text=4" ;;
+        vpt) echo "--set method.name=vpt --set method.n_ctx_visual=4" ;;
+        ivlp) echo "--set method.name=ivlp" ;;
+        maple) echo "--set method.name=maple" ;;
+        mmap) echo "" ;;
+    esac
+}
+
+# A random grouping with the sizes of the grouping in SIMILARITY.h5, as grouping.groups YAML;
+# a different grouping than the gradient's whenever one of those sizes exists.
+random_groups() {
+    "$python" - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+tasks = f.attrs["tasks"]
+tasks = (tasks.decode() if isinstance(tasks, bytes) else tasks).split("\n")
+g = f["group_of_task"][()]
+rng = np.random.default_rng(1000 + int(sys.argv[2]))
+def canon(label):
+    return sorted(tuple(sorted(np.flatnonzero(label == k))) for k in set(label.tolist()))
+for attempt in range(1000):
+    label = rng.permutation(g)
+    if canon(label) != canon(g):
+        break
+groups = [[tasks[i] for i in np.flatnonzero(label == k)] for k in sorted(set(label.tolist()))]
+print("[" + ", ".join("[" + ", ".join(grp) + "]" for grp in groups) + "]")
+PY
+}
+
+# ---- 1. models ----
+if [ ! -f "$pretrained" ]; then
+    log "pretraining: $pretrain_config -> $pretrained"
+    pretrain_set=()
+    for kv in ${STUDY_PRETRAIN_SET:-}; do pretrain_set+=(--set "$kv"); done
+    "${mpi[@]}" "$bin" pretrain "$pretrain_config" "${pretrain_set[@]}" >"$out/logs/pretrain.log" 2>&1
+    printf 'pretrain\t%s\n' $(( $(date +%s) - start )) >>"$out/timing.tsv"
+fi
+if [ ! -f "$random_model" ]; then
+    "$bin" makemodel --config-from "$pretrained" --seed 7 --out "$random_model" >"$out/logs/random_model.log"
+fi
+
+# ---- 2. runs, the ones the acceptance checks need first ----
+planted="[inverted, inverted2, rotated, rotated2, tinted, tinted2]"
+for s in $seeds; do
+    for m in zeroshot mmap coop; do
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
+    done
+    run "planted-s$s" pretrained planted "$s" group --set multitask.mode=grouped --set "data.domains=$planted"
+    run "pre-mmap-shared-s$s" pretrained mmap-shared "$s" train --set multitask.mode=shared
+    run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run --set multitask.mode=grouped
+    groups=$(random_groups "$out/pre-mmap-grouped-s$s/similarity.h5" "$s")
+    run "pre-mmap-randgroup-s$s" pretrained mmap-randgroup "$s" train --set multitask.mode=grouped \
+        --set grouping.rule=explicit --set "grouping.groups=$groups"
+    for m in zeroshot mmap; do
+        run "rand-$m-s$s" random "$m" "$s" train $(method_args $m)
+    done
+done
+for s in $seeds; do
+    run "rand-coop-s$s" random coop "$s" train $(method_args coop)
+    run "planted-batch-s$s" pretrained planted-batch "$s" group --set multitask.mode=grouped \
+        --set "data.domains=$planted" --set grouping.snapshot_images=batch
+    for m in vpt ivlp maple; do
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
+    done
+done
+# Threshold sweep: the distinct groupings of the threshold rule on each seed's phase-1 similarity.
+for s in $sweep_seeds; do
+    sim=$out/pre-mmap-grouped-s$s/similarity.h5
+    seen=""
+    for tau in -1.0 0.0 0.2 0.4 0.6 0.8 1.0; do
+        grouping=$("$bin" regroup "$sim" --threshold "$tau" | grep '^group' | sed 's/^group [0-9]*: //' | tr '\n' '|')
+        key="$(echo "$grouping" | md5sum | cut -c1-8)"
+        case " $seen " in *" $key "*) continue ;; esac
+        seen="$seen $key"
+        run "pre-sweep-tau$tau-s$s" pretrained "sweep:$tau" "$s" train --set multitask.mode=grouped \
+            --set grouping.similarity_file="$sim" --set grouping.rule=threshold --set grouping.tau="$tau"
+    done
+done
+log "all runs done; total $(( $(date +%s) - start )) s"
+
+# ---- 3. report ----
+"$python" analysis/fmnist_study.py "$out" --out "$out/report"
+log "report: $out/report/ (study wall time $(( $(date +%s) - start )) s)"
