@@ -120,14 +120,16 @@ if [ ! -f "$random_model" ]; then
 fi
 
 # ---- 2. runs, the ones the acceptance checks need first ----
+# Runs with a phase 1: grouped, 40 steps of shared prompts, 4 gradient snapshots.
+phase1=(--set multitask.mode=grouped --set multitask.phase1_steps=40 --set multitask.snapshot_count=4)
 planted="[inverted, inverted2, rotated, rotated2, tinted, tinted2]"
 for s in $seeds; do
     for m in zeroshot mmap coop; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
     done
-    run "planted-s$s" pretrained planted "$s" group --set multitask.mode=grouped --set "data.domains=$planted"
+    run "planted-s$s" pretrained planted "$s" group "${phase1[@]}" --set "data.domains=$planted"
     run "pre-mmap-shared-s$s" pretrained mmap-shared "$s" train --set multitask.mode=shared
-    run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run --set multitask.mode=grouped
+    run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run "${phase1[@]}"
     groups=$(random_groups "$out/pre-mmap-grouped-s$s/similarity.h5" "$s")
     run "pre-mmap-randgroup-s$s" pretrained mmap-randgroup "$s" train --set multitask.mode=grouped \
         --set grouping.rule=explicit --set "grouping.groups=$groups"
@@ -137,7 +139,7 @@ for s in $seeds; do
 done
 for s in $seeds; do
     run "rand-coop-s$s" random coop "$s" train $(method_args coop)
-    run "planted-batch-s$s" pretrained planted-batch "$s" group --set multitask.mode=grouped \
+    run "planted-batch-s$s" pretrained planted-batch "$s" group "${phase1[@]}" \
         --set "data.domains=$planted" --set grouping.snapshot_images=batch
     for m in vpt ivlp maple; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
