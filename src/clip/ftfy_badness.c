@@ -5,31 +5,16 @@
  * starts one of the unlikely sequences below. */
 #include "ftfy.h"
 
-static int in_ranges(const cm_uni_range *r, size_t n, uint32_t cp)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cp < r[mid].lo)
-            hi = mid;
-        else if (cp > r[mid].hi)
-            lo = mid + 1;
-        else
-            return 1;
-    }
-    return 0;
-}
-
 int cm_ftfy_is_alnum(uint32_t cp)
 {
     if (cp < 0x80) return (cp >= '0' && cp <= '9') || ((cp | 0x20) >= 'a' && (cp | 0x20) <= 'z');
-    return in_ranges(cm_ftfy_alnum, cm_ftfy_alnum_count, cp);
+    return cm_uni_in_ranges(cm_ftfy_alnum, cm_ftfy_alnum_count, cp);
 }
 
 int cm_ftfy_is_decimal(uint32_t cp)
 {
     if (cp < 0x80) return cp >= '0' && cp <= '9';
-    return in_ranges(cm_ftfy_decimal, cm_ftfy_decimal_count, cp);
+    return cm_uni_in_ranges(cm_ftfy_decimal, cm_ftfy_decimal_count, cp);
 }
 
 uint32_t cm_ftfy_flags(uint32_t cp)

@@ -2,7 +2,7 @@
  * directly because almost all prompt text is ASCII. */
 #include "unicode_tables.h"
 
-static int in_ranges(const cm_uni_range *r, size_t n, uint32_t cp)
+int cm_uni_in_ranges(const cm_uni_range *r, size_t n, uint32_t cp)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -20,30 +20,30 @@ static int in_ranges(const cm_uni_range *r, size_t n, uint32_t cp)
 int cm_uni_is_letter(uint32_t cp)
 {
     if (cp < 0x80) return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
-    return in_ranges(cm_uni_letters, cm_uni_letters_count, cp);
+    return cm_uni_in_ranges(cm_uni_letters, cm_uni_letters_count, cp);
 }
 
 int cm_uni_is_number(uint32_t cp)
 {
     if (cp < 0x80) return cp >= '0' && cp <= '9';
-    return in_ranges(cm_uni_numbers, cm_uni_numbers_count, cp);
+    return cm_uni_in_ranges(cm_uni_numbers, cm_uni_numbers_count, cp);
 }
 
-int cm_uni_is_py_space(uint32_t cp) { return in_ranges(cm_uni_py_space, cm_uni_py_space_count, cp); }
+int cm_uni_is_py_space(uint32_t cp) { return cm_uni_in_ranges(cm_uni_py_space, cm_uni_py_space_count, cp); }
 
-int cm_uni_is_white_space(uint32_t cp) { return in_ranges(cm_uni_white_space, cm_uni_white_space_count, cp); }
+int cm_uni_is_white_space(uint32_t cp) { return cm_uni_in_ranges(cm_uni_white_space, cm_uni_white_space_count, cp); }
 
 int cm_uni_is_pretok_unmatched(uint32_t cp)
 {
-    return in_ranges(cm_uni_pretok_unmatched, cm_uni_pretok_unmatched_count, cp);
+    return cm_uni_in_ranges(cm_uni_pretok_unmatched, cm_uni_pretok_unmatched_count, cp);
 }
 
 int cm_uni_is_case_ignorable(uint32_t cp)
 {
-    return in_ranges(cm_uni_case_ignorable, cm_uni_case_ignorable_count, cp);
+    return cm_uni_in_ranges(cm_uni_case_ignorable, cm_uni_case_ignorable_count, cp);
 }
 
-int cm_uni_is_cased(uint32_t cp) { return in_ranges(cm_uni_cased, cm_uni_cased_count, cp); }
+int cm_uni_is_cased(uint32_t cp) { return cm_uni_in_ranges(cm_uni_cased, cm_uni_cased_count, cp); }
 
 int cm_uni_to_lower(uint32_t cp, uint32_t out[3])
 {

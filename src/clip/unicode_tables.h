@@ -34,6 +34,8 @@ extern const cm_uni_compose cm_uni_compositions[];
 extern const size_t cm_uni_compositions_count;
 
 /* General category L / N (\p{L}, \p{N} of the pre-tokeniser). */
+/* 1 when cp lies in one of the n sorted, disjoint ranges r (binary search). */
+int cm_uni_in_ranges(const cm_uni_range *r, size_t n, uint32_t cp);
 int cm_uni_is_letter(uint32_t cp);
 int cm_uni_is_number(uint32_t cp);
 /* str.isspace(): what Python's str.strip() removes. */
