@@ -23,6 +23,8 @@ import os
 import sys
 import unicodedata
 
+from gen_unicode_tables import range_table
+
 ALL = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF]
 
 # name in ftfy, Python codec, sloppy (undefined bytes pass through as Latin-1, 0x1A <-> U+FFFD)
@@ -163,16 +165,6 @@ def utf8_clues():
     }
 
 
-def ranges(cps):
-    out = []
-    for cp in cps:
-        if out and out[-1][1] + 1 == cp:
-            out[-1][1] = cp
-        else:
-            out.append([cp, cp])
-    return out
-
-
 def main():
     out_path = sys.argv[1] if len(sys.argv) > 1 else os.path.normpath(os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "src", "clip", "ftfy_tables.c"))
@@ -275,14 +267,8 @@ def main():
     emit("")
 
     def emit_ranges(name, cps, why):
-        rs = ranges(cps)
-        emit("/* %s */" % why)
-        emit("const cm_uni_range %s[] = {" % name)
-        for i in range(0, len(rs), 6):
-            emit("    " + " ".join("{0x%X, 0x%X}," % (lo, hi) for lo, hi in rs[i:i + 6]))
-        emit("};")
-        emit("const size_t %s_count = %d;" % (name, len(rs)))
-        emit("")
+        for line in range_table(name, cps, why):
+            emit(line)
 
     emit_ranges("cm_ftfy_alnum", [cp for cp in ALL if chr(cp).isalnum()], "str.isalnum(): \\w of re, without '_'.")
     emit_ranges("cm_ftfy_decimal", [cp for cp in ALL if chr(cp).isdecimal()], "str.isdecimal(): \\d of re.")

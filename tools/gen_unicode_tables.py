@@ -34,6 +34,15 @@ def ranges(cps):
     return out
 
 
+def range_table(name, cps, why):
+    """The C lines of a cm_uni_range table `name` (and its `name_count`) over sorted code points."""
+    rs = ranges(cps)
+    lines = ["/* %s */" % why, "const cm_uni_range %s[] = {" % name]
+    for i in range(0, len(rs), 6):
+        lines.append("    " + " ".join("{0x%X, 0x%X}," % (lo, hi) for lo, hi in rs[i:i + 6]))
+    return lines + ["};", "const size_t %s_count = %d;" % (name, len(rs)), ""]
+
+
 def category(cp):
     return unicodedata.category(chr(cp))
 
@@ -140,14 +149,8 @@ def main():
     emit("")
 
     def emit_ranges(name, cps, why):
-        rs = ranges(cps)
-        emit("/* %s */" % why)
-        emit("const cm_uni_range %s[] = {" % name)
-        for i in range(0, len(rs), 6):
-            emit("    " + " ".join("{0x%X, 0x%X}," % (lo, hi) for lo, hi in rs[i:i + 6]))
-        emit("};")
-        emit("const size_t %s_count = %d;" % (name, len(rs)))
-        emit("")
+        for line in range_table(name, cps, why):
+            emit(line)
 
     emit_ranges("cm_uni_letters", letters, "General category L (Lu Ll Lt Lm Lo): \\p{L}.")
     emit_ranges("cm_uni_numbers", numbers, "General category N (Nd Nl No): \\p{N}.")
