@@ -8,8 +8,6 @@
 #include "commands.def"
 #undef CM_COMMAND
 
-/* Prints the error (if err != CM_OK; the trace too when verbose) and returns the exit status. */
-int cm_cli_exit_status(cm_err err);
 /* True if argv holds -h or --help. */
 int cm_cli_wants_help(int argc, char **argv);
 

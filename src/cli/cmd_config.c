@@ -62,5 +62,5 @@ int cmd_config(int argc, char **argv)
         return 0;
     }
     int doc;
-    return cm_cli_exit_status(run(argc, argv, &doc));
+    return cm_error_exit_status(run(argc, argv, &doc));
 }

@@ -76,5 +76,5 @@ int cmd_inspect(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    return cm_cli_exit_status(run(argv[1]));
+    return cm_error_exit_status(run(argv[1]));
 }

@@ -75,5 +75,5 @@ int cmd_params(int argc, char **argv)
     cm_err err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_DEFAULT_CONFIG);
     if (err == CM_OK) err = run(&p);
     cm_pipeline_free(&p);
-    return cm_cli_exit_status(err);
+    return cm_error_exit_status(err);
 }

@@ -127,5 +127,5 @@ int cmd_tokenize(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    return cm_cli_exit_status(run(argc, argv));
+    return cm_error_exit_status(run(argc, argv));
 }

@@ -11,8 +11,6 @@
 #include "clipmtl/exit_status.h"
 #include "clipmtl/log.h"
 
-int cm_cli_exit_status(cm_err err) { return cm_error_exit_status(err); }
-
 int cm_cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)
