@@ -33,10 +33,19 @@ ROWS = [
     (("pretrained", "vpt"), "VPT-deep"),
     (("pretrained", "ivlp"), "IVLP"),
     (("pretrained", "maple"), "MaPLe"),
+    (("pretrained", "bitfit"), "BitFit"),
+    (("pretrained", "adapter"), "CLIP-Adapter"),
     (("pretrained", "mmap"), "MmAP per task"),
+    (("pretrained", "mmap-bf16"), "MmAP per task, bf16"),
     (("pretrained", "mmap-shared"), "MmAP all-shared"),
     (("pretrained", "mmap-grouped"), "MmAP grouped (gradients)"),
     (("pretrained", "mmap-randgroup"), "MmAP random groups, same sizes"),
+    (("pretrained", "coop-grouped"), "CoOp grouped (MmAP's groups)"),
+    (("pretrained", "vpt-grouped"), "VPT-deep grouped (MmAP's groups)"),
+    (("pretrained", "ivlp-grouped"), "IVLP grouped (MmAP's groups)"),
+    (("pretrained", "maple-grouped"), "MaPLe grouped (MmAP's groups)"),
+    (("pretrained", "bitfit-grouped"), "BitFit grouped (MmAP's groups)"),
+    (("pretrained", "adapter-grouped"), "CLIP-Adapter grouped (MmAP's groups)"),
     (("random", "zeroshot"), "zero-shot, random-weight CLIP"),
     (("random", "coop"), "CoOp, random-weight CLIP"),
     (("random", "mmap"), "MmAP per task, random-weight CLIP"),
@@ -266,6 +275,10 @@ def main():
         check(f"transfer: pretrained beats random-weight by >= 5 points on each shifted domain ({method} per task)",
               None if None in tr else all(x >= 5 for x in tr),
               ", ".join(f"{d} {x:+.1f}" if x is not None else f"{d} -" for d, x in zip(SHIFTED, tr)))
+    b16 = [gain(("pretrained", "mmap-bf16"), d, base=("pretrained", "mmap")) for d in columns]
+    check("bf16 parity: MmAP per task in bf16 within 1 point of fp32 (mean over seeds), every domain",
+          None if None in b16 else all(abs(x) <= 1 for x in b16),
+          ", ".join(f"{d} {x:+.1f}" if x is not None else f"{d} -" for d, x in zip(columns, b16)))
     rec = [p for p in planted if p["estimate"] == "all images"]
     check("planted pairs recovered with the default snapshot estimate in 3 of 3 seeds",
           None if len(rec) < 3 else sum(p["recovered"] for p in rec) == len(rec),

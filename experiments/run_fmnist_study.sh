@@ -11,10 +11,12 @@
 #      the planted study: phase 1 on inverted, inverted2, rotated, rotated2, tinted, tinted2
 #      with the default snapshot estimate;
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
-#    then for each seed CoOp on the random-weight model, the planted study with the one-batch
-#    estimate, VPT-deep, IVLP and MaPLe;
+#    then for each seed CoOp on the random-weight model, MmAP per task in bf16, the planted study
+#    with the one-batch estimate, VPT-deep, IVLP and MaPLe per task; CoOp, VPT-deep, IVLP and
+#    MaPLe grouped on MmAP's grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
+#    last BitFit and CLIP-Adapter per task and grouped on MmAP's grouping;
 # 3. analysis/fmnist_study.py: the results table (Markdown, CSV, figure), accuracy vs threshold,
 #    the planted heatmap and recovery, the acceptance checks -> $OUT/report/.
 # A run whose output exists is not repeated, so an interrupted study continues where it stopped.
@@ -82,6 +84,8 @@ method_args() {
         vpt) echo "--set method.name=vpt --set method.n_ctx_visual=4" ;;
         ivlp) echo "--set method.name=ivlp" ;;
         maple) echo "--set method.name=maple" ;;
+        bitfit) echo "--set method.name=bitfit" ;;
+        adapter) echo "--set method.name=adapter" ;;
         mmap) echo "" ;;
     esac
 }
@@ -139,11 +143,22 @@ for s in $seeds; do
 done
 for s in $seeds; do
     run "rand-coop-s$s" random coop "$s" train $(method_args coop)
+    # bf16 parity (issue 9): MmAP per task with the frozen CLIP's GEMMs in bf16.
+    run "pre-mmap-bf16-s$s" pretrained mmap-bf16 "$s" train --set compute.precision=bf16
     run "planted-batch-s$s" pretrained planted-batch "$s" group "${phase1[@]}" \
         --set "data.domains=$planted" --set grouping.snapshot_images=batch
     for m in vpt ivlp maple; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
     done
+done
+# The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
+# file; phase 1 is not run again): group-shared + task-specific sets as for MmAP.
+grouped_baseline() {
+    run "pre-$1-grouped-s$2" pretrained "$1-grouped" "$2" train $(method_args $1) \
+        --set multitask.mode=grouped --set grouping.similarity_file="$out/pre-mmap-grouped-s$2/similarity.h5"
+}
+for s in $seeds; do
+    for m in coop vpt ivlp maple; do grouped_baseline $m $s; done
 done
 # Threshold sweep: the distinct groupings of the threshold rule on each seed's phase-1 similarity.
 for s in $sweep_seeds; do
@@ -156,6 +171,13 @@ for s in $sweep_seeds; do
         seen="$seen $key"
         run "pre-sweep-tau$tau-s$s" pretrained "sweep:$tau" "$s" train --set multitask.mode=grouped \
             --set grouping.similarity_file="$sim" --set grouping.rule=threshold --set grouping.tau="$tau"
+    done
+done
+# The weight-updating baselines, per task and grouped on MmAP's grouping.
+for s in $seeds; do
+    for m in bitfit adapter; do
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
+        grouped_baseline $m $s
     done
 done
 log "all runs done; total $(( $(date +%s) - start )) s"
