@@ -175,6 +175,7 @@ typedef struct {
     double colour_prob, small_prob, dark_prob; /* attribute augmentations named in the caption */
     int64_t eval_every;         /* steps between zero-shot evaluations; 0 = only at the end */
     int eval_images;            /* test images of an evaluation before the end (the end: all) */
+    int sparse_embedding;       /* 1: only the token-embedding rows captions have used (pretrain.h) */
 } cm_config_pretrain;
 
 /* The largest number of keys the schema may have (checked by the tests). */

@@ -11,8 +11,12 @@
  *   weight gradients are summed over the ranks (MPI_Allreduce): the gradient of the batch's loss
  *   on any number of ranks;
  *   AdamW, decay on matrices only, per-step warm-up + cosine; logit_scale clamped to [0, ln 100].
- * The token embedding is updated densely (every row, as torch's AdamW does): bench_pretrain_step
- * measures what that costs per step.
+ * The token embedding (49408 rows) is zeroed, summed and updated only in the rows some caption
+ * has used (pretrain.sparse_embedding, default): the union over the ranks of the rows of this
+ * and earlier steps. The other rows have had zero gradients and zero moments since the start and
+ * are not decayed, so dense AdamW would leave them unchanged; the result is the dense one
+ * (bitwise on 1 and 2 ranks, where a sum of two floats has one order). bench_pretrain_step
+ * measures both.
  * Outputs under run.out_dir/run.name: checkpoints-pretrain/ (resume), model.safetensors (an
  * ordinary OpenAI-named CLIP checkpoint for model.weights), pretrain_curve.tsv (step, loss,
  * zero-shot accuracy) and pretrain.yaml (the effective configuration, pools included). */
@@ -42,6 +46,10 @@ typedef struct {
     cm_clip_weights d_weights; /* named pointers into grads */
     cm_optimizer opt;
     uint8_t *decays;           /* per table entry: 1 when weight decay applies (a matrix) */
+    const cm_tensor_desc *token_embedding; /* its table entry */
+    uint8_t *row_used;         /* [vocab]: 1 for a token-embedding row some caption has used, on any rank */
+    int *used_rows, nused;     /* the rows with row_used set, ascending */
+    float *row_grads;          /* [vocab, width]: the used rows' gradients packed for the allreduce */
     cm_fmnist_set train, test;
     cm_tokenizer *tok;
     cm_caption_options captions;

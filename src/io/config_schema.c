@@ -353,6 +353,13 @@ static const cm_config_key pretrain_keys[] = {
     {.name = "eval_images", .type = CM_CFG_INT, .offset = AT(pretrain.eval_images), .min = 1,
      .max = 10000, .default_yaml = "2000",
      .doc = "t10k images of an evaluation during pretraining; the final one uses all 10000."},
+    {.name = "sparse_embedding", .type = CM_CFG_BOOL, .offset = AT(pretrain.sparse_embedding),
+     .default_yaml = "true",
+     .doc = "Zero, sum over the ranks and update only the token-embedding rows that captions have "
+            "used so far (on any rank). Every other row has had a zero gradient and zero AdamW "
+            "moments since the start, and embeddings are not decayed, so the result is the dense "
+            "update's (bitwise on 1 and 2 ranks). `false`: every one of the 49408 rows, as "
+            "torch's AdamW loops."},
 };
 
 #define SECTION(name, doc, keys) {name, doc, keys, (int)(sizeof keys / sizeof keys[0])}

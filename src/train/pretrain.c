@@ -119,6 +119,12 @@ cm_err cm_pretrainer_create(cm_pretrainer *p, MPI_Comm comm, const cm_config *cf
     CM_CHECK(cm_optimizer_create(&p->opt, &oo, P));
     CM_CALLOC(p->decays, p->model.table.count);
     for (int e = 0; e < p->model.table.count; e++) p->decays[e] = (uint8_t)decayed(&p->model.table.entries[e]);
+    p->token_embedding = cm_table_find(&p->model.table, "token_embedding.weight");
+    CM_ASSERT(p->token_embedding && !p->decays[p->token_embedding - p->model.table.entries], CM_ERR_INTERNAL,
+              "the token embedding is missing or decayed");
+    CM_CALLOC(p->row_used, mc->vocab_size);
+    CM_CALLOC(p->used_rows, mc->vocab_size);
+    CM_CALLOC(p->row_grads, (size_t)mc->vocab_size * mc->text.width);
 
     const char *root = cfg->data.root && cfg->data.root[0] ? cfg->data.root : NULL;
     CM_CHECK(cm_fmnist_load(&p->train, root, 1));
@@ -180,6 +186,7 @@ void cm_pretrainer_destroy(cm_pretrainer *p)
     free(p->img), free(p->txt), free(p->d_img), free(p->d_txt);
     free(p->logits), free(p->d_logits), free(p->head_scratch), free(p->inv_img), free(p->inv_txt);
     free(p->shard_starts), free(p->shard_counts), free(p->decays);
+    free(p->row_used), free(p->used_rows), free(p->row_grads);
     if (p->tok) cm_tokenizer_free(p->tok);
     cm_fmnist_free(&p->train);
     cm_fmnist_free(&p->test);
@@ -188,6 +195,72 @@ void cm_pretrainer_destroy(cm_pretrainer *p)
     free(p->grads);
     cm_clip_destroy(&p->model);
     memset(p, 0, sizeof *p);
+}
+
+/* ---- the token embedding's used rows (pretrain.sparse_embedding) ---- */
+
+static void list_used_rows(cm_pretrainer *p)
+{
+    p->nused = 0;
+    for (int r = 0; r < p->model.cfg.vocab_size; r++)
+        if (p->row_used[r]) p->used_rows[p->nused++] = r;
+}
+
+/* After a resume: the rows whose AdamW moments are not zero. A row used before with gradients
+ * that were all exactly zero is left out; its dense update is the identity, as it stays. */
+static void mark_rows_with_moments(cm_pretrainer *p)
+{
+    const int W = p->model.cfg.text.width;
+    const size_t first = p->token_embedding->offset;
+    for (int r = 0; r < p->model.cfg.vocab_size; r++)
+        for (int j = 0; j < W && !p->row_used[r]; j++)
+            p->row_used[r] = p->opt.m[first + (size_t)r * W + j] != 0 || p->opt.v[first + (size_t)r * W + j] != 0;
+    list_used_rows(p);
+}
+
+/* Collective: adds the rows of this rank's captions, then the union over the ranks. */
+static cm_err mark_used_rows(cm_pretrainer *p)
+{
+    const size_t n = (size_t)p->shard_count * p->model.cfg.context_length;
+    for (size_t i = 0; i < n; i++) p->row_used[p->ids[i]] = 1;
+    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->row_used, p->model.cfg.vocab_size, MPI_UINT8_T, MPI_BOR, p->comm));
+    list_used_rows(p);
+    return CM_OK;
+}
+
+/* Zeroes the gradient: every tensor but the token embedding whole, of that the used rows (the
+ * only ones a backward has written). */
+static void zero_grads(cm_pretrainer *p)
+{
+    const size_t P = p->model.table.total, first = p->token_embedding->offset, numel = p->token_embedding->numel;
+    const int W = p->model.cfg.text.width;
+    if (!p->cfg->pretrain.sparse_embedding) {
+        memset(p->grads, 0, P * sizeof(float));
+        return;
+    }
+    memset(p->grads, 0, first * sizeof(float));
+    memset(p->grads + first + numel, 0, (P - first - numel) * sizeof(float));
+    for (int i = 0; i < p->nused; i++) memset(p->grads + first + (size_t)p->used_rows[i] * W, 0, W * sizeof(float));
+}
+
+/* Sums the gradient over the ranks: every tensor but the token embedding whole, of that the used
+ * rows, packed. */
+static cm_err allreduce_grads(cm_pretrainer *p)
+{
+    const size_t P = p->model.table.total, first = p->token_embedding->offset, numel = p->token_embedding->numel;
+    const int W = p->model.cfg.text.width;
+    if (!p->cfg->pretrain.sparse_embedding) {
+        CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads, (int)P, MPI_FLOAT, MPI_SUM, p->comm));
+        return CM_OK;
+    }
+    float *g = p->grads + first;
+    for (int i = 0; i < p->nused; i++) memcpy(p->row_grads + (size_t)i * W, g + (size_t)p->used_rows[i] * W, W * sizeof(float));
+    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads, (int)first, MPI_FLOAT, MPI_SUM, p->comm));
+    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->row_grads, p->nused * W, MPI_FLOAT, MPI_SUM, p->comm));
+    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads + first + numel, (int)(P - first - numel), MPI_FLOAT, MPI_SUM,
+                               p->comm));
+    for (int i = 0; i < p->nused; i++) memcpy(g + (size_t)p->used_rows[i] * W, p->row_grads + (size_t)i * W, W * sizeof(float));
+    return CM_OK;
 }
 
 static void checkpoint_dir(const cm_pretrainer *p, char *buf, size_t len)
@@ -220,6 +293,7 @@ cm_err cm_pretrainer_resume(cm_pretrainer *p, int allow_config_change, int *resu
     *resumed = found;
     if (!found) return CM_OK;
     p->step = step;
+    mark_rows_with_moments(p);
     if (p->rank == 0) printf("pretrain: resumed from %s at step %lld\n", path, (long long)p->step);
     return CM_OK;
 }
@@ -303,14 +377,14 @@ static cm_err shard_forward_backward(cm_pretrainer *p, double *loss, int *correc
 
 cm_err cm_pretrainer_gradient(cm_pretrainer *p, double *loss, int *correct)
 {
-    const size_t P = p->model.table.total;
     CM_CHECK(load_shard(p, p->step));
-    memset(p->grads, 0, P * sizeof(float));
+    zero_grads(p); /* before this step's rows join: only rows written by earlier steps */
+    if (p->cfg->pretrain.sparse_embedding) CM_CHECK(mark_used_rows(p));
     size_t mark = p->arena.used;
     cm_err err = shard_forward_backward(p, loss, correct);
     cm_arena_rewind(&p->arena, mark);
     CM_CHECK(err);
-    CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, p->grads, (int)P, MPI_FLOAT, MPI_SUM, p->comm));
+    CM_CHECK(allreduce_grads(p));
     return CM_OK;
 }
 
@@ -319,8 +393,15 @@ cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct)
     CM_CHECK(cm_pretrainer_gradient(p, loss, correct));
     const double lr = cm_schedule_step_lr(p->cfg->pretrain.lr, p->cfg->pretrain.warmup_steps, p->total_steps, p->step);
     cm_optimizer_count_step(&p->opt);
+    const int W = p->model.cfg.text.width;
     for (int e = 0; e < p->model.table.count; e++) {
         const cm_tensor_desc *d = &p->model.table.entries[e];
+        if (d == p->token_embedding && p->cfg->pretrain.sparse_embedding) {
+            for (int i = 0; i < p->nused; i++)
+                cm_optimizer_update_range_decay(&p->opt, p->model.params, p->grads, d->offset + (size_t)p->used_rows[i] * W,
+                                                W, lr, 0.0);
+            continue;
+        }
         cm_optimizer_update_range_decay(&p->opt, p->model.params, p->grads, d->offset, d->numel, lr,
                                         p->decays[e] ? p->cfg->pretrain.weight_decay : 0.0);
     }
