@@ -44,8 +44,6 @@ ROWS = [
     (("pretrained", "vpt-grouped"), "VPT-deep grouped (MmAP's groups)"),
     (("pretrained", "ivlp-grouped"), "IVLP grouped (MmAP's groups)"),
     (("pretrained", "maple-grouped"), "MaPLe grouped (MmAP's groups)"),
-    (("pretrained", "bitfit-grouped"), "BitFit grouped (MmAP's groups)"),
-    (("pretrained", "adapter-grouped"), "CLIP-Adapter grouped (MmAP's groups)"),
     (("random", "zeroshot"), "zero-shot, random-weight CLIP"),
     (("random", "coop"), "CoOp, random-weight CLIP"),
     (("random", "mmap"), "MmAP per task, random-weight CLIP"),

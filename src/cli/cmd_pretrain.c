@@ -22,8 +22,8 @@ int cmd_pretrain(int argc, char **argv)
     }
     cm_pipeline pl = {0};
     cm_pretrainer p = {0};
+    cm_trainer_catch_signals(); /* before MPI_Init: a signal may come while the job starts */
     cm_err err = cm_cli_mpi_init(&argc, &argv);
-    cm_trainer_catch_signals();
     if (err == CM_OK) err = cm_pipeline_setup(&pl, argc, argv, 0);
     if (err == CM_OK) err = cm_pretrainer_create(&p, MPI_COMM_WORLD, &pl.cfg, pl.config_text);
     int resumed = 0;

@@ -18,8 +18,8 @@ int cmd_train(int argc, char **argv)
         return 0;
     }
     cm_pipeline p = {0};
+    cm_trainer_catch_signals(); /* before MPI_Init: a signal may come while the job starts */
     cm_err err = cm_cli_mpi_init(&argc, &argv);
-    cm_trainer_catch_signals();
     if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_RUN_LOG);
     if (err == CM_OK) err = cm_pipeline_train(&p, NULL, 0);
     cm_pipeline_free(&p);

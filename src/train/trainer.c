@@ -44,6 +44,9 @@ void cm_trainer_catch_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
+    /* The signal may land in any thread, Open MPI's and PMIx's included: their interrupted
+     * system calls resume instead of failing with EINTR. */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);

@@ -5,7 +5,8 @@
 #  - a rank that fails at step 3 aborts the job with its error on stderr, and ckpt-2 stays
 #    intact (readable, step 2);
 #  - SIGUSR1 to mpirun: the ranks checkpoint and stop with exit status 75 (not a failure), and
-#    --resume continues from that checkpoint (to more steps: --allow-config-change);
+#    --resume continues from that checkpoint (to more steps: --allow-config-change); also when
+#    the signal comes while the ranks are still in MPI_Init;
 #  - resuming on 3 ranks from a 2-rank checkpoint gives the same prompts to 1e-5;
 #  - phase 1 killed mid-way keeps its similarity snapshots through the checkpoint.
 set -euo pipefail
@@ -62,6 +63,16 @@ stopped=$(sed -n 's/.*stopped by a signal at step \([0-9]*\).*/\1/p' "$tmp/usr1.
 echo "SIGUSR1: stopped at step $stopped"
 train 2 usr1 --set optim.steps=100000 --set run.checkpoint_every=100000 --set optim.steps=$((stopped + 4)) --resume \
     --allow-config-change | grep "resumed from .*ckpt-$stopped.h5"
+
+# SIGUSR1 while the ranks are still inside MPI_Init (a preloaded MPI_Init raises it): the
+# handlers are already installed, so the run stops cleanly at its first step boundary (75).
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 # the preload comes first
+status=0
+mpi 2 -x LD_PRELOAD="$CLIPMTL_BUILDDIR/tests/pipeline/signal_in_mpi_init.so" -x ASAN_OPTIONS "$bin" train \
+    "$tmp/run.yaml" --set multitask.mode=shared --set run.name=usr1_init --set optim.steps=16 >"$tmp/usr1_init.txt" 2>&1 ||
+    status=$?
+[ "$status" -eq 75 ] || { echo "SIGUSR1 in MPI_Init: exit $status, not 75"; cat "$tmp/usr1_init.txt"; exit 1; }
+grep "stopped by a signal at step" "$tmp/usr1_init.txt"
 
 # Another rank count: resume the killed run's step-4 checkpoint on 3 ranks.
 mkdir -p "$tmp/runs/other/checkpoints-phase2"
