@@ -152,9 +152,13 @@ for s in $seeds; do
     done
 done
 # The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
-# file; phase 1 is not run again): group-shared + task-specific sets as for MmAP.
+# file; phase 1 is not run again): group-shared + task-specific sets as for MmAP. CoOp's sets are
+# 2 + 2 text tokens, so that a task's sentence is per-task CoOp's "a photo of a <class>." (ctx_init
+# has 4 words to initialise them from).
 grouped_baseline() {
-    run "pre-$1-grouped-s$2" pretrained "$1-grouped" "$2" train $(method_args $1) \
+    local halve=()
+    [ "$1" = coop ] && halve=(--set method.n_ctx_text=2)
+    run "pre-$1-grouped-s$2" pretrained "$1-grouped" "$2" train $(method_args $1) "${halve[@]}" \
         --set multitask.mode=grouped --set grouping.similarity_file="$out/pre-mmap-grouped-s$2/similarity.h5"
 }
 for s in $seeds; do
