@@ -22,6 +22,7 @@ typedef struct {
     double rss_mib;  /* peak resident memory of the child */
     double load;     /* 1-minute load average when the child ended */
     double gemm_seconds; /* of the best step, inside cm_gemm (cm_gemm_seconds) */
+    double cpu_seconds;  /* least CPU time (all threads) of a step */
 } bench_result;
 
 /* The available pairs, at most max; `only` (comma-separated names, NULL = all) filters them. */
