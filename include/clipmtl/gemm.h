@@ -12,7 +12,9 @@
  * bf16 changes only the products whose second operand is a frozen weight registered with
  * cm_gemm_freeze: that weight is read from a bfloat16 copy made once at registration, the first
  * operand is rounded to bfloat16 per call, and the product is accumulated and stored in fp32.
- * Everything else (attention's products, prompts, gradients, optimizer state) stays fp32. */
+ * These are the frozen layers' forward products and their input gradients (dY W). Everything
+ * else stays fp32: weight gradients (first operand transposed), attention's products, the
+ * prompt methods' own products, and all storage (activations, gradients, optimizer state). */
 #ifndef CLIPMTL_GEMM_H
 #define CLIPMTL_GEMM_H
 
