@@ -21,6 +21,8 @@ typedef struct {
     double ceiling;  /* best GFLOP/s of the 6304x3072x768 probe on the same path */
     double rss_mib;  /* peak resident memory of the child */
     double load;     /* 1-minute load average when the child ended */
+    double gemm_seconds; /* of the best step, inside cm_gemm (cm_gemm_seconds) */
+    double cpu_seconds;  /* least CPU time (all threads) of a step */
 } bench_result;
 
 /* The available pairs, at most max; `only` (comma-separated names, NULL = all) filters them. */

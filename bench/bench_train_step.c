@@ -17,7 +17,9 @@
  * forward and of the backward counted as 2 m n k: the linear layers, both attention products
  * and their gradients, the patch GEMM, the projections; the text tower at the tokens it really
  * runs, the last blocks at the rows they really compute), the GFLOP/s of a 6304x3072x768
- * product through the same path (bf16 reading its frozen operand in bf16), their ratio. Then
+ * product through the same path (bf16 reading its frozen operand in bf16), their ratio, and the
+ * step's time inside cm_gemm (cm_gemm_seconds: attention's per-head products count as
+ * attention's) and outside it, and its CPU time (all threads; least step). Then
  * the relative error of every prompt-gradient tensor of bf16 against fp32 (and of oneDNN fp32
  * against OpenBLAS fp32, for scale). The machine may be shared: the best of the timed steps and
  * of the probes are compared, and the load average is printed with each.
@@ -37,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clipmtl/error.h"
@@ -138,6 +141,15 @@ typedef struct {
     double flops;
 } method_bench;
 
+/* CPU time of every thread of the process: on a shared machine the step's wall time depends on
+ * the other jobs, its CPU time much less (spinning threads count in it). */
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* In the child: warm-up, o->iters timed steps (gradients of the first one returned in grads),
  * the ceiling probe after each. */
 static int run_steps(void *ctx, const bench_config *cfg, bench_result *r, float *grads_out, size_t n)
@@ -155,15 +167,17 @@ static int run_steps(void *ctx, const bench_config *cfg, bench_result *r, float 
     if (!err) printf("  [%s] warm-up step: %.2f s, loss %.4f (%s)\n", cfg->name, bench_now() - t0, loss, cm_gemm_describe());
     for (int it = 0; !err && it < mb->o->iters; it++) {
         memset(grads, 0, n * sizeof *grads);
-        double load = bench_load_average();
+        double load = bench_load_average(), g0 = cm_gemm_seconds(), c0 = cpu_seconds();
         t0 = bench_now();
         err = cm_task_step(m, &mb->set, 0, mb->params, mb->pixels, mb->labels, B, B, mb->ids, C, &arena, grads, &loss, NULL);
-        double t = bench_now() - t0, g = bench_ceiling(6304, 3072, 768, 2);
+        double t = bench_now() - t0, in_gemm = cm_gemm_seconds() - g0, cpu = cpu_seconds() - c0;
+        double g = bench_ceiling(6304, 3072, 768, 2);
         if (it == 0) memcpy(grads_out, grads, n * sizeof *grads);
-        if (t < best) best = t;
+        if (t < best) best = t, r->gemm_seconds = in_gemm;
+        if (r->cpu_seconds == 0 || cpu < r->cpu_seconds) r->cpu_seconds = cpu;
         if (g > peak) peak = g;
-        printf("  [%s] step %d: %.2f s (%.1f GFLOP/s), ceiling %.1f GFLOP/s, load %.2f\n", cfg->name, it, t,
-               mb->flops / t * 1e-9, g, load);
+        printf("  [%s] step %d: %.2f s (%.1f GFLOP/s; %.2f s in cm_gemm, %.2f s outside), %.2f CPU s, ceiling %.1f "
+               "GFLOP/s, load %.2f\n", cfg->name, it, t, mb->flops / t * 1e-9, in_gemm, t - in_gemm, cpu, g, load);
         fflush(stdout);
     }
     if (err) cm_error_print(stderr);
@@ -174,10 +188,11 @@ static int run_steps(void *ctx, const bench_config *cfg, bench_result *r, float 
     return !err;
 }
 
-/* Max |a - b| / max |b| over each tensor of the table. */
+/* Max |a - b| / max |b| over each tensor of the table, with max |b|: a tensor whose gradient is
+ * orders of magnitude below the others' shows a large relative error for the same absolute one. */
 static void print_gradient_errors(const cm_tensor_table *t, const float *a, const float *b, const char *what)
 {
-    printf("relative error of the prompt gradients, %s (max|diff| / max|ref| per tensor):\n", what);
+    printf("relative error of the prompt gradients, %s (max|diff| / max|ref| per tensor; max|ref|):\n", what);
     double worst = 0;
     for (int i = 0; i < t->count; i++) {
         const cm_tensor_desc *e = &t->entries[i];
@@ -188,7 +203,7 @@ static void print_gradient_errors(const cm_tensor_table *t, const float *a, cons
         }
         double rel = scale > 0 ? diff / scale : diff;
         if (rel > worst) worst = rel;
-        printf("  %-40s %.2e\n", e->name, rel);
+        printf("  %-40s %.2e  %.2e\n", e->name, rel, scale);
     }
     printf("  worst %.2e\n", worst);
 }
@@ -244,13 +259,14 @@ static cm_err bench_method(const cm_clip_model *m, const cm_tokenizer *tok, cm_m
         torch_best = torch_step_seconds(cm_method_name(kind), mb.ids, C, o, 1);
     }
     printf("\n%s, batch %d, %.0f GFLOP per step:\n", cm_method_name(kind), B, mb.flops * 1e-9);
-    printf("  %-13s %8s %9s %9s %10s %10s %9s %9s %10s %10s\n", "path", "s/step", "images/s", "GFLOP/s", "ceiling",
-           "step/ceil", "peak MiB", "load", "x torch", "x torch*");
+    printf("  %-13s %8s %7s %7s %7s %9s %9s %10s %10s %9s %9s %10s %10s\n", "path", "s/step", "gemm s", "other s",
+           "CPU s", "images/s", "GFLOP/s", "ceiling", "step/ceil", "peak MiB", "load", "x torch", "x torch*");
     for (int i = 0; i < nconfigs; i++) {
         const bench_result *r = &results[i];
         if (!r->ok) continue;
-        printf("  %-13s %8.2f %9.2f %9.1f %10.1f %10.2f %9.0f %9.2f", configs[i].name, r->seconds, B / r->seconds,
-               r->gflops, r->ceiling, r->gflops / r->ceiling, r->rss_mib, r->load);
+        printf("  %-13s %8.2f %7.2f %7.2f %7.2f %9.2f %9.1f %10.1f %10.2f %9.0f %9.2f", configs[i].name, r->seconds,
+               r->gemm_seconds, r->seconds - r->gemm_seconds, r->cpu_seconds, B / r->seconds, r->gflops, r->ceiling,
+               r->gflops / r->ceiling, r->rss_mib, r->load);
         if (torch_as_is > 0) printf(" %10.2f", torch_as_is / r->seconds); else printf(" %10s", "-");
         if (torch_best > 0) printf(" %10.2f\n", torch_best / r->seconds); else printf(" %10s\n", "-");
     }

@@ -4,18 +4,22 @@
 
 #include <cblas.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gemm_onednn.h"
+#include "parallel.h"
 
 static cm_gemm_path current_path = CM_GEMM_OPENBLAS;
 static cm_precision current_precision = CM_PRECISION_FP32;
 static _Thread_local int single_thread;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 static int selected; /* cm_gemm_select was called */
+static atomic_uint_fast64_t gemm_nanoseconds; /* cm_gemm_seconds */
 
 /* Frozen ranges: the model's weights (one buffer per model; a few models at most live at once). */
 enum { MAX_FROZEN = 8 };
@@ -70,7 +74,6 @@ cm_err cm_gemm_select(cm_gemm_path path, cm_precision precision)
                  cm_onednn_built() ? "this CPU has none" : "this build has no oneDNN");
     }
     current_path = path, current_precision = precision, selected = 1;
-    cm_onednn_set_threads(openblas_get_num_threads());
     for (int i = 0; i < MAX_FROZEN; i++) {
         if (!frozen[i].w) continue;
         if (precision == CM_PRECISION_BF16) CM_CHECK(make_bf16_copy(&frozen[i]));
@@ -142,17 +145,70 @@ static const uint16_t *bf16_copy(const float *B)
     return NULL;
 }
 
+static void openblas_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc)
+{
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* A oneDNN product, split into slices of rows of C (parallel.h), each computed by oneDNN on
+ * its own thread (gemm_onednn.c: one OpenMP thread per call, so its spinning pool never runs). */
+typedef struct {
+    int trans_a, trans_b, N, K, lda, ldb, ldc;
+    float alpha, beta;
+    const float *A, *B;
+    const uint16_t *b16; /* the bf16 copy of B, NULL for an fp32 product */
+    float *C;
+} onednn_product;
+
+static void onednn_rows(void *ctx, long begin, long end, int part)
+{
+    const onednn_product *p = ctx;
+    int M = (int)(end - begin);
+    const float *A = p->A + (p->trans_a ? begin : begin * p->lda);
+    float *C = p->C + begin * p->ldc;
+    (void)part;
+    if (p->b16 && cm_onednn_gemm_bf16(p->trans_b, M, p->N, p->K, p->alpha, A, p->lda, p->b16, p->ldb, p->beta, C,
+                                      p->ldc))
+        return;
+    if (cm_onednn_sgemm(p->trans_a, p->trans_b, M, p->N, p->K, p->alpha, A, p->lda, p->B, p->ldb, p->beta, C, p->ldc))
+        return;
+    openblas_gemm(p->trans_a, p->trans_b, M, p->N, p->K, p->alpha, A, p->lda, p->B, p->ldb, p->beta, C, p->ldc);
+}
+
+/* Products below MIN_SPLIT_FLOPS stay on the calling thread: starting a thread (tens of
+ * microseconds) costs about what half of such a product saves (one core: ~190 GFLOP/s fp32).
+ * A slice keeps at least MIN_SLICE_ROWS rows, so that oneDNN's kernels fill their row blocks. */
+#define MIN_SPLIT_FLOPS 8e6
+enum { MIN_SLICE_ROWS = 16 };
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+double cm_gemm_seconds(void) { return 1e-9 * (double)atomic_load_explicit(&gemm_nanoseconds, memory_order_relaxed); }
+
 void cm_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc)
 {
     if (M <= 0 || N <= 0) return;
     pthread_once(&default_once, select_default);
+    int outer = !single_thread;
+    double t0 = outer ? now_seconds() : 0;
     if (current_path == CM_GEMM_ONEDNN) {
-        int threads = single_thread ? 1 : 0;
-        const uint16_t *b16 = current_precision == CM_PRECISION_BF16 && !trans_a ? bf16_copy(B) : NULL;
-        if (b16 && cm_onednn_gemm_bf16(trans_b, M, N, K, alpha, A, lda, b16, ldb, beta, C, ldc, threads)) return;
-        if (cm_onednn_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, threads)) return;
+        onednn_product p = {trans_a, trans_b, N, K, lda, ldb, ldc, alpha, beta, A, B, NULL, C};
+        if (current_precision == CM_PRECISION_BF16 && !trans_a) p.b16 = bf16_copy(B);
+        int parts = outer && 2.0 * M * N * K >= MIN_SPLIT_FLOPS ? cm_ops_threads() : 1;
+        if (parts > M / MIN_SLICE_ROWS) parts = M / MIN_SLICE_ROWS;
+        cm_parallel_ranges(M, parts, onednn_rows, &p);
+    } else {
+        openblas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    if (outer)
+        atomic_fetch_add_explicit(&gemm_nanoseconds, (uint_fast64_t)((now_seconds() - t0) * 1e9),
+                                  memory_order_relaxed);
 }

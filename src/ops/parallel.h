@@ -1,7 +1,7 @@
-/* Internal to src/ops: the ops' own loops (attention's per-head products, elementwise passes)
- * split over threads, as many as OpenBLAS is told to use (OPENBLAS_NUM_THREADS), so that one
- * setting decides a process's parallelism. Threads are started per call: a call does
- * milliseconds of work, a thread start microseconds. */
+/* Internal to src/ops: the ops' own loops (attention's per-head products, elementwise passes,
+ * the row slices of a oneDNN product: gemm.c) split over threads, as many as OpenBLAS is told
+ * to use (OPENBLAS_NUM_THREADS), so that one setting decides a process's parallelism. Threads
+ * are started per call: a call does milliseconds of work, a thread start microseconds. */
 #ifndef CLIPMTL_OPS_PARALLEL_H
 #define CLIPMTL_OPS_PARALLEL_H
 

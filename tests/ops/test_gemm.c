@@ -2,11 +2,14 @@
  * operands, alpha and beta against a float64 product; bf16 against the float64 product of the
  * bf16-rounded operands (what fp32 accumulation of bf16 products must reproduce) and against
  * the unrounded one (the error bf16 costs); frozen ranges (only products with a frozen second
- * operand change in bf16; unfreezing restores fp32); selection errors.
+ * operand change in bf16; unfreezing restores fp32); products split over threads; products
+ * running at once on several threads; selection errors.
  *
  *   test_gemm           the checks
  *   test_gemm --paths   prints the fp32 paths available here (used by test_gemm_paths.sh) */
+#include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +99,91 @@ static void check_products(const char *label, int frozen_b, double tol_exact, do
     free(A), free(B), free(C0), free(C), free(want), free(want_bf16);
 }
 
+/* A product large enough to be split into row slices over threads (gemm.h: above about 8
+ * MFLOP, three threads here so that the slices are uneven): every transpose pair against the
+ * float64 product, as check_products. */
+static void check_split(const char *label, double tol_exact)
+{
+    const int M = 301, N = 97, K = 300, pad = 5;
+    size_t big = (size_t)(K + pad) * (M + N + pad);
+    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C0 = malloc(big * sizeof *C0);
+    float *C = malloc(big * sizeof *C), *want = malloc(big * sizeof *want);
+    fill(A, big, 4), fill(B, big, 5), fill(C0, big, 6);
+    CM_TEST_OK(cm_gemm_freeze(B, big));
+    int bf16 = cm_gemm_current_precision() == CM_PRECISION_BF16, threads = openblas_get_num_threads();
+    openblas_set_num_threads(3);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+            memcpy(C, C0, big * sizeof *C);
+            cm_gemm(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 1.0f, C, ldc);
+            reference(ta, tb, M, N, K, 0.5f, A, lda, B, ldb, 1.0f, C0, ldc, bf16 && !ta, want);
+            double e = rel_error(C, want, M, N, ldc);
+            CM_TEST(e <= tol_exact, "%s split %c%c: relative error %.2e > %.0e", label, ta ? 'T' : 'N',
+                    tb ? 'T' : 'N', e, tol_exact);
+        }
+    openblas_set_num_threads(threads);
+    cm_gemm_unfreeze(B);
+    free(A), free(B), free(C0), free(C), free(want);
+}
+
+/* Products running at once on several threads (attention's heads run so; a split product's
+ * slices too) must each give what it gives alone: no scratch (the bf16 copy of A, oneDNN's
+ * scratchpad) may be shared between running products. Each thread multiplies its own A by one
+ * frozen B, REPEATS times, on one thread (cm_gemm_single_thread) or split (outer). The oneDNN
+ * path only: OpenBLAS keeps its own buffers. */
+enum { CONCURRENT = 4, REPEATS = 16, CM = 150, CN = 120, CK = 256 }; /* 9.2 MFLOP: split when outer */
+typedef struct {
+    const float *A, *B;
+    const float *alone; /* the product computed before, with no other product running */
+    float *C;
+    int single, mismatches;
+} concurrent_job;
+
+static void *concurrent_products(void *arg)
+{
+    concurrent_job *j = arg;
+    cm_gemm_single_thread(j->single);
+    for (int r = 0; r < REPEATS; r++) {
+        cm_gemm(0, 1, CM, CN, CK, 1.0f, j->A, CK, j->B, CK, 0.0f, j->C, CN);
+        j->mismatches += memcmp(j->C, j->alone, (size_t)CM * CN * sizeof *j->C) != 0;
+    }
+    cm_gemm_single_thread(0);
+    return NULL;
+}
+
+static void check_concurrent(const char *label)
+{
+    float *B = malloc((size_t)CN * CK * sizeof *B), *A[CONCURRENT], *alone[CONCURRENT], *C[CONCURRENT];
+    fill(B, (size_t)CN * CK, 7);
+    CM_TEST_OK(cm_gemm_freeze(B, (size_t)CN * CK));
+    for (int single = 1; single >= 0; single--) {
+        concurrent_job jobs[CONCURRENT];
+        pthread_t threads[CONCURRENT];
+        for (int t = 0; t < CONCURRENT; t++) {
+            A[t] = malloc((size_t)CM * CK * sizeof *A[t]), alone[t] = malloc((size_t)CM * CN * sizeof *alone[t]);
+            C[t] = malloc((size_t)CM * CN * sizeof *C[t]);
+            fill(A[t], (size_t)CM * CK, 10 + (unsigned)t);
+            cm_gemm_single_thread(single);
+            cm_gemm(0, 1, CM, CN, CK, 1.0f, A[t], CK, B, CK, 0.0f, alone[t], CN);
+            cm_gemm_single_thread(0);
+            jobs[t] = (concurrent_job){A[t], B, alone[t], C[t], single, 0};
+        }
+        int started[CONCURRENT];
+        for (int t = 0; t < CONCURRENT; t++)
+            started[t] = pthread_create(&threads[t], NULL, concurrent_products, &jobs[t]) == 0;
+        for (int t = 0; t < CONCURRENT; t++) {
+            CM_TEST(started[t], "%s: could not start thread %d", label, t);
+            if (started[t]) pthread_join(threads[t], NULL);
+            CM_TEST(jobs[t].mismatches == 0, "%s: %d of %d products of thread %d (%s) differ from the product alone",
+                    label, jobs[t].mismatches, REPEATS, t, single ? "one thread" : "split");
+            free(A[t]), free(alone[t]), free(C[t]);
+        }
+    }
+    cm_gemm_unfreeze(B);
+    free(B);
+}
+
 int main(int argc, char **argv)
 {
     const cm_gemm_path paths[] = {CM_GEMM_OPENBLAS, CM_GEMM_ONEDNN};
@@ -127,6 +215,8 @@ int main(int argc, char **argv)
             printf("%s\n", cm_gemm_describe());
             check_products(cm_gemm_describe(), 0, tol_fp32, tol_bf16);
             check_products(cm_gemm_describe(), 1, tol_fp32, tol_bf16);
+            check_split(cm_gemm_describe(), tol_fp32);
+            if (paths[p] == CM_GEMM_ONEDNN) check_concurrent(cm_gemm_describe());
         }
     /* auto resolves to a concrete path */
     CM_TEST_OK(cm_gemm_select(CM_GEMM_AUTO, CM_PRECISION_FP32));
