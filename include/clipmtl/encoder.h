@@ -5,8 +5,9 @@
  *  - CM_ACTS_INFERENCE: every layer reuses one set of buffers and the residual
  *    stream is updated in place; only the features are meaningful afterwards.
  *  - CM_ACTS_TRAINING: every layer keeps its own ln inputs, means and rstd,
- *    qkv, attention probabilities, attention output, MLP pre-activation and
- *    activation, so that a backward pass can run through the saved values.
+ *    qkv, attention output, MLP pre-activation and activation, so that a
+ *    backward pass can run through the saved values (attention probabilities
+ *    are recomputed from q and k there).
  *  - CM_ACTS_INPUT_GRAD: for a backward to the inputs (prompts) only, with the
  *    weights frozen: the inputs of the four linear layers (ln_1 and ln_2
  *    outputs, attention output, MLP activation), which only weight gradients
@@ -43,7 +44,8 @@ typedef struct {
     float *x;                          /* [N,D] block input (ln_1's input), deep prompts inserted */
     float *ln1, *ln1_mean, *ln1_rstd;  /* [N,D], [N], [N] */
     float *qkv;                        /* [N,3D] */
-    float *probs;                      /* [B,H,T,T] softmax */
+    float *scores;                     /* the tower's attention scratch (probabilities are not
+                                          kept: the backward recomputes them from q and k) */
     float *att;                        /* [N,D] heads concatenated, out_proj's input */
     float *x_mid;                      /* [N,D] stream after the attention residual (ln_2's input) */
     float *ln2, *ln2_mean, *ln2_rstd;  /* [N,D], [N], [N] */
@@ -54,9 +56,10 @@ typedef struct {
 } cm_block_acts;
 /* The last block of a tower computes only what its pooled rows (CLS, EOT) need: the
  * features read nothing else. Its buffers keep their sizes but hold: x, ln1, ln1_mean,
- * ln1_rstd for all N rows; qkv as k|v [N,2D]; probs [B,H,T] (one query per sequence); att,
- * x_mid, ln2, ln2_mean, ln2_rstd, fc, fc_act, out compactly for the B pooled rows. The
- * pooled rows' ln_1 output and query are the tower's pool_ln1 and pool_q. */
+ * ln1_rstd for all N rows; qkv as k|v [N,2D]; att, x_mid, ln2, ln2_mean, ln2_rstd, fc,
+ * fc_act, out for the B pooled rows only (allocated so in the training modes). The pooled
+ * rows' ln_1 output, query and attention probabilities are the tower's pool_ln1, pool_q and
+ * pool_probs. */
 
 /* The stack of blocks of one tower plus the pooled head. In inference mode all
  * blocks share buffers, and x, x_mid and out are one stream updated in place. */
@@ -67,6 +70,8 @@ typedef struct {
     cm_block_acts *blocks;                 /* [layers] */
     int32_t *pool, *pool_keys;             /* [B] pooled row of each sequence; keys its query sees */
     float *pool_ln1, *pool_q;              /* [B,D] the pooled rows' ln_1 output and query */
+    float *pool_probs;                     /* [B,H,T] their attention probabilities */
+    float *scores;                         /* CM_ATTENTION_SCRATCH(T): attention's forward scratch */
     float *branch;                         /* [N,D] scratch: out_proj / c_proj output */
     float *pooled;                         /* [B,D] the pooled rows of the last output (CLS or EOT) */
     float *head_ln, *head_mean, *head_rstd; /* [B,D], [B], [B]: ln_post / ln_final of the pooled rows */

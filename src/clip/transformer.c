@@ -13,7 +13,7 @@ void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_blo
     long ND = (long)N * D;
     cm_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->x, w->ln_1_w, w->ln_1_b, N, D);
     cm_matmul_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, N, D, 3 * D);
-    cm_attention_forward(a->att, a->probs, a->qkv, s->B, s->T, D, s->H, s->causal);
+    cm_attention_forward(a->att, NULL, a->scores, a->qkv, s->B, s->T, D, s->H, s->causal);
     cm_matmul_forward(branch, a->att, w->out_w, w->out_b, N, D, D);
     cm_residual_forward(a->x_mid, a->x, branch, ND);
     cm_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x_mid, w->ln_2_w, w->ln_2_b, N, D);
@@ -35,7 +35,7 @@ static void pooled_block_forward(const cm_block_weights *w, cm_tower_acts *acts,
     cm_matmul_forward(a->qkv, a->ln1, w->qkv_w + (size_t)D * D, w->qkv_b + D, N, D, 2 * D);
     for (int b = 0; b < B; b++) memcpy(acts->pool_ln1 + (size_t)b * D, a->ln1 + ((size_t)b * T + acts->pool[b]) * D, row);
     cm_matmul_forward(acts->pool_q, acts->pool_ln1, w->qkv_w, w->qkv_b, B, D, D);
-    cm_attention_pooled_forward(a->att, a->probs, acts->pool_q, a->qkv, s->causal ? acts->pool_keys : NULL, B, T, D,
+    cm_attention_pooled_forward(a->att, acts->pool_probs, acts->pool_q, a->qkv, s->causal ? acts->pool_keys : NULL, B, T, D,
                                 s->H);
     cm_matmul_forward(acts->branch, a->att, w->out_w, w->out_b, B, D, D);
     /* In inference x_mid is the stream itself: row b is written after rows <= b were read,
@@ -83,26 +83,26 @@ void cm_tower_head_forward(cm_tower_acts *acts, const float *ln_w, const float *
 
 /* Everything of one block except x, which is the previous block's out. With `shared` (input
  * gradients only) the inputs of the four linear layers are not kept: they point into
- * shared->ln1 and shared->fc_act, one pair of buffers for all blocks. */
-static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, const cm_block_acts *shared,
+ * shared->ln1 and shared->fc_act, one pair of buffers for all blocks. The last block
+ * (`pooled`) gets the compact sizes of encoder.h: k|v for all N rows, the rest for B rows. */
+static cm_err block_acts_alloc(cm_arena *arena, const cm_block_shape *s, const cm_block_acts *shared, int pooled,
                                cm_block_acts *a)
 {
-    size_t N = (size_t)s->B * s->T, D = s->D, M = s->M;
+    size_t N = (size_t)s->B * s->T, D = s->D, M = s->M, rows = pooled ? (size_t)s->B : N;
     if (shared) a->ln1 = a->att = a->ln2 = shared->ln1;
     else CM_CHECK(cm_arena_floats(arena, N * D, &a->ln1));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
-    CM_CHECK(cm_arena_floats(arena, N * 3 * D, &a->qkv));
-    CM_CHECK(cm_arena_floats(arena, (size_t)s->B * s->H * s->T * s->T, &a->probs));
-    if (!shared) CM_CHECK(cm_arena_floats(arena, N * D, &a->att));
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->x_mid));
-    if (!shared) CM_CHECK(cm_arena_floats(arena, N * D, &a->ln2));
-    CM_CHECK(cm_arena_floats(arena, N, &a->ln2_mean));
-    CM_CHECK(cm_arena_floats(arena, N, &a->ln2_rstd));
-    CM_CHECK(cm_arena_floats(arena, N * M, &a->fc));
+    CM_CHECK(cm_arena_floats(arena, N * (pooled ? 2 : 3) * D, &a->qkv));
+    if (!shared) CM_CHECK(cm_arena_floats(arena, rows * D, &a->att));
+    CM_CHECK(cm_arena_floats(arena, rows * D, &a->x_mid));
+    if (!shared) CM_CHECK(cm_arena_floats(arena, rows * D, &a->ln2));
+    CM_CHECK(cm_arena_floats(arena, rows, &a->ln2_mean));
+    CM_CHECK(cm_arena_floats(arena, rows, &a->ln2_rstd));
+    CM_CHECK(cm_arena_floats(arena, rows * M, &a->fc));
     if (shared) a->fc_act = shared->fc_act;
-    else CM_CHECK(cm_arena_floats(arena, N * M, &a->fc_act));
-    CM_CHECK(cm_arena_floats(arena, N * D, &a->out));
+    else CM_CHECK(cm_arena_floats(arena, rows * M, &a->fc_act));
+    CM_CHECK(cm_arena_floats(arena, rows * D, &a->out));
     return CM_OK;
 }
 
@@ -117,7 +117,6 @@ static cm_err shared_acts_alloc(cm_arena *arena, const cm_block_shape *s, cm_blo
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
     CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
     CM_CHECK(cm_arena_floats(arena, N * 3 * D, &a->qkv));
-    CM_CHECK(cm_arena_floats(arena, (size_t)s->B * s->H * s->T * s->T, &a->probs));
     CM_CHECK(cm_arena_floats(arena, N * M, &a->fc));
     a->att = a->ln2 = a->ln1;
     a->ln2_mean = a->ln1_mean;
@@ -152,7 +151,7 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
         for (int l = 0; l < layers; l++) {
             cm_block_acts *a = measuring ? &scratch : &acts->blocks[l];
             a->x = x;
-            CM_CHECK(block_acts_alloc(arena, shape, mode == CM_ACTS_INPUT_GRAD ? &shared : NULL, a));
+            CM_CHECK(block_acts_alloc(arena, shape, mode == CM_ACTS_INPUT_GRAD ? &shared : NULL, l == layers - 1, a));
             x = a->out;
         }
     } else {
@@ -167,6 +166,9 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
     CM_CHECK(cm_arena_alloc(arena, B * sizeof(int32_t), &keys));
     acts->pool = pool;
     acts->pool_keys = keys;
+    CM_CHECK(cm_arena_floats(arena, CM_ATTENTION_SCRATCH(shape->T), &acts->scores));
+    CM_CHECK(cm_arena_floats(arena, B * shape->H * shape->T, &acts->pool_probs));
+    for (int l = 0; !measuring && l < layers; l++) acts->blocks[l].scores = acts->scores;
     CM_CHECK(cm_arena_floats(arena, B * D, &acts->pool_ln1));
     CM_CHECK(cm_arena_floats(arena, B * D, &acts->pool_q));
     CM_CHECK(cm_arena_floats(arena, N * D, &acts->branch));
@@ -227,7 +229,7 @@ void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm
     zero(g->d_narrow, ND);
     cm_matmul_backward(g->d_narrow, GRAD(dw, out_w), GRAD(dw, out_b), d_stream, a->att, w->out_w, N, D, D);
     zero(g->d_wide, 3 * ND);
-    cm_attention_backward(g->d_wide, g->d_scores, g->d_narrow, a->qkv, a->probs, s->B, s->T, D, s->H);
+    cm_attention_backward(g->d_wide, g->d_scores, g->d_narrow, a->qkv, NULL, s->B, s->T, D, s->H, s->causal);
     zero(g->d_narrow, ND);
     cm_matmul_backward(g->d_narrow, GRAD(dw, qkv_w), GRAD(dw, qkv_b), g->d_wide, a->ln1, w->qkv_w, N, D, 3 * D);
     cm_layernorm_backward(d_stream, GRAD(dw, ln_1_w), GRAD(dw, ln_1_b), g->d_narrow, a->x, w->ln_1_w, a->ln1_mean,
@@ -270,7 +272,7 @@ static void pooled_block_backward(const cm_block_weights *w, cm_block_weights *d
     cm_matmul_backward(d_att, GRAD(dw, out_w), GRAD(dw, out_b), d_xmid, a->att, w->out_w, B, D, D);
     zero(dq, BD);
     zero(g->d_wide, (size_t)N * 2 * D);
-    cm_attention_pooled_backward(dq, g->d_wide, g->d_scores, d_att, acts->pool_q, a->qkv, a->probs,
+    cm_attention_pooled_backward(dq, g->d_wide, g->d_scores, d_att, acts->pool_q, a->qkv, acts->pool_probs,
                                  s->causal ? acts->pool_keys : NULL, B, T, D, s->H);
     /* k|v = ln1 W_kv^T for every row, q = ln1[pooled] W_q^T: rows [D,3D) and [0,D) of in_proj */
     zero(g->d_narrow, (size_t)N * D);

@@ -53,22 +53,28 @@ typedef struct {
     int T, D, H, causal;
 } attention_job;
 
+/* The probabilities of pair (sequence b, head h) into p [T,T]: the forward's and the backward's
+ * recomputation are the same calls on the same operands, hence bitwise the same values. */
+static void pair_probs(const attention_job *j, long b, long h, float *p)
+{
+    int T = j->T, D = j->D, hd = D / j->H, ld = 3 * D;
+    const float *q = j->qkv + b * T * ld + h * hd, *k = q + D;
+    cm_gemm(0, 1, T, T, hd, 1.0f / sqrtf((float)hd), q, ld, k, ld, 0.0f, p, T);
+    softmax_rows(p, T, j->causal);
+}
+
 /* Pairs (sequence b, head h) p = b H + h in [begin, end). */
 static void forward_pairs(void *arg, long begin, long end, int part)
 {
     const attention_job *j = arg;
     int T = j->T, D = j->D, H = j->H, hd = D / H, ld = 3 * D;
-    float scale = 1.0f / sqrtf((float)hd);
     for (long pair = begin; pair < end; pair++) {
         long b = pair / H, h = pair % H;
-        const float *q = j->qkv + b * T * ld + h * hd, *k = q + D, *v = q + 2 * D;
-        float *p = j->probs + pair * T * T;
-        cm_gemm(0, 1, T, T, hd, scale, q, ld, k, ld, 0.0f, p, T);
-        softmax_rows(p, T, j->causal);
-        cm_gemm(0, 0, T, hd, T, 1.0f, p, T, v, ld, 0.0f,
-                    j->out + b * T * D + h * hd, D);
+        float *p = j->probs ? j->probs + pair * T * T : j->scratch + (long)part * T * T;
+        pair_probs(j, b, h, p);
+        cm_gemm(0, 0, T, hd, T, 1.0f, p, T, j->qkv + b * T * ld + 2 * D + h * hd, ld, 0.0f,
+                j->out + b * T * D + h * hd, D);
     }
-    (void)part;
 }
 
 /* The per-head GEMMs run on one thread each, the (sequence, head) pairs split over the threads
@@ -82,28 +88,32 @@ static void run_pairs(cm_range_fn fn, attention_job *job, int B)
     if (threads > 1) openblas_set_num_threads(threads);
 }
 
-void cm_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int D, int H, int causal)
+void cm_attention_forward(float *out, float *probs, float *scratch, const float *qkv, int B, int T, int D, int H,
+                          int causal)
 {
-    attention_job job = {.out = out, .probs = probs, .qkv = qkv, .T = T, .D = D, .H = H, .causal = causal};
+    attention_job job = {.out = out, .probs = probs, .scratch = scratch, .qkv = qkv, .T = T, .D = D, .H = H,
+                         .causal = causal};
     run_pairs(forward_pairs, &job, B);
 }
 
 /* Per (sequence, head), with P the probs, dY the output gradient of the head:
  *   dV += P^T dY;  dP = dY V^T;  dS = P o (dP - rowsum(P o dP));
  *   dQ += scale dS K;  dK += scale dS^T Q.
- * Masked entries have P = 0, hence dS = 0: the mask needs no special case. */
+ * Masked entries have P = 0, hence dS = 0: the mask needs no special case. Without saved
+ * probs, P is recomputed into the thread's second scratch block. */
 static void backward_pairs(void *arg, long begin, long end, int part)
 {
     const attention_job *j = arg;
     int T = j->T, D = j->D, H = j->H, hd = D / H, ld = 3 * D;
     float scale = 1.0f / sqrtf((float)hd);
-    float *ds = j->scratch + (long)part * T * T;
+    float *ds = j->scratch + 2L * part * T * T, *recomputed = ds + (long)T * T;
     for (long pair = begin; pair < end; pair++) {
         long b = pair / H, h = pair % H;
         const float *q = j->qkv + b * T * ld + h * hd, *k = q + D, *v = q + 2 * D;
         float *dq = j->dqkv + b * T * ld + h * hd, *dk = dq + D, *dv = dq + 2 * D;
         const float *dy = j->dout + b * T * D + h * hd;
-        const float *p = j->probs_in + pair * T * T;
+        const float *p = j->probs_in ? j->probs_in + pair * T * T : recomputed;
+        if (!j->probs_in) pair_probs(j, b, h, recomputed);
         cm_gemm(1, 0, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
         cm_gemm(0, 1, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
         for (int t = 0; t < T; t++) {
@@ -119,10 +129,10 @@ static void backward_pairs(void *arg, long begin, long end, int part)
 }
 
 void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
-                           int B, int T, int D, int H)
+                           int B, int T, int D, int H, int causal)
 {
     attention_job job = {.dqkv = dqkv, .scratch = scratch, .dout = dout, .qkv = qkv, .probs_in = probs, .T = T,
-                         .D = D, .H = H};
+                         .D = D, .H = H, .causal = causal};
     run_pairs(backward_pairs, &job, B);
 }
 

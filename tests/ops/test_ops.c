@@ -233,20 +233,21 @@ static void test_project(void)
 /* ---- attention ----------------------------------------------------------- */
 
 typedef struct {
-    float *out, *probs, *qkv;
+    float *out, *probs, *scratch, *qkv;
     int B, T, D, H, causal;
 } att_ctx;
 
 static void att_run(void *v)
 {
     att_ctx *c = v;
-    cm_attention_forward(c->out, c->probs, c->qkv, c->B, c->T, c->D, c->H, c->causal);
+    cm_attention_forward(c->out, c->probs, c->scratch, c->qkv, c->B, c->T, c->D, c->H, c->causal);
 }
 
 static void test_attention(const char *k, int B, int T, int D, int H, int causal)
 {
     size_t nqkv = (size_t)B * T * 3 * D, ny = (size_t)B * T * D, np = (size_t)B * H * T * T;
-    att_ctx c = {zeros(ny), zeros(np), fixture(k, "qkv", nqkv), B, T, D, H, causal};
+    float *scratch = zeros(CM_ATTENTION_SCRATCH(T));
+    att_ctx c = {zeros(ny), zeros(np), scratch, fixture(k, "qkv", nqkv), B, T, D, H, causal};
     float *dout = fixture(k, "dout", ny);
     att_run(&c);
     check(k, "out", c.out, fixture(k, "out", ny), ny, TOL_REF);
@@ -258,11 +259,20 @@ static void test_attention(const char *k, int B, int T, int D, int H, int causal
                 for (int j = t + 1; j < T; j++) masked_nonzero += c.probs[((size_t)bh * T + t) * T + j] != 0.0f;
         CM_TEST(masked_nonzero == 0, "%s: %d masked probabilities are not exactly zero", k, masked_nonzero);
     }
-    float *dqkv = zeros(nqkv), *scratch = zeros(CM_ATTENTION_SCRATCH(T)), *ref = fixture(k, "dqkv", nqkv);
-    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H);
+    /* Without saved probs (the training step's way) the output is bitwise the same. */
+    float *unsaved = zeros(ny);
+    cm_attention_forward(unsaved, NULL, scratch, c.qkv, B, T, D, H, causal);
+    CM_TEST(!memcmp(unsaved, c.out, ny * sizeof(float)), "%s: out without saved probs differs", k);
+    float *dqkv = zeros(nqkv), *ref = fixture(k, "dqkv", nqkv);
+    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H, causal);
     check(k, "dqkv", dqkv, ref, nqkv, TOL_REF);
-    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H);
+    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H, causal);
     check_doubled(k, "dqkv", dqkv, ref, nqkv);
+    /* Recomputing the probs in the backward gives bitwise the gradient of saved probs. */
+    float *recomputed = zeros(nqkv);
+    cm_attention_backward(recomputed, scratch, dout, c.qkv, NULL, B, T, D, H, causal);
+    cm_attention_backward(recomputed, scratch, dout, c.qkv, NULL, B, T, D, H, causal);
+    CM_TEST(!memcmp(recomputed, dqkv, nqkv * sizeof(float)), "%s: dqkv with recomputed probs differs", k);
     fd_problem p = {att_run, &c, c.out, dout, (long)ny};
     check_fd(k, "dqkv", &p, c.qkv, nqkv, ref);
 }
