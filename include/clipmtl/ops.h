@@ -88,6 +88,12 @@ void cm_residual_forward(float *out, const float *a, const float *b, long n);
 /* da += dout, db += dout (each NULL-able); da may alias db's source stream. */
 void cm_residual_backward(float *da, float *db, const float *dout, long n);
 
+/* ---- bfloat16 storage (src/ops/bf16.c) -----------------------------------
+ * Activations a backward reads, kept at half the memory (compute.precision bf16): dst [n] =
+ * src rounded to nearest even bfloat16 (the upper half of its fp32 bits), and back, exactly. */
+void cm_bf16_store(uint16_t *dst, const float *src, long n);
+void cm_bf16_load(float *dst, const uint16_t *src, long n);
+
 /* ---- patch embedding (src/ops/patch_embed.c) -----------------------------
  * The stride-P, bias-free P x P convolution of CLIP's conv1 as one GEMM:
  * pixels [B,C,H,W] are cut into the G = (H/P)*(W/P) patches of each image in

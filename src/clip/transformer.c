@@ -5,19 +5,26 @@
 #include <string.h>
 
 #include "clipmtl/encoder.h"
+#include "clipmtl/gemm.h"
 #include "clipmtl/ops.h"
 
 void cm_block_forward(const cm_block_weights *w, const cm_block_shape *s, cm_block_acts *a, float *branch)
 {
     int N = s->B * s->T, D = s->D, M = s->M;
     long ND = (long)N * D;
+    /* bf16 layout: each saved value is rounded into its copy before its buffer is reused (fc
+     * by its activation, x by the output); the forward itself computes on the fp32 values. */
+    if (a->x16) cm_bf16_store(a->x16, a->x, ND);
     cm_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, a->x, w->ln_1_w, w->ln_1_b, N, D);
     cm_matmul_forward(a->qkv, a->ln1, w->qkv_w, w->qkv_b, N, D, 3 * D);
+    if (a->qkv16) cm_bf16_store(a->qkv16, a->qkv, 3 * ND);
     cm_attention_forward(a->att, NULL, a->scores, a->qkv, s->B, s->T, D, s->H, s->causal);
     cm_matmul_forward(branch, a->att, w->out_w, w->out_b, N, D, D);
     cm_residual_forward(a->x_mid, a->x, branch, ND);
+    if (a->x_mid16) cm_bf16_store(a->x_mid16, a->x_mid, ND);
     cm_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->x_mid, w->ln_2_w, w->ln_2_b, N, D);
     cm_matmul_forward(a->fc, a->ln2, w->fc_w, w->fc_b, N, D, M);
+    if (a->fc16) cm_bf16_store(a->fc16, a->fc, (long)N * M);
     cm_quick_gelu_forward(a->fc_act, a->fc, (long)N * M);
     cm_matmul_forward(branch, a->fc_act, w->proj_w, w->proj_b, N, M, D);
     cm_residual_forward(a->out, a->x_mid, branch, ND);
@@ -126,6 +133,38 @@ static cm_err shared_acts_alloc(cm_arena *arena, const cm_block_shape *s, cm_blo
     return CM_OK;
 }
 
+static cm_err halves_alloc(cm_arena *arena, size_t n, uint16_t **p)
+{
+    void *v;
+    CM_CHECK(cm_arena_alloc(arena, n * sizeof(uint16_t), &v));
+    *p = v;
+    return CM_OK;
+}
+
+/* The bf16 layout of a block before the last (input gradients only): its saved x, qkv, x_mid
+ * and fc are bfloat16 copies of its own; the fp32 values live in working buffers all blocks
+ * share: the stream (x, also out), `work` (qkv, x_mid) and the shared linear inputs (fc computed
+ * into fc_act's buffer, the activation then in place). */
+static cm_err bf16_block_alloc(cm_arena *arena, const cm_block_shape *s, const cm_block_acts *work,
+                               const cm_block_acts *shared, cm_block_acts *a)
+{
+    size_t N = (size_t)s->B * s->T, D = s->D, M = s->M;
+    a->out = a->x;
+    a->ln1 = a->att = a->ln2 = shared->ln1;
+    a->fc = a->fc_act = shared->fc_act;
+    a->qkv = work->qkv;
+    a->x_mid = work->x_mid;
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln1_mean));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln1_rstd));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln2_mean));
+    CM_CHECK(cm_arena_floats(arena, N, &a->ln2_rstd));
+    CM_CHECK(halves_alloc(arena, N * D, &a->x16));
+    CM_CHECK(halves_alloc(arena, N * 3 * D, &a->qkv16));
+    CM_CHECK(halves_alloc(arena, N * D, &a->x_mid16));
+    CM_CHECK(halves_alloc(arena, N * M, &a->fc16));
+    return CM_OK;
+}
+
 cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int layers, cm_acts_mode mode,
                            cm_tower_acts *acts)
 {
@@ -139,23 +178,35 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
     cm_block_acts scratch; /* receives the (NULL) pointers while measuring */
     acts->blocks = blocks;
     if (mode == CM_ACTS_TRAINING || mode == CM_ACTS_INPUT_GRAD) {
-        cm_block_acts shared = {0};
+        cm_block_acts shared = {0}, work = {0};
+        size_t N = (size_t)shape->B * shape->T;
+        acts->bf16 = mode == CM_ACTS_INPUT_GRAD && cm_gemm_current_precision() == CM_PRECISION_BF16;
         if (mode == CM_ACTS_INPUT_GRAD) {
             /* ln_1 out, attention out and ln_2 out are each consumed before the next is made */
-            size_t N = (size_t)shape->B * shape->T;
             CM_CHECK(cm_arena_floats(arena, N * shape->D, &shared.ln1));
             CM_CHECK(cm_arena_floats(arena, N * shape->M, &shared.fc_act));
+            acts->work_narrow = shared.ln1;
+            acts->work_wide = shared.fc_act;
+        }
+        if (acts->bf16) {
+            CM_CHECK(cm_arena_floats(arena, N * 3 * shape->D, &work.qkv));
+            CM_CHECK(cm_arena_floats(arena, N * shape->D, &work.x_mid));
         }
         float *x;
-        CM_CHECK(cm_arena_floats(arena, (size_t)shape->B * shape->T * shape->D, &x));
+        CM_CHECK(cm_arena_floats(arena, N * shape->D, &x));
         for (int l = 0; l < layers; l++) {
             cm_block_acts *a = measuring ? &scratch : &acts->blocks[l];
+            memset(a, 0, sizeof *a);
             a->x = x;
-            CM_CHECK(block_acts_alloc(arena, shape, mode == CM_ACTS_INPUT_GRAD ? &shared : NULL, l == layers - 1, a));
+            if (acts->bf16 && l < layers - 1) CM_CHECK(bf16_block_alloc(arena, shape, &work, &shared, a));
+            else
+                CM_CHECK(block_acts_alloc(arena, shape, mode == CM_ACTS_INPUT_GRAD ? &shared : NULL, l == layers - 1,
+                                          a));
             x = a->out;
         }
     } else {
         cm_block_acts *a = measuring ? &scratch : &acts->blocks[0];
+        memset(a, 0, sizeof *a);
         CM_CHECK(shared_acts_alloc(arena, shape, a));
         if (!measuring)
             for (int l = 1; l < layers; l++) acts->blocks[l] = acts->blocks[0];
@@ -304,7 +355,21 @@ void cm_tower_backward(const cm_block_weights *blocks, cm_block_weights *d_block
     for (int l = acts->layers - 1; l >= 0; l--) {
         cm_block_weights *dw = d_blocks ? &d_blocks[l] : NULL;
         if (l == acts->layers - 1) pooled_block_backward(&blocks[l], dw, acts, &acts->blocks[l], d_pooled, g);
-        else cm_block_backward(&blocks[l], dw, s, &acts->blocks[l], g);
+        else if (acts->bf16) {
+            /* The saved values come back into the working buffers, x into the shared linear input
+             * (free: an input-gradient backward reads no linear input) and not the stream, which
+             * stays the last block's x. */
+            cm_block_acts a = acts->blocks[l];
+            long ND = (long)s->B * s->T * s->D;
+            a.x = acts->work_narrow;
+            a.ln1 = a.att = a.ln2 = a.fc_act = a.out = NULL;
+            cm_bf16_load(a.x, a.x16, ND);
+            cm_bf16_load(a.qkv, a.qkv16, 3 * ND);
+            cm_bf16_load(a.x_mid, a.x_mid16, ND);
+            cm_bf16_load(a.fc, a.fc16, (long)s->B * s->T * s->M);
+            cm_block_backward(&blocks[l], dw, s, &a, g);
+        } else
+            cm_block_backward(&blocks[l], dw, s, &acts->blocks[l], g);
         if (l == 0 || rows <= 0 || l >= deep->depth) continue;
         if (d_deep) {
             float *dp = d_deep->values + (size_t)l * d_deep->n * d_deep->width;

@@ -15,6 +15,7 @@ libclipmtl_a_SOURCES += \
   src/ops/attention.c \
   src/ops/activation.c \
   src/ops/residual.c \
+  src/ops/bf16.c \
   src/ops/patch_embed.c \
   src/ops/embedding.c \
   src/ops/parallel.c

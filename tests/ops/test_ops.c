@@ -430,6 +430,64 @@ static void test_embedding(void)
     check_fd(k, "dtable", &p, c.table, nt, ref);
 }
 
+/* ---- bfloat16 storage ---------------------------------------------------- */
+
+static float from_bits(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Round to nearest even decided by distances in double: of the two bfloat16 values around x
+ * (x's upper half truncated, and the next one away from zero) the nearer, the even one on a
+ * tie. Independent of cm_bf16_store's carry trick. */
+static uint16_t bf16_reference(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)(lo + 1);
+    double dlo = fabs((double)x - from_bits((uint32_t)lo << 16));
+    double dhi = fabs((double)from_bits((uint32_t)hi << 16) - x);
+    if (dlo < dhi) return lo;
+    if (dhi < dlo) return hi;
+    return (lo & 1) ? hi : lo;
+}
+
+static void test_bf16_storage(void)
+{
+    /* exact, tie to even (down and up), above and below the tie, negative, overflow to inf */
+    const uint32_t bits[] = {0x3f800000, 0x3f808000, 0x3f818000, 0x3f808001, 0x3f807fff, 0xbf808001, 0x7f7fffff,
+                             0x7f800000, 0x00000000, 0x80000000};
+    const uint16_t want[] = {0x3f80, 0x3f80, 0x3f82, 0x3f81, 0x3f80, 0xbf81, 0x7f80, 0x7f80, 0x0000, 0x8000};
+    enum { CASES = sizeof bits / sizeof *bits };
+    float x[CASES];
+    uint16_t h[CASES];
+    for (int i = 0; i < CASES; i++) x[i] = from_bits(bits[i]);
+    cm_bf16_store(h, x, CASES);
+    for (int i = 0; i < CASES; i++)
+        CM_TEST(h[i] == want[i], "bf16 of 0x%08x: 0x%04x, want 0x%04x", bits[i], h[i], want[i]);
+    /* A long odd length: split over threads, with a tail. Every value's copy is the nearest
+     * bfloat16 and reads back exactly as that value. */
+    const long n = (1L << 20) + 3;
+    float *v = keep(malloc((size_t)n * sizeof *v)), *back = zeros((size_t)n);
+    uint16_t *half = (uint16_t *)keep(malloc((size_t)n * sizeof *half));
+    uint32_t state = 12345;
+    for (long i = 0; i < n; i++) {
+        state = state * 1664525u + 1013904223u;
+        v[i] = ldexpf((float)(state >> 8) / (1 << 24) - 0.5f, (int)(state % 40) - 20);
+    }
+    cm_bf16_store(half, v, n);
+    cm_bf16_load(back, half, n);
+    long wrong = 0, inexact = 0;
+    for (long i = 0; i < n; i++) {
+        wrong += half[i] != bf16_reference(v[i]);
+        inexact += back[i] != from_bits((uint32_t)half[i] << 16);
+    }
+    CM_TEST(wrong == 0, "bf16 store: %ld of %ld values not rounded to the nearest even", wrong, n);
+    CM_TEST(inexact == 0, "bf16 load: %ld of %ld values not read back exactly", inexact, n);
+}
+
 int main(void)
 {
     test_layernorm();
@@ -444,6 +502,7 @@ int main(void)
     test_residual();
     test_patch_embed();
     test_embedding();
+    test_bf16_storage();
     release_all();
     return cm_test_summary();
 }
