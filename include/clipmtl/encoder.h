@@ -115,8 +115,7 @@ void cm_tower_head_forward(cm_tower_acts *acts, const float *ln_w, const float *
 typedef struct {
     float *d_stream; /* [N,D] gradient of the residual stream, walked from the output down */
     float *d_narrow; /* [N,D] d(ln_2 out), d(attention out), d(ln_1 out) in turn */
-    float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), then d(qkv) */
-    float *d_fc;     /* [N,M] d(c_fc out) */
+    float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), in place d(c_fc out), then d(qkv) */
     float *d_scores; /* attention backward scratch, CM_ATTENTION_SCRATCH(T) */
     float *d_pool;   /* [4,B,D] the last block's compact gradients */
     float *d_head_ln, *d_pooled; /* [B,D] the head's: d(its layernorm output), d(acts->pooled) */

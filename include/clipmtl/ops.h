@@ -81,6 +81,9 @@ void cm_attention_pooled_backward(float *dq, float *dkv, float *scratch, const f
 void cm_quick_gelu_forward(float *out, const float *inp, long n);
 /* dinp += dout * d/dx[x sigmoid(1.702 x)]; inp is the forward input. */
 void cm_quick_gelu_backward(float *dinp, const float *dout, const float *inp, long n);
+/* d = d * d/dx[x sigmoid(1.702 x)] in place: for a gradient nothing else adds to, which then
+ * needs neither a second buffer nor its zeroing (the blocks' MLP: [N,M] each). */
+void cm_quick_gelu_backward_inplace(float *d, const float *inp, long n);
 
 /* ---- residual add (src/ops/residual.c) -----------------------------------
  * out = a + b over n values; out may alias a or b. */

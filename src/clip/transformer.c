@@ -238,7 +238,6 @@ cm_err cm_tower_grads_alloc(cm_arena *arena, const cm_block_shape *s, cm_tower_g
     CM_CHECK(cm_arena_floats(arena, N * D, &g->d_stream));
     CM_CHECK(cm_arena_floats(arena, N * D, &g->d_narrow));
     CM_CHECK(cm_arena_floats(arena, N * wide, &g->d_wide));
-    CM_CHECK(cm_arena_floats(arena, N * M, &g->d_fc));
     CM_CHECK(cm_arena_floats(arena, CM_ATTENTION_SCRATCH(s->T), &g->d_scores));
     CM_CHECK(cm_arena_floats(arena, 4 * (size_t)s->B * D, &g->d_pool));
     CM_CHECK(cm_arena_floats(arena, (size_t)s->B * D, &g->d_head_ln));
@@ -270,10 +269,9 @@ void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm
      * unchanged, so the MLP's contribution is added onto it in place. */
     zero(g->d_wide, NM);
     cm_matmul_backward(g->d_wide, GRAD(dw, proj_w), GRAD(dw, proj_b), d_stream, a->fc_act, w->proj_w, N, M, D);
-    zero(g->d_fc, NM);
-    cm_quick_gelu_backward(g->d_fc, g->d_wide, a->fc, (long)NM);
+    cm_quick_gelu_backward_inplace(g->d_wide, a->fc, (long)NM); /* now d(c_fc out) */
     zero(g->d_narrow, ND);
-    cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_fc, a->ln2, w->fc_w, N, D, M);
+    cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_wide, a->ln2, w->fc_w, N, D, M);
     cm_layernorm_backward(d_stream, GRAD(dw, ln_2_w), GRAD(dw, ln_2_b), g->d_narrow, a->x_mid, w->ln_2_w,
                           a->ln2_mean, a->ln2_rstd, N, D);
     /* d_stream is now d(x_mid); x_mid = x + out_proj(attn(ln_1(x))) likewise. */
@@ -311,10 +309,9 @@ static void pooled_block_backward(const cm_block_weights *w, cm_block_weights *d
     /* out = x_mid + c_proj(qgelu(c_fc(ln_2(x_mid)))) on the compact rows */
     zero(g->d_wide, (size_t)B * M);
     cm_matmul_backward(g->d_wide, GRAD(dw, proj_w), GRAD(dw, proj_b), d_pooled, a->fc_act, w->proj_w, B, M, D);
-    zero(g->d_fc, (size_t)B * M);
-    cm_quick_gelu_backward(g->d_fc, g->d_wide, a->fc, (long)B * M);
+    cm_quick_gelu_backward_inplace(g->d_wide, a->fc, (long)B * M);
     zero(g->d_narrow, BD);
-    cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_fc, a->ln2, w->fc_w, B, D, M);
+    cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_wide, a->ln2, w->fc_w, B, D, M);
     memcpy(d_xmid, d_pooled, BD * sizeof(float));
     cm_layernorm_backward(d_xmid, GRAD(dw, ln_2_w), GRAD(dw, ln_2_b), g->d_narrow, a->x_mid, w->ln_2_w, a->ln2_mean,
                           a->ln2_rstd, B, D);

@@ -48,6 +48,20 @@ static void backward_range(void *arg, long begin, long end, int part)
     (void)part;
 }
 
+static void backward_inplace_range(void *arg, long begin, long end, int part)
+{
+    const gelu_job *j = arg;
+    float *d = j->out + begin;
+    const float *inp = j->inp + begin;
+    long i = 0, n = end - begin;
+    for (; i + 4 <= n; i += 4) cm_v4_store(d + i, gelu_grad(cm_v4_load(inp + i), cm_v4_load(d + i)));
+    if (i < n) {
+        int r = (int)(n - i);
+        cm_v4_store_part(d + i, gelu_grad(cm_v4_load_part(inp + i, r, 0.0f), cm_v4_load_part(d + i, r, 0.0f)), r);
+    }
+    (void)part;
+}
+
 /* Elementwise, so split over threads with the same result (parallel.h). */
 void cm_quick_gelu_forward(float *out, const float *inp, long n)
 {
@@ -59,4 +73,10 @@ void cm_quick_gelu_backward(float *dinp, const float *dout, const float *inp, lo
 {
     gelu_job j = {dinp, inp, dout};
     cm_parallel_ranges(n, cm_ops_parts(n), backward_range, &j);
+}
+
+void cm_quick_gelu_backward_inplace(float *d, const float *inp, long n)
+{
+    gelu_job j = {d, inp, NULL};
+    cm_parallel_ranges(n, cm_ops_parts(n), backward_inplace_range, &j);
 }

@@ -39,6 +39,18 @@ static void softmax_row(float *row, int keep, int T)
     for (; j < T; j++) row[j] = 0.0f;
 }
 
+/* The softmax's backward on one row in place: d = p o (d - p.d), 4 lanes at a time. */
+static void softmax_grad_row(const float *p, float *d, int T)
+{
+    int i, tail = T % 4, body = T - tail;
+    cm_v4 acc = cm_v4_splat(0.0f);
+    for (i = 0; i < body; i += 4) acc += cm_v4_load(p + i) * cm_v4_load(d + i);
+    if (tail) acc += cm_v4_load_part(p + body, tail, 0.0f) * cm_v4_load_part(d + body, tail, 0.0f);
+    cm_v4 dot = cm_v4_splat(cm_v4_sum(acc));
+    for (i = 0; i < body; i += 4) cm_v4_store(d + i, cm_v4_load(p + i) * (cm_v4_load(d + i) - dot));
+    for (; i < T; i++) d[i] = p[i] * (d[i] - dot[0]);
+}
+
 /* Row-wise softmax of a [T,T] score block; with causal, row t keeps columns 0..t. */
 static void softmax_rows(float *s, int T, int causal)
 {
@@ -116,13 +128,7 @@ static void backward_pairs(void *arg, long begin, long end, int part)
         if (!j->probs_in) pair_probs(j, b, h, recomputed);
         cm_gemm(1, 0, T, hd, T, 1.0f, p, T, dy, D, 1.0f, dv, ld);
         cm_gemm(0, 1, T, T, hd, 1.0f, dy, D, v, ld, 0.0f, ds, T);
-        for (int t = 0; t < T; t++) {
-            const float *prow = p + (long)t * T;
-            float *drow = ds + (long)t * T;
-            float dot = 0.0f;
-            for (int i = 0; i < T; i++) dot += prow[i] * drow[i];
-            for (int i = 0; i < T; i++) drow[i] = prow[i] * (drow[i] - dot);
-        }
+        for (int t = 0; t < T; t++) softmax_grad_row(p + (long)t * T, ds + (long)t * T, T);
         cm_gemm(0, 0, T, hd, T, scale, ds, T, k, ld, 1.0f, dq, ld);
         cm_gemm(1, 0, T, hd, T, scale, ds, T, q, ld, 1.0f, dk, ld);
     }
@@ -178,9 +184,7 @@ static void pooled_backward_pairs(void *arg, long begin, long end, int part)
         float *dk = j->dkv + b * T * ld + h * hd, *dv = dk + D;
         cblas_sger(CblasRowMajor, n, hd, 1.0f, p, 1, dy, 1, dv, ld);
         cblas_sgemv(CblasRowMajor, CblasNoTrans, n, hd, 1.0f, v, ld, dy, 1, 0.0f, ds, 1);
-        float dot = 0.0f;
-        for (int t = 0; t < n; t++) dot += p[t] * ds[t];
-        for (int t = 0; t < n; t++) ds[t] = p[t] * (ds[t] - dot);
+        softmax_grad_row(p, ds, n);
         cblas_sgemv(CblasRowMajor, CblasTrans, n, hd, scale, k, ld, ds, 1, 1.0f, j->dq + b * D + h * hd, 1);
         cblas_sger(CblasRowMajor, n, hd, scale, ds, 1, q, 1, dk, ld);
     }

@@ -310,6 +310,13 @@ static void test_quick_gelu(void)
     memcpy(inplace, c.a, n * sizeof *inplace);
     cm_quick_gelu_forward(inplace, inplace, n);
     check(k, "out in place", inplace, c.out, n, 0.0);
+    /* The in-place backward against the same reference, and bitwise the += of a zeroed buffer. */
+    memcpy(inplace, dout, n * sizeof *inplace);
+    cm_quick_gelu_backward_inplace(inplace, c.a, n);
+    check(k, "dinp in place", inplace, ref, n, TOL_REF);
+    float *added = zeros(n);
+    cm_quick_gelu_backward(added, dout, c.a, n);
+    check(k, "dinp in place vs added", inplace, added, n, 0.0);
 }
 
 /* Over a wide range against the formula evaluated in double from the float
