@@ -361,6 +361,18 @@ static void test_residual(void)
     fd_problem p = {res_run, &c, c.out, dout, n};
     check_fd(k, "da", &p, c.a, n, ref_da);
     check_fd(k, "db", &p, c.b, n, ref_db);
+    /* A long odd length, split over threads with a tail: every sum exact, in place too. */
+    const long big = (1L << 20) + 3;
+    float *x = zeros((size_t)big), *y = zeros((size_t)big), *sum = zeros((size_t)big);
+    for (long i = 0; i < big; i++) x[i] = (float)(i % 1000) * 0.25f, y[i] = (float)(i % 7) - 3.0f;
+    cm_residual_forward(sum, x, y, big);
+    cm_residual_backward(y, NULL, x, big);
+    long wrong = 0;
+    for (long i = 0; i < big; i++) {
+        float want = x[i] + ((float)(i % 7) - 3.0f);
+        wrong += sum[i] != want || y[i] != want;
+    }
+    CM_TEST(wrong == 0, "residual over %ld values: %ld sums wrong", big, wrong);
 }
 
 /* ---- patch embedding ----------------------------------------------------- */
