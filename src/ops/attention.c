@@ -12,12 +12,44 @@
 #include "clipmtl/gemm.h"
 #include "clipmtl/ops.h"
 #include "parallel.h"
+#include "vec16.h"
 #include "vec4.h"
+
+#ifdef CM_HAVE_V16
+/* softmax_row 16 lanes at a time (vec16.h). */
+__attribute__((target("avx512f"))) static void softmax_row_wide(float *row, int keep, int T)
+{
+    int j, tail = keep % 16, body = keep - tail;
+    cm_v16 vmax = cm_v16_splat(-INFINITY);
+    for (j = 0; j < body; j += 16) vmax = cm_v16_max(vmax, cm_v16_load(row + j));
+    if (tail) vmax = cm_v16_max(vmax, cm_v16_load_part(row + body, tail, -INFINITY));
+    cm_v16 max = cm_v16_splat(cm_v16_hmax(vmax)), vsum = cm_v16_splat(0.0f);
+    for (j = 0; j < body; j += 16) {
+        cm_v16 e = cm_v16_exp(cm_v16_load(row + j) - max);
+        cm_v16_store(row + j, e);
+        vsum += e;
+    }
+    if (tail) {
+        cm_v16_store_part(row + body, cm_v16_exp(cm_v16_load_part(row + body, tail, 0.0f) - max), tail);
+        vsum += cm_v16_load_part(row + body, tail, 0.0f); /* the stored lanes only */
+    }
+    cm_v16 inv = cm_v16_splat(1.0f / cm_v16_sum(vsum));
+    for (j = 0; j < body; j += 16) cm_v16_store(row + j, cm_v16_load(row + j) * inv);
+    if (tail) cm_v16_store_part(row + body, cm_v16_load_part(row + body, tail, 0.0f) * inv, tail);
+    for (j = keep; j < T; j++) row[j] = 0.0f;
+}
+#endif
 
 /* Softmax of the first `keep` entries of a row of T in place; the rest become exact zeros
  * (the -inf of the causal mask). */
 static void softmax_row(float *row, int keep, int T)
 {
+#ifdef CM_HAVE_V16
+    if (cm_ops_wide()) {
+        softmax_row_wide(row, keep, T);
+        return;
+    }
+#endif
     int j;
     cm_v4 vmax = cm_v4_splat(-INFINITY);
     for (j = 0; j + 4 <= keep; j += 4) vmax = cm_v4_max(vmax, cm_v4_load(row + j));

@@ -20,4 +20,4 @@ libclipmtl_a_SOURCES += \
   src/ops/embedding.c \
   src/ops/parallel.c
 noinst_HEADERS += \
-  include/clipmtl/ops.h src/ops/parallel.h src/ops/gemm_onednn.h
+  include/clipmtl/ops.h src/ops/parallel.h src/ops/gemm_onednn.h src/ops/vec16.h

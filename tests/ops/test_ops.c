@@ -335,6 +335,51 @@ static void test_quick_gelu_range(void)
     }
     cm_quick_gelu_forward(got, x, n);
     cm_test_close("quick_gelu on [-60, 60] vs double formula", got, want, n, 1e-6, 1e-30);
+    /* The backward (added and in place) on the same range with dout = 1: s + a x s (1 - s).
+     * It cancels near x = -0.6, hence the absolute tolerance: a few float ulps of the gradient's
+     * largest values (about 1.1; both loop widths measured 9.5e-7). */
+    static float grad[n], inplace[n];
+    for (int i = 0; i < n; i++) {
+        double sig = 1.0 / (1.0 + exp((double)(-1.702f * x[i])));
+        want[i] = (float)(sig + 1.702 * x[i] * sig * (1.0 - sig));
+        grad[i] = 0.0f;
+        inplace[i] = 1.0f;
+        got[i] = 1.0f;
+    }
+    cm_quick_gelu_backward(grad, got, x, n);
+    cm_test_close("quick_gelu backward on [-60, 60] vs double formula", grad, want, n, 1e-6, 2e-6);
+    cm_quick_gelu_backward_inplace(inplace, x, n);
+    cm_test_close("quick_gelu backward in place on [-60, 60] vs double formula", inplace, want, n, 1e-6, 2e-6);
+}
+
+/* Softmax rows longer than the vector width (the fixtures' T of 5 and 6 are not): a 37-token
+ * sequence, 2 heads of 16, against the probabilities computed in double from the same q, k. */
+static void test_attention_long_rows(int causal)
+{
+    enum { T = 37, D = 32, H = 2, hd = D / H };
+    static float qkv[T * 3 * D], out[T * D], probs[H * T * T], want[H * T * T];
+    float *scratch = zeros(CM_ATTENTION_SCRATCH(T));
+    uint32_t state = 99;
+    for (int i = 0; i < T * 3 * D; i++) {
+        state = state * 1664525u + 1013904223u;
+        qkv[i] = 4.0f * ((float)(state >> 8) / (1 << 24) - 0.5f);
+    }
+    for (int h = 0; h < H; h++)
+        for (int t = 0; t < T; t++) {
+            double row[T], max = -INFINITY, sum = 0;
+            int keep = causal ? t + 1 : T;
+            for (int j = 0; j < keep; j++) {
+                double dot = 0;
+                for (int i = 0; i < hd; i++) dot += (double)qkv[t * 3 * D + h * hd + i] * qkv[j * 3 * D + D + h * hd + i];
+                row[j] = dot / sqrt((double)hd);
+                max = fmax(max, row[j]);
+            }
+            for (int j = 0; j < keep; j++) sum += row[j] = exp(row[j] - max);
+            for (int j = 0; j < T; j++) want[(h * T + t) * T + j] = j < keep ? (float)(row[j] / sum) : 0.0f;
+        }
+    cm_attention_forward(out, probs, scratch, qkv, 1, T, D, H, causal);
+    cm_test_close(causal ? "attention probs, 37 causal tokens vs double" : "attention probs, 37 tokens vs double",
+                  probs, want, H * T * T, 1e-5, 1e-7);
 }
 
 static void res_run(void *v)
@@ -516,6 +561,8 @@ int main(void)
     test_attention("attention_small_causal", 2, 6, 16, 4, 1);
     test_attention("attention_hd64", 2, 5, 128, 2, 0);
     test_attention("attention_hd64_causal", 2, 5, 128, 2, 1);
+    test_attention_long_rows(0);
+    test_attention_long_rows(1);
     test_quick_gelu();
     test_quick_gelu_range();
     test_residual();
