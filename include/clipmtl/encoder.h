@@ -80,8 +80,8 @@ typedef struct {
     float *pool_probs;                     /* [B,H,T] their attention probabilities */
     float *scores;                         /* CM_ATTENTION_SCRATCH(T): attention's forward scratch */
     int bf16;                              /* the blocks before the last use the bf16 layout */
-    float *work_narrow, *work_wide;        /* CM_ACTS_INPUT_GRAD: the [N,D] and [N,M] buffers of the
-                                              linear inputs the blocks share */
+    float *work_narrow;                    /* CM_ACTS_INPUT_GRAD: the [N,D] buffer of linear inputs
+                                              (ln_1, attention, ln_2 out) the blocks share */
     float *branch;                         /* [N,D] scratch: out_proj / c_proj output */
     float *pooled;                         /* [B,D] the pooled rows of the last output (CLS or EOT) */
     float *head_ln, *head_mean, *head_rstd; /* [B,D], [B], [B]: ln_post / ln_final of the pooled rows */
