@@ -80,8 +80,9 @@ typedef struct {
     float *pool_probs;                     /* [B,H,T] their attention probabilities */
     float *scores;                         /* CM_ATTENTION_SCRATCH(T): attention's forward scratch */
     int bf16;                              /* the blocks before the last use the bf16 layout */
-    float *work_narrow;                    /* CM_ACTS_INPUT_GRAD: the [N,D] buffer of linear inputs
-                                              (ln_1, attention, ln_2 out) the blocks share */
+    float *work_narrow, *work_wide;        /* CM_ACTS_INPUT_GRAD: the [N,D] and [N,M] buffers of the
+                                              linear inputs the blocks share (ln_1, attention, ln_2
+                                              out; MLP activation), free before the first block */
     float *branch;                         /* [N,D] scratch: out_proj / c_proj output */
     float *pooled;                         /* [B,D] the pooled rows of the last output (CLS or EOT) */
     float *head_ln, *head_mean, *head_rstd; /* [B,D], [B], [B]: ln_post / ln_final of the pooled rows */
@@ -152,6 +153,7 @@ typedef struct {
     int nprompts;
     float *patches;         /* [B*G, 3*P*P] im2col of the pixels (conv1 weight gradient) */
     float *patch_out;       /* [B*G, D] conv1 output */
+                            /* CM_ACTS_INPUT_GRAD: both inside tower.work_wide, not kept */
     float *embed;           /* [B,T,D] CLS + pos, patches + pos, layer-0 prompts: ln_pre's input */
     float *ln_pre_mean, *ln_pre_rstd; /* [B*T]; ln_pre's output is tower.blocks[0].x */
 } cm_vision_acts;

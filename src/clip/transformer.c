@@ -186,6 +186,7 @@ cm_err cm_tower_acts_alloc(cm_arena *arena, const cm_block_shape *shape, int lay
             CM_CHECK(cm_arena_floats(arena, N * shape->D, &shared.ln1));
             CM_CHECK(cm_arena_floats(arena, N * shape->M, &shared.fc_act));
             acts->work_narrow = shared.ln1;
+            acts->work_wide = shared.fc_act;
         }
         if (acts->bf16) {
             CM_CHECK(cm_arena_floats(arena, N * 3 * shape->D, &work.qkv));
