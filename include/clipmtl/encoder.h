@@ -5,13 +5,20 @@
  *  - CM_ACTS_INFERENCE: every layer reuses one set of buffers and the residual
  *    stream is updated in place; only the features are meaningful afterwards.
  *  - CM_ACTS_TRAINING: every layer keeps its own ln inputs, means and rstd,
- *    qkv, attention probabilities, attention output, MLP pre-activation and
- *    activation, so that a backward pass can run through the saved values.
+ *    qkv, attention output, MLP pre-activation and activation, so that a
+ *    backward pass can run through the saved values (attention probabilities
+ *    are recomputed from q and k there).
  *  - CM_ACTS_INPUT_GRAD: for a backward to the inputs (prompts) only, with the
  *    weights frozen: the inputs of the four linear layers (ln_1 and ln_2
  *    outputs, attention output, MLP activation), which only weight gradients
  *    read, are not kept (about a third less memory). A backward may still
  *    compute bias and LayerNorm gradients, not linear weight gradients.
+ *    Under compute.precision bf16 (the precision selected when the activations
+ *    are allocated, so size the arena after cm_gemm_select) the blocks before
+ *    the last keep x, qkv, x_mid and fc as bfloat16 copies (the bf16 layout),
+ *    rounded from the fp32 values the forward computes with; their fp32 values
+ *    live in working buffers the blocks share, and the backward reads the
+ *    copies back into them. At ViT-B/16, B = 32: 88 instead of 176 MB a block.
  * Sizing: the *_acts_bytes functions run the allocation sequence of a forward
  * on a measuring arena; create the arena with (at least) that many bytes.
  *
@@ -43,7 +50,8 @@ typedef struct {
     float *x;                          /* [N,D] block input (ln_1's input), deep prompts inserted */
     float *ln1, *ln1_mean, *ln1_rstd;  /* [N,D], [N], [N] */
     float *qkv;                        /* [N,3D] */
-    float *probs;                      /* [B,H,T,T] softmax */
+    float *scores;                     /* the tower's attention scratch (probabilities are not
+                                          kept: the backward recomputes them from q and k) */
     float *att;                        /* [N,D] heads concatenated, out_proj's input */
     float *x_mid;                      /* [N,D] stream after the attention residual (ln_2's input) */
     float *ln2, *ln2_mean, *ln2_rstd;  /* [N,D], [N], [N] */
@@ -51,12 +59,14 @@ typedef struct {
     float *fc_act;                     /* [N,M] QuickGELU output (c_proj's input) */
     float *out;                        /* [N,D] block output, which is the next block's x: the
                                           next layer's deep prompts overwrite their rows in it */
+    uint16_t *x16, *qkv16, *x_mid16, *fc16; /* the bf16 layout's saved copies (NULL otherwise) */
 } cm_block_acts;
 /* The last block of a tower computes only what its pooled rows (CLS, EOT) need: the
  * features read nothing else. Its buffers keep their sizes but hold: x, ln1, ln1_mean,
- * ln1_rstd for all N rows; qkv as k|v [N,2D]; probs [B,H,T] (one query per sequence); att,
- * x_mid, ln2, ln2_mean, ln2_rstd, fc, fc_act, out compactly for the B pooled rows. The
- * pooled rows' ln_1 output and query are the tower's pool_ln1 and pool_q. */
+ * ln1_rstd for all N rows; qkv as k|v [N,2D]; att, x_mid, ln2, ln2_mean, ln2_rstd, fc,
+ * fc_act, out for the B pooled rows only (allocated so in the training modes). The pooled
+ * rows' ln_1 output, query and attention probabilities are the tower's pool_ln1, pool_q and
+ * pool_probs. */
 
 /* The stack of blocks of one tower plus the pooled head. In inference mode all
  * blocks share buffers, and x, x_mid and out are one stream updated in place. */
@@ -67,6 +77,12 @@ typedef struct {
     cm_block_acts *blocks;                 /* [layers] */
     int32_t *pool, *pool_keys;             /* [B] pooled row of each sequence; keys its query sees */
     float *pool_ln1, *pool_q;              /* [B,D] the pooled rows' ln_1 output and query */
+    float *pool_probs;                     /* [B,H,T] their attention probabilities */
+    float *scores;                         /* CM_ATTENTION_SCRATCH(T): attention's forward scratch */
+    int bf16;                              /* the blocks before the last use the bf16 layout */
+    float *work_narrow, *work_wide;        /* CM_ACTS_INPUT_GRAD: the [N,D] and [N,M] buffers of the
+                                              linear inputs the blocks share (ln_1, attention, ln_2
+                                              out; MLP activation), free before the first block */
     float *branch;                         /* [N,D] scratch: out_proj / c_proj output */
     float *pooled;                         /* [B,D] the pooled rows of the last output (CLS or EOT) */
     float *head_ln, *head_mean, *head_rstd; /* [B,D], [B], [B]: ln_post / ln_final of the pooled rows */
@@ -100,8 +116,7 @@ void cm_tower_head_forward(cm_tower_acts *acts, const float *ln_w, const float *
 typedef struct {
     float *d_stream; /* [N,D] gradient of the residual stream, walked from the output down */
     float *d_narrow; /* [N,D] d(ln_2 out), d(attention out), d(ln_1 out) in turn */
-    float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), then d(qkv) */
-    float *d_fc;     /* [N,M] d(c_fc out) */
+    float *d_wide;   /* [N,max(M,3D)] d(QuickGELU out), in place d(c_fc out), then d(qkv) */
     float *d_scores; /* attention backward scratch, CM_ATTENTION_SCRATCH(T) */
     float *d_pool;   /* [4,B,D] the last block's compact gradients */
     float *d_head_ln, *d_pooled; /* [B,D] the head's: d(its layernorm output), d(acts->pooled) */
@@ -138,6 +153,7 @@ typedef struct {
     int nprompts;
     float *patches;         /* [B*G, 3*P*P] im2col of the pixels (conv1 weight gradient) */
     float *patch_out;       /* [B*G, D] conv1 output */
+                            /* CM_ACTS_INPUT_GRAD: both inside tower.work_wide, not kept */
     float *embed;           /* [B,T,D] CLS + pos, patches + pos, layer-0 prompts: ln_pre's input */
     float *ln_pre_mean, *ln_pre_rstd; /* [B*T]; ln_pre's output is tower.blocks[0].x */
 } cm_vision_acts;

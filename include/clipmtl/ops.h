@@ -48,16 +48,23 @@ void cm_project_backward(float *dinp, float *dproj, const float *dout, const flo
 /* ---- multi-head attention core (src/ops/attention.c) ---------------------
  * For B sequences of T tokens with packed qkv [B,T,3D] (q | k | v along the
  * channels, head h at channels h*hd..(h+1)*hd-1 of each, hd = D/H):
- *   probs[b,h] = softmax(q_h k_h^T / sqrt(hd) + mask)   [T,T], saved
+ *   probs[b,h] = softmax(q_h k_h^T / sqrt(hd) + mask)   [T,T]
  *   out[b,t,h*hd+i] = (probs[b,h] v_h)[t,i]             [B,T,D]
  * With causal != 0 token t attends to tokens 0..t only (masked probs are 0).
- * probs is [B,H,T,T]; a backward without saved probs can rerun the forward. */
-void cm_attention_forward(float *out, float *probs, const float *qkv, int B, int T, int D, int H, int causal);
-/* dqkv[B,T,3D] += gradient given dout [B,T,D] and the forward's qkv and probs.
- * scratch: CM_ATTENTION_SCRATCH(T) floats (one T*T block per thread).
- * Both directions split the (sequence, head) pairs over OPENBLAS_NUM_THREADS
+ * probs [B,H,T,T] is saved when non-NULL; otherwise each thread's [T,T] block of scratch
+ * holds them in turn (the training step does so: at ViT-B/16, B = 32 the saved probs were
+ * 61 MB per layer, and the backward recomputes them at the cost of one T x T x hd product).
+ * scratch: CM_ATTENTION_SCRATCH(T) floats, used only when probs is NULL. */
+void cm_attention_forward(float *out, float *probs, float *scratch, const float *qkv, int B, int T, int D, int H,
+                          int causal);
+/* dqkv[B,T,3D] += gradient given dout [B,T,D] and the forward's qkv, causal and probs; probs
+ * NULL: recomputed from q and k, by the same products as the forward's, so the gradient is
+ * bitwise the one from saved probs. scratch: CM_ATTENTION_SCRATCH(T) floats (two T*T blocks
+ * per thread). Both directions split the (sequence, head) pairs over OPENBLAS_NUM_THREADS
  * threads (at most 8), each product on one OpenBLAS thread. */
-#define CM_ATTENTION_SCRATCH(T) (CM_OPS_MAX_THREADS * (size_t)(T) * (size_t)(T))
+#define CM_ATTENTION_SCRATCH(T) (2 * CM_OPS_MAX_THREADS * (size_t)(T) * (size_t)(T))
+void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
+                           int B, int T, int D, int H, int causal);
 /* Attention of one query per sequence, for the last block, whose only output that matters
  * is the pooled row (CLS, EOT): q [B,D] is that row's query, kv [B,T,2D] the keys and values
  * of all T tokens (k | v along the channels), keys[b] how many of them sequence b's query
@@ -68,20 +75,27 @@ void cm_attention_pooled_forward(float *out, float *probs, const float *q, const
 /* dq [B,D] += ..., dkv [B,T,2D] += ... given dout [B,D]; scratch: CM_ATTENTION_SCRATCH(T). */
 void cm_attention_pooled_backward(float *dq, float *dkv, float *scratch, const float *dout, const float *q,
                                   const float *kv, const float *probs, const int32_t *keys, int B, int T, int D, int H);
-void cm_attention_backward(float *dqkv, float *scratch, const float *dout, const float *qkv, const float *probs,
-                           int B, int T, int D, int H);
 
 /* ---- quick_gelu (src/ops/activation.c) -----------------------------------
  * out = x * sigmoid(1.702 x), elementwise over n values; out may alias inp. */
 void cm_quick_gelu_forward(float *out, const float *inp, long n);
 /* dinp += dout * d/dx[x sigmoid(1.702 x)]; inp is the forward input. */
 void cm_quick_gelu_backward(float *dinp, const float *dout, const float *inp, long n);
+/* d = d * d/dx[x sigmoid(1.702 x)] in place: for a gradient nothing else adds to, which then
+ * needs neither a second buffer nor its zeroing (the blocks' MLP: [N,M] each). */
+void cm_quick_gelu_backward_inplace(float *d, const float *inp, long n);
 
 /* ---- residual add (src/ops/residual.c) -----------------------------------
  * out = a + b over n values; out may alias a or b. */
 void cm_residual_forward(float *out, const float *a, const float *b, long n);
 /* da += dout, db += dout (each NULL-able); da may alias db's source stream. */
 void cm_residual_backward(float *da, float *db, const float *dout, long n);
+
+/* ---- bfloat16 storage (src/ops/bf16.c) -----------------------------------
+ * Activations a backward reads, kept at half the memory (compute.precision bf16): dst [n] =
+ * src rounded to nearest even bfloat16 (the upper half of its fp32 bits), and back, exactly. */
+void cm_bf16_store(uint16_t *dst, const float *src, long n);
+void cm_bf16_load(float *dst, const uint16_t *src, long n);
 
 /* ---- patch embedding (src/ops/patch_embed.c) -----------------------------
  * The stride-P, bias-free P x P convolution of CLIP's conv1 as one GEMM:

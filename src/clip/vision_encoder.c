@@ -28,8 +28,18 @@ cm_err cm_vision_acts_alloc(cm_arena *arena, const cm_clip_config *cfg, int B, i
     CM_CHECK(cm_tower_acts_alloc(arena, &s, cfg->vision.layers, mode, &acts->tower));
     acts->nprompts = nprompts;
     size_t patches = (size_t)B * cfg->grid * cfg->grid, N = (size_t)B * s.T;
-    CM_CHECK(cm_arena_floats(arena, patches * IMAGE_CHANNELS * cfg->patch_size * cfg->patch_size, &acts->patches));
-    CM_CHECK(cm_arena_floats(arena, patches * s.D, &acts->patch_out));
+    size_t im2col = patches * IMAGE_CHANNELS * cfg->patch_size * cfg->patch_size;
+    if (mode == CM_ACTS_INPUT_GRAD && im2col + patches * s.D <= N * s.M) {
+        /* Only the conv1 weight gradient reads the patches again (refused in this mode), so both
+         * live in the blocks' MLP-activation buffer, unused until the first block's MLP. */
+        if (acts->tower.work_wide) {
+            acts->patches = acts->tower.work_wide;
+            acts->patch_out = acts->tower.work_wide + im2col;
+        }
+    } else {
+        CM_CHECK(cm_arena_floats(arena, im2col, &acts->patches));
+        CM_CHECK(cm_arena_floats(arena, patches * s.D, &acts->patch_out));
+    }
     /* Inference normalises the embedding in place into the stream. */
     if (mode != CM_ACTS_INFERENCE) /* kept for ln_pre's backward */
         CM_CHECK(cm_arena_floats(arena, N * s.D, &acts->embed));
@@ -145,6 +155,9 @@ cm_err cm_vision_backward(const cm_clip_model *m, const cm_vision_acts *acts, co
     int B = t->shape.B, T = t->shape.T, D = t->shape.D, E = c->embed_dim, G = c->grid * c->grid;
     int n = acts->nprompts;
     CM_CHECK(cm_tower_backward_check(t, dw ? dw->blocks : NULL, "image"));
+    CM_ASSERT(!dw || !dw->conv1_w || t->mode == CM_ACTS_TRAINING, CM_ERR_ARG,
+              "the conv1 weight gradient needs a forward that kept the patches (CM_ACTS_TRAINING, not "
+              "CM_ACTS_INPUT_GRAD)");
     CM_ASSERT(n == (cm_prompts_active(visual) ? visual->n : 0), CM_ERR_ARG,
               "the image backward got %d visual prompts per layer, the forward ran %d",
               cm_prompts_active(visual) ? visual->n : 0, n);

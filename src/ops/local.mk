@@ -15,8 +15,9 @@ libclipmtl_a_SOURCES += \
   src/ops/attention.c \
   src/ops/activation.c \
   src/ops/residual.c \
+  src/ops/bf16.c \
   src/ops/patch_embed.c \
   src/ops/embedding.c \
   src/ops/parallel.c
 noinst_HEADERS += \
-  include/clipmtl/ops.h src/ops/parallel.h src/ops/gemm_onednn.h
+  include/clipmtl/ops.h src/ops/parallel.h src/ops/gemm_onednn.h src/ops/vec16.h

@@ -200,10 +200,12 @@ static void test_block(const cm_clip_model *m, int causal)
     cm_arena measure;
     cm_tower_grads g;
     cm_arena_measure(&measure);
-    CM_TEST_OK(cm_tower_acts_alloc(&measure, &c.s, 1, CM_ACTS_TRAINING, &c.acts));
+    /* Two layers: the tower's last block is allocated compactly for its pooled rows, block 0 in
+     * full, as cm_block_forward needs. */
+    CM_TEST_OK(cm_tower_acts_alloc(&measure, &c.s, 2, CM_ACTS_TRAINING, &c.acts));
     CM_TEST_OK(cm_tower_grads_alloc(&measure, &c.s, &g));
     CM_TEST_OK(cm_arena_create(&a, measure.peak));
-    CM_TEST_OK(cm_tower_acts_alloc(&a, &c.s, 1, CM_ACTS_TRAINING, &c.acts));
+    CM_TEST_OK(cm_tower_acts_alloc(&a, &c.s, 2, CM_ACTS_TRAINING, &c.acts));
     CM_TEST_OK(cm_tower_grads_alloc(&a, &c.s, &g));
     c.x = malloc(ND * sizeof(float));
     c.R = malloc(ND * sizeof(float));
@@ -306,6 +308,16 @@ static void check_input_grad_mode(tower_case *c, const char *tower, size_t train
     blocks[1] = only_bias;
     if (vision) gw->visual.blocks = blocks;
     else gw->text.blocks = blocks;
+    /* conv1 is a linear layer too: its patches are not kept in this mode. */
+    float *conv1 = gw->visual.conv1_w;
+    if (vision) {
+        cm_err refused = cm_vision_backward(c->m, &va, p, c->R, &d, gw, &c->arena);
+        CM_TEST(refused == CM_ERR_ARG && strstr(cm_error_message(), "conv1 weight gradient"),
+                "image: the conv1 gradient from input-gradient activations must be refused (%s)",
+                cm_error_message());
+        cm_error_clear();
+        gw->visual.conv1_w = NULL;
+    }
     cm_err e = vision ? cm_vision_backward(c->m, &va, p, c->R, &d, gw, &c->arena)
                       : cm_text_backward(c->m, &ta, c->ids, p, c->R, &d, gw, &c->arena);
     CM_TEST(e == CM_OK, "%s: a bias gradient from input-gradient activations must be allowed", tower);
@@ -317,6 +329,7 @@ static void check_input_grad_mode(tower_case *c, const char *tower, size_t train
     cm_error_clear();
     if (vision) gw->visual.blocks = keep;
     else gw->text.blocks = keep;
+    gw->visual.conv1_w = conv1;
     free(blocks);
     cm_arena_rewind(&c->arena, 0);
     cm_clip_destroy(&grads);

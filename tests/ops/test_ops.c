@@ -233,20 +233,21 @@ static void test_project(void)
 /* ---- attention ----------------------------------------------------------- */
 
 typedef struct {
-    float *out, *probs, *qkv;
+    float *out, *probs, *scratch, *qkv;
     int B, T, D, H, causal;
 } att_ctx;
 
 static void att_run(void *v)
 {
     att_ctx *c = v;
-    cm_attention_forward(c->out, c->probs, c->qkv, c->B, c->T, c->D, c->H, c->causal);
+    cm_attention_forward(c->out, c->probs, c->scratch, c->qkv, c->B, c->T, c->D, c->H, c->causal);
 }
 
 static void test_attention(const char *k, int B, int T, int D, int H, int causal)
 {
     size_t nqkv = (size_t)B * T * 3 * D, ny = (size_t)B * T * D, np = (size_t)B * H * T * T;
-    att_ctx c = {zeros(ny), zeros(np), fixture(k, "qkv", nqkv), B, T, D, H, causal};
+    float *scratch = zeros(CM_ATTENTION_SCRATCH(T));
+    att_ctx c = {zeros(ny), zeros(np), scratch, fixture(k, "qkv", nqkv), B, T, D, H, causal};
     float *dout = fixture(k, "dout", ny);
     att_run(&c);
     check(k, "out", c.out, fixture(k, "out", ny), ny, TOL_REF);
@@ -258,11 +259,20 @@ static void test_attention(const char *k, int B, int T, int D, int H, int causal
                 for (int j = t + 1; j < T; j++) masked_nonzero += c.probs[((size_t)bh * T + t) * T + j] != 0.0f;
         CM_TEST(masked_nonzero == 0, "%s: %d masked probabilities are not exactly zero", k, masked_nonzero);
     }
-    float *dqkv = zeros(nqkv), *scratch = zeros(CM_ATTENTION_SCRATCH(T)), *ref = fixture(k, "dqkv", nqkv);
-    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H);
+    /* Without saved probs (the training step's way) the output is bitwise the same. */
+    float *unsaved = zeros(ny);
+    cm_attention_forward(unsaved, NULL, scratch, c.qkv, B, T, D, H, causal);
+    CM_TEST(!memcmp(unsaved, c.out, ny * sizeof(float)), "%s: out without saved probs differs", k);
+    float *dqkv = zeros(nqkv), *ref = fixture(k, "dqkv", nqkv);
+    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H, causal);
     check(k, "dqkv", dqkv, ref, nqkv, TOL_REF);
-    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H);
+    cm_attention_backward(dqkv, scratch, dout, c.qkv, c.probs, B, T, D, H, causal);
     check_doubled(k, "dqkv", dqkv, ref, nqkv);
+    /* Recomputing the probs in the backward gives bitwise the gradient of saved probs. */
+    float *recomputed = zeros(nqkv);
+    cm_attention_backward(recomputed, scratch, dout, c.qkv, NULL, B, T, D, H, causal);
+    cm_attention_backward(recomputed, scratch, dout, c.qkv, NULL, B, T, D, H, causal);
+    CM_TEST(!memcmp(recomputed, dqkv, nqkv * sizeof(float)), "%s: dqkv with recomputed probs differs", k);
     fd_problem p = {att_run, &c, c.out, dout, (long)ny};
     check_fd(k, "dqkv", &p, c.qkv, nqkv, ref);
 }
@@ -300,6 +310,13 @@ static void test_quick_gelu(void)
     memcpy(inplace, c.a, n * sizeof *inplace);
     cm_quick_gelu_forward(inplace, inplace, n);
     check(k, "out in place", inplace, c.out, n, 0.0);
+    /* The in-place backward against the same reference, and bitwise the += of a zeroed buffer. */
+    memcpy(inplace, dout, n * sizeof *inplace);
+    cm_quick_gelu_backward_inplace(inplace, c.a, n);
+    check(k, "dinp in place", inplace, ref, n, TOL_REF);
+    float *added = zeros(n);
+    cm_quick_gelu_backward(added, dout, c.a, n);
+    check(k, "dinp in place vs added", inplace, added, n, 0.0);
 }
 
 /* Over a wide range against the formula evaluated in double from the float
@@ -318,6 +335,51 @@ static void test_quick_gelu_range(void)
     }
     cm_quick_gelu_forward(got, x, n);
     cm_test_close("quick_gelu on [-60, 60] vs double formula", got, want, n, 1e-6, 1e-30);
+    /* The backward (added and in place) on the same range with dout = 1: s + a x s (1 - s).
+     * It cancels near x = -0.6, hence the absolute tolerance: a few float ulps of the gradient's
+     * largest values (about 1.1; both loop widths measured 9.5e-7). */
+    static float grad[n], inplace[n];
+    for (int i = 0; i < n; i++) {
+        double sig = 1.0 / (1.0 + exp((double)(-1.702f * x[i])));
+        want[i] = (float)(sig + 1.702 * x[i] * sig * (1.0 - sig));
+        grad[i] = 0.0f;
+        inplace[i] = 1.0f;
+        got[i] = 1.0f;
+    }
+    cm_quick_gelu_backward(grad, got, x, n);
+    cm_test_close("quick_gelu backward on [-60, 60] vs double formula", grad, want, n, 1e-6, 2e-6);
+    cm_quick_gelu_backward_inplace(inplace, x, n);
+    cm_test_close("quick_gelu backward in place on [-60, 60] vs double formula", inplace, want, n, 1e-6, 2e-6);
+}
+
+/* Softmax rows longer than the vector width (the fixtures' T of 5 and 6 are not): a 37-token
+ * sequence, 2 heads of 16, against the probabilities computed in double from the same q, k. */
+static void test_attention_long_rows(int causal)
+{
+    enum { T = 37, D = 32, H = 2, hd = D / H };
+    static float qkv[T * 3 * D], out[T * D], probs[H * T * T], want[H * T * T];
+    float *scratch = zeros(CM_ATTENTION_SCRATCH(T));
+    uint32_t state = 99;
+    for (int i = 0; i < T * 3 * D; i++) {
+        state = state * 1664525u + 1013904223u;
+        qkv[i] = 4.0f * ((float)(state >> 8) / (1 << 24) - 0.5f);
+    }
+    for (int h = 0; h < H; h++)
+        for (int t = 0; t < T; t++) {
+            double row[T], max = -INFINITY, sum = 0;
+            int keep = causal ? t + 1 : T;
+            for (int j = 0; j < keep; j++) {
+                double dot = 0;
+                for (int i = 0; i < hd; i++) dot += (double)qkv[t * 3 * D + h * hd + i] * qkv[j * 3 * D + D + h * hd + i];
+                row[j] = dot / sqrt((double)hd);
+                max = fmax(max, row[j]);
+            }
+            for (int j = 0; j < keep; j++) sum += row[j] = exp(row[j] - max);
+            for (int j = 0; j < T; j++) want[(h * T + t) * T + j] = j < keep ? (float)(row[j] / sum) : 0.0f;
+        }
+    cm_attention_forward(out, probs, scratch, qkv, 1, T, D, H, causal);
+    cm_test_close(causal ? "attention probs, 37 causal tokens vs double" : "attention probs, 37 tokens vs double",
+                  probs, want, H * T * T, 1e-5, 1e-7);
 }
 
 static void res_run(void *v)
@@ -344,6 +406,18 @@ static void test_residual(void)
     fd_problem p = {res_run, &c, c.out, dout, n};
     check_fd(k, "da", &p, c.a, n, ref_da);
     check_fd(k, "db", &p, c.b, n, ref_db);
+    /* A long odd length, split over threads with a tail: every sum exact, in place too. */
+    const long big = (1L << 20) + 3;
+    float *x = zeros((size_t)big), *y = zeros((size_t)big), *sum = zeros((size_t)big);
+    for (long i = 0; i < big; i++) x[i] = (float)(i % 1000) * 0.25f, y[i] = (float)(i % 7) - 3.0f;
+    cm_residual_forward(sum, x, y, big);
+    cm_residual_backward(y, NULL, x, big);
+    long wrong = 0;
+    for (long i = 0; i < big; i++) {
+        float want = x[i] + ((float)(i % 7) - 3.0f);
+        wrong += sum[i] != want || y[i] != want;
+    }
+    CM_TEST(wrong == 0, "residual over %ld values: %ld sums wrong", big, wrong);
 }
 
 /* ---- patch embedding ----------------------------------------------------- */
@@ -420,6 +494,64 @@ static void test_embedding(void)
     check_fd(k, "dtable", &p, c.table, nt, ref);
 }
 
+/* ---- bfloat16 storage ---------------------------------------------------- */
+
+static float from_bits(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* Round to nearest even decided by distances in double: of the two bfloat16 values around x
+ * (x's upper half truncated, and the next one away from zero) the nearer, the even one on a
+ * tie. Independent of cm_bf16_store's carry trick. */
+static uint16_t bf16_reference(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    uint16_t lo = (uint16_t)(u >> 16), hi = (uint16_t)(lo + 1);
+    double dlo = fabs((double)x - from_bits((uint32_t)lo << 16));
+    double dhi = fabs((double)from_bits((uint32_t)hi << 16) - x);
+    if (dlo < dhi) return lo;
+    if (dhi < dlo) return hi;
+    return (lo & 1) ? hi : lo;
+}
+
+static void test_bf16_storage(void)
+{
+    /* exact, tie to even (down and up), above and below the tie, negative, overflow to inf */
+    const uint32_t bits[] = {0x3f800000, 0x3f808000, 0x3f818000, 0x3f808001, 0x3f807fff, 0xbf808001, 0x7f7fffff,
+                             0x7f800000, 0x00000000, 0x80000000};
+    const uint16_t want[] = {0x3f80, 0x3f80, 0x3f82, 0x3f81, 0x3f80, 0xbf81, 0x7f80, 0x7f80, 0x0000, 0x8000};
+    enum { CASES = sizeof bits / sizeof *bits };
+    float x[CASES];
+    uint16_t h[CASES];
+    for (int i = 0; i < CASES; i++) x[i] = from_bits(bits[i]);
+    cm_bf16_store(h, x, CASES);
+    for (int i = 0; i < CASES; i++)
+        CM_TEST(h[i] == want[i], "bf16 of 0x%08x: 0x%04x, want 0x%04x", bits[i], h[i], want[i]);
+    /* A long odd length: split over threads, with a tail. Every value's copy is the nearest
+     * bfloat16 and reads back exactly as that value. */
+    const long n = (1L << 20) + 3;
+    float *v = keep(malloc((size_t)n * sizeof *v)), *back = zeros((size_t)n);
+    uint16_t *half = (uint16_t *)keep(malloc((size_t)n * sizeof *half));
+    uint32_t state = 12345;
+    for (long i = 0; i < n; i++) {
+        state = state * 1664525u + 1013904223u;
+        v[i] = ldexpf((float)(state >> 8) / (1 << 24) - 0.5f, (int)(state % 40) - 20);
+    }
+    cm_bf16_store(half, v, n);
+    cm_bf16_load(back, half, n);
+    long wrong = 0, inexact = 0;
+    for (long i = 0; i < n; i++) {
+        wrong += half[i] != bf16_reference(v[i]);
+        inexact += back[i] != from_bits((uint32_t)half[i] << 16);
+    }
+    CM_TEST(wrong == 0, "bf16 store: %ld of %ld values not rounded to the nearest even", wrong, n);
+    CM_TEST(inexact == 0, "bf16 load: %ld of %ld values not read back exactly", inexact, n);
+}
+
 int main(void)
 {
     test_layernorm();
@@ -429,11 +561,14 @@ int main(void)
     test_attention("attention_small_causal", 2, 6, 16, 4, 1);
     test_attention("attention_hd64", 2, 5, 128, 2, 0);
     test_attention("attention_hd64_causal", 2, 5, 128, 2, 1);
+    test_attention_long_rows(0);
+    test_attention_long_rows(1);
     test_quick_gelu();
     test_quick_gelu_range();
     test_residual();
     test_patch_embed();
     test_embedding();
+    test_bf16_storage();
     release_all();
     return cm_test_summary();
 }
