@@ -123,7 +123,8 @@ static void forward_pairs(void *arg, long begin, long end, int part)
 
 /* The per-head GEMMs run on one thread each, the (sequence, head) pairs split over the threads
  * OpenBLAS was given: OpenBLAS's thread count is process-wide, so it is set to 1 for the call
- * and restored afterwards; oneDNN's is per thread, set by cm_parallel_ranges. */
+ * and restored afterwards; a product on the oneDNN path always runs on its caller's thread alone
+ * (and is not split further inside a slice of cm_parallel_ranges). */
 static void run_pairs(cm_range_fn fn, attention_job *job, int B)
 {
     int threads = openblas_get_num_threads(), parts = cm_ops_threads();
