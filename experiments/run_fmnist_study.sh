@@ -50,6 +50,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 [ "$np" -gt "$cores" ] && mpi+=(--oversubscribe)
 mpi+=(-x OPENBLAS_NUM_THREADS)
+# mpirun binds one or two ranks to one core each: a rank with more threads needs them unbound.
+[ "$OPENBLAS_NUM_THREADS" -gt 1 ] && mpi+=(--bind-to none)
 
 extra=()
 for kv in ${STUDY_SET:-}; do extra+=(--set "$kv"); done

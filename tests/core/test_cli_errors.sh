@@ -28,3 +28,21 @@ fi
 grep -qx "$want" "$dir/err" || fail "3 ranks: message"
 if grep -q 'raised at\|MPI_ABORT' "$dir/err"; then fail "3 ranks: trace or abort"; fi
 echo "errors: one clean line (trace with -v, --verbose, CLIPMTL_VERBOSE=1), once for 3 failing ranks"
+
+# A rank bound to one core but asked for two threads (mpirun binds 1-2 ranks to cores unless told
+# otherwise, and OpenBLAS then quietly runs one thread): a warning that names the fix; none when
+# the rank may use both CPUs (needs 2 of them).
+if [ "$(nproc)" -ge 2 ]; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    for bind in core none; do
+        timeout 120 mpirun -np 1 --bind-to $bind -x OPENBLAS_NUM_THREADS=2 "$clipmtl" train "$dir/missing.yaml" \
+            > /dev/null 2> "$dir/err" && fail "a missing configuration was accepted"
+        grep -q "missing.yaml" "$dir/err" || fail "--bind-to $bind: not the missing file's error"
+        if [ $bind = core ]; then
+            grep -q "asks for 2 threads.*--bind-to none" "$dir/err" || fail "bound rank: no warning"
+        else
+            ! grep -q "asks for" "$dir/err" || fail "unbound rank warned"
+        fi
+    done
+fi
+echo "cli errors: ok"
