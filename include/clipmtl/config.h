@@ -155,7 +155,8 @@ typedef struct {
 typedef struct {
     int64_t eval_every;         /* steps; 0 = only at the end */
     int eval_batch_size;
-    int test_images;            /* per task: the first test_images of its test split; 0 = all */
+    int test_images;            /* per task: test_images of its test split after test_skip; 0 = all */
+    int test_skip;              /* per task: test images passed over first (a validation window) */
 } cm_config_train;
 
 typedef struct {

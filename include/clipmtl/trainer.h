@@ -83,7 +83,8 @@ cm_err cm_trainer_run(cm_trainer *t, const int64_t *snapshot_steps, int nsnapsho
 cm_err cm_trainer_task_gradient(cm_trainer *t, int local, int images, float *grad);
 
 /* Collective. Top-1 test accuracy (percent) of every task, identical on all ranks; tested (NULL-able)
- * receives the number of test images each accuracy is over (train.test_images caps it). */
+ * receives the number of test images each accuracy is over (train.test_skip and train.test_images
+ * choose them). */
 cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested);
 
 /* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. Call it

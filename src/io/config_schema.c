@@ -288,6 +288,11 @@ static const cm_config_key train_keys[] = {
      .max = 1e9, .default_yaml = "0",
      .doc = "Test images evaluated per task: the first `test_images` of its test split (a fixed "
             "subset, the same for every method and seed); 0 = all."},
+    {.name = "test_skip", .type = CM_CFG_INT, .offset = AT(train.test_skip), .min = 0,
+     .max = 1e9, .default_yaml = "0",
+     .doc = "Test images of each task passed over before the evaluated ones: with test_images, a "
+            "window [test_skip, test_skip + test_images) of the test split, e.g. a validation "
+            "window disjoint from the reported one for choosing hyper-parameters."},
 };
 
 static const cm_config_key compute_keys[] = {

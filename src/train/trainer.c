@@ -473,6 +473,15 @@ done:
     return err;
 }
 
+/* The test images evaluated of a task: [skip, skip + returned count) of its test split. */
+static int eval_window(const cm_trainer *t, int task, int *skip)
+{
+    const int n = t->tasks.n_test[task], first = t->cfg->train.test_skip < n ? t->cfg->train.test_skip : n,
+              cap = t->cfg->train.test_images, left = n - first;
+    if (skip) *skip = first;
+    return cap > 0 && cap < left ? cap : left;
+}
+
 cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
 {
     const int N = t->tasks.ntasks, C = t->tasks.nclasses, ctx = t->model.cfg.context_length;
@@ -484,7 +493,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
     /* Progress counts this rank's images (rank 0 prints; the ranks' shares are about equal). */
     int64_t mine = 0;
     for (int i = 0; i < t->layout.nlocal; i++) {
-        const int task = t->layout.local_tasks[i], n = t->tasks.n_test[task];
+        const int task = t->layout.local_tasks[i], n = eval_window(t, task, NULL);
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         mine += count;
@@ -492,8 +501,8 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
     cm_progress progress;
     cm_progress_start(&progress, "evaluation", t->nranks > 1 ? "test images on rank 0" : "test images", mine);
     for (int i = 0; i < t->layout.nlocal; i++) {
-        const int task = t->layout.local_tasks[i], cap = t->cfg->train.test_images;
-        const int n = cap > 0 && cap < t->tasks.n_test[task] ? cap : t->tasks.n_test[task];
+        int skip;
+        const int task = t->layout.local_tasks[i], n = eval_window(t, task, &skip);
         int start = 0, count = n;
         if (t->nranks >= N) cm_layout_shard(n, t->layout.shard, t->layout.nshards, &start, &count);
         for (int b0 = 0; b0 < count; b0 += EB) {
@@ -502,7 +511,7 @@ cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested)
             cm_progress_add(&progress, want);
             int nb = 0;
             for (int j = 0; j < want; j++) {
-                const int item = start + b0 + j;
+                const int item = skip + start + b0 + j;
                 int loaded;
                 CM_CHECK_GOTO(err, cm_tasks_load_item(&t->tasks, task, CM_SPLIT_TEST, item, NULL, t->pixels + per * nb, &loaded),
                               done);
