@@ -6,6 +6,7 @@ Reads STUDY_DIR/manifest.tsv (name, model, variant, seed, command per run), each
 results.h5 / similarity.h5 and timing.tsv, and writes to DIR (default STUDY_DIR/report):
   results.md, results.csv   methods x domains: mean +- sd over seeds, paired gain vs zero-shot
   results.png               the same as bars with error bars
+  learning_rates.csv        validation accuracy of each method at each learning rate tried
   threshold.csv, .png       accuracy of MmAP grouped by the threshold rule vs tau
   planted.csv, planted_similarity.png   the planted study: partition, adjusted Rand index
                             against the planted pairs, within/across-group cosine per seed
@@ -158,6 +159,33 @@ def main():
     fig.savefig(os.path.join(out, "results.png"), dpi=110)
     plt.close(fig)
 
+    # ---- learning rates chosen on the validation window ----
+    validation = collections.defaultdict(dict)  # (model, method) -> {lr: average validation accuracy}
+    for m in manifest:
+        path = os.path.join(a.study, m["name"], "results.h5")
+        if m["variant"].startswith("lr:") and os.path.exists(path):
+            _, method, lr = m["variant"].split(":")
+            validation[(m["model"], method)][float(lr)] = float(np.mean(read_results(path)["accuracy"]))
+    lr_md = ""
+    if validation:
+        grid = sorted({lr for scores in validation.values() for lr in scores})
+        with open(os.path.join(out, "learning_rates.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["model", "method", "lr", "validation_average_accuracy", "chosen"])
+            lines = ["| model | method | " + " | ".join(f"lr {lr:g}" for lr in grid) + " | chosen |",
+                     "|---|---|" + "---|" * (len(grid) + 1)]
+            for (model, method), scores in sorted(validation.items()):
+                # the driver's rule: the best average, the smaller rate on a tie
+                chosen = max(sorted(scores), key=lambda lr: (scores[lr], -lr))
+                for lr in sorted(scores):
+                    w.writerow([model, method, lr, f"{scores[lr]:.3f}", int(lr == chosen)])
+                cells = [("**{:.1f}**" if lr == chosen else "{:.1f}").format(scores[lr]) if lr in scores else "-"
+                         for lr in grid]
+                lines.append(f"| {model} | {method} | " + " | ".join(cells) + f" | {chosen:g} |")
+        lr_md = ("Average top-1 (%) over the five domains on the validation window (test images [500, 1000) of "
+                 "each task, disjoint from the reported [0, 500)), first seed; the best rate serves every run of "
+                 "that method on that model.\n\n" + "\n".join(lines) + "\n")
+
     # ---- threshold sweep ----
     sweep = []
     for m in manifest:
@@ -297,6 +325,8 @@ def main():
 
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("# Fashion-MNIST study\n\n## Results\n\n" + results_md + "\n![results](results.png)\n\n")
+        if lr_md:
+            f.write("## Learning rates\n\n" + lr_md + "\n")
         f.write("## Sharing\n\n" + sharing + "\n\n")
         if sweep_md:
             f.write("## Accuracy vs grouping threshold\n\n" + sweep_md + "\n![threshold](threshold.png)\n\n")

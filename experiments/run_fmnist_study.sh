@@ -3,7 +3,9 @@
 #   experiments/run_fmnist_study.sh
 # 1. the pretrained fmnist-small CLIP: experiments/pretrain_fmnist.yaml, pretrained first when
 #    its checkpoint is missing; a random-weight model of the same shapes for the transfer control;
-# 2. on experiments/fmnist_study.yaml, for each seed (run.seed = s, data.split_seed = s + 1: other
+# 2. the learning rate of each method (per model for the transfer controls), chosen from a grid by
+#    the average accuracy on a validation window of test images disjoint from the reported ones;
+# 3. on experiments/fmnist_study.yaml, for each seed (run.seed = s, data.split_seed = s + 1: other
 #    prompt initialisations, batches and 16-shot images):
 #      zero-shot; MmAP and CoOp per task (multitask.mode single);
 #      MmAP all-shared; MmAP grouped (phase 1 gradient grouping, then group + task prompts);
@@ -17,12 +19,13 @@
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
 #    last BitFit and CLIP-Adapter per task (they refuse grouped mode);
-# 3. analysis/fmnist_study.py: the results table (Markdown, CSV, figure), accuracy vs threshold,
+# 4. analysis/fmnist_study.py: the learning rates, the results table (Markdown, CSV, figure), accuracy vs threshold,
 #    the planted heatmap and recovery, the acceptance checks -> $OUT/report/.
 # A run whose output exists is not repeated, so an interrupted study continues where it stopped.
 # Environment: CLIPMTL_RANKS (default 2), STUDY_SEEDS ("0 1 2"), STUDY_SWEEP_SEEDS ("0"),
 # STUDY_OUT (runs/fmnist_study), STUDY_SET (extra --set arguments for every run, e.g.
-# "optim.steps=60"), STUDY_PRETRAINED (the pretrained checkpoint,
+# "optim.steps=60"), STUDY_LR_GRID (the learning rates tried, "0.002 0.005 0.01 0.02 0.05"),
+# STUDY_PRETRAINED (the pretrained checkpoint,
 # runs/pretrain-fmnist-small/model.safetensors), STUDY_PRETRAIN_SET (--set arguments of the
 # pretraining, e.g. "pretrain.steps=500"), CLIPMTL_BIN (build/clipmtl).
 set -euo pipefail
@@ -92,6 +95,13 @@ method_args() {
     esac
 }
 
+# The settings of METHOD on MODEL (pretrained | random): method_args and the learning rate chosen
+# on the validation window (lr_of, section 2).
+train_args() {
+    method_args "$2"
+    [ "$2" = zeroshot ] || echo "--set optim.lr=${lr_of[$1:$2]}"
+}
+
 # A random grouping with the sizes of the grouping in SIMILARITY.h5, as grouping.groups YAML;
 # a different grouping than the gradient's whenever one of those sizes exists.
 random_groups() {
@@ -125,32 +135,62 @@ if [ ! -f "$random_model" ]; then
     "$bin" makemodel --config-from "$pretrained" --seed 7 --out "$random_model" >"$out/logs/random_model.log"
 fi
 
-# ---- 2. runs, the ones the acceptance checks need first ----
+# ---- 2. the learning rate of each method, chosen on a validation window ----
+# Per task, on the first seed, each rate of the grid; scored on test images [500, 1000) of every
+# task, disjoint from the reported [0, 500) (train.test_images). The rate with the best average
+# validation accuracy (the smaller one on a tie) serves every run of that method on that model;
+# the transfer controls choose theirs on the random-weight model the same way.
+lr_grid=${STUDY_LR_GRID:-"0.002 0.005 0.01 0.02 0.05"}
+validation=(--set train.test_skip=500 --set train.test_images=500)
+best_lr() { # MODEL METHOD: the rate of the grid with the best average validation accuracy
+    "$python" - "$out" "$1" "$2" $lr_grid <<'PY'
+import sys, h5py, numpy as np
+out, model, method, *grid = sys.argv[1:]
+score = {lr: float(np.mean(h5py.File(f"{out}/val-{model}-{method}-lr{lr}/results.h5", "r")["accuracy"][()]))
+         for lr in grid}
+print(max(grid, key=lambda lr: (score[lr], -grid.index(lr))))
+PY
+}
+declare -A lr_of
+val_seed=${seeds%% *}
+for key in pretrained:mmap pretrained:coop random:mmap random:coop pretrained:vpt pretrained:ivlp \
+    pretrained:maple pretrained:bitfit pretrained:adapter; do
+    model=${key%%:*} m=${key#*:}
+    for lr in $lr_grid; do
+        run "val-$model-$m-lr$lr" "$model" "lr:$m:$lr" "$val_seed" train $(method_args $m) --set optim.lr="$lr" \
+            "${validation[@]}"
+    done
+    lr_of[$key]=$(best_lr "$model" "$m")
+    log "learning rate of $m on the $model model: ${lr_of[$key]}"
+done
+mmap_lr=(--set optim.lr="${lr_of[pretrained:mmap]}")
+
+# ---- 3. runs, the ones the acceptance checks need first ----
 # Runs with a phase 1: grouped, 40 steps of shared prompts, 4 gradient snapshots.
 phase1=(--set multitask.mode=grouped --set multitask.phase1_steps=40 --set multitask.snapshot_count=4)
 planted="[inverted, inverted2, rotated, rotated2, tinted, tinted2]"
 for s in $seeds; do
     for m in zeroshot mmap coop; do
-        run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(train_args pretrained $m)
     done
-    run "planted-s$s" pretrained planted "$s" group "${phase1[@]}" --set "data.domains=$planted"
-    run "pre-mmap-shared-s$s" pretrained mmap-shared "$s" train --set multitask.mode=shared
-    run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run "${phase1[@]}"
+    run "planted-s$s" pretrained planted "$s" group "${phase1[@]}" "${mmap_lr[@]}" --set "data.domains=$planted"
+    run "pre-mmap-shared-s$s" pretrained mmap-shared "$s" train "${mmap_lr[@]}" --set multitask.mode=shared
+    run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run "${phase1[@]}" "${mmap_lr[@]}"
     groups=$(random_groups "$out/pre-mmap-grouped-s$s/similarity.h5" "$s")
-    run "pre-mmap-randgroup-s$s" pretrained mmap-randgroup "$s" train --set multitask.mode=grouped \
+    run "pre-mmap-randgroup-s$s" pretrained mmap-randgroup "$s" train "${mmap_lr[@]}" --set multitask.mode=grouped \
         --set grouping.rule=explicit --set "grouping.groups=$groups"
     for m in zeroshot mmap; do
-        run "rand-$m-s$s" random "$m" "$s" train $(method_args $m)
+        run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
     done
 done
 for s in $seeds; do
-    run "rand-coop-s$s" random coop "$s" train $(method_args coop)
+    run "rand-coop-s$s" random coop "$s" train $(train_args random coop)
     # bf16 parity (issue 9): MmAP per task with the frozen CLIP's GEMMs in bf16.
-    run "pre-mmap-bf16-s$s" pretrained mmap-bf16 "$s" train --set compute.precision=bf16
-    run "planted-batch-s$s" pretrained planted-batch "$s" group "${phase1[@]}" \
+    run "pre-mmap-bf16-s$s" pretrained mmap-bf16 "$s" train "${mmap_lr[@]}" --set compute.precision=bf16
+    run "planted-batch-s$s" pretrained planted-batch "$s" group "${phase1[@]}" "${mmap_lr[@]}" \
         --set "data.domains=$planted" --set grouping.snapshot_images=batch
     for m in vpt ivlp maple; do
-        run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(train_args pretrained $m)
     done
 done
 # The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
@@ -160,7 +200,7 @@ done
 grouped_baseline() {
     local halve=()
     [ "$1" = coop ] && halve=(--set method.n_ctx_text=2)
-    run "pre-$1-grouped-s$2" pretrained "$1-grouped" "$2" train $(method_args $1) "${halve[@]}" \
+    run "pre-$1-grouped-s$2" pretrained "$1-grouped" "$2" train $(train_args pretrained $1) "${halve[@]}" \
         --set multitask.mode=grouped --set grouping.similarity_file="$out/pre-mmap-grouped-s$2/similarity.h5"
 }
 for s in $seeds; do
@@ -175,18 +215,18 @@ for s in $sweep_seeds; do
         key="$(echo "$grouping" | md5sum | cut -c1-8)"
         case " $seen " in *" $key "*) continue ;; esac
         seen="$seen $key"
-        run "pre-sweep-tau$tau-s$s" pretrained "sweep:$tau" "$s" train --set multitask.mode=grouped \
+        run "pre-sweep-tau$tau-s$s" pretrained "sweep:$tau" "$s" train "${mmap_lr[@]}" --set multitask.mode=grouped \
             --set grouping.similarity_file="$sim" --set grouping.rule=threshold --set grouping.tau="$tau"
     done
 done
 # The weight-updating baselines, per task (grouped mode is refused for them).
 for s in $seeds; do
     for m in bitfit adapter; do
-        run "pre-$m-s$s" pretrained "$m" "$s" train $(method_args $m)
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(train_args pretrained $m)
     done
 done
 log "all runs done; total $(( $(date +%s) - start )) s"
 
-# ---- 3. report ----
+# ---- 4. report ----
 "$python" analysis/fmnist_study.py "$out" --out "$out/report"
 log "report: $out/report/ (study wall time $(( $(date +%s) - start )) s)"
