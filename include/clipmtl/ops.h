@@ -34,8 +34,9 @@ void cm_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
  * Linear layer: out[N,OC] = inp[N,C] weight[OC,C]^T + bias[OC] (bias NULL-able). */
 void cm_matmul_forward(float *out, const float *inp, const float *weight, const float *bias, int N, int C,
                        int OC);
-/* dinp[N,C] += dout weight (always); dweight[OC,C] += dout^T inp and
- * dbias[OC] += column sums of dout, each only when its pointer is non-NULL. */
+/* dinp[N,C] = dout weight (always, overwritten: every caller's dinp is a fresh buffer, and
+ * zeroing it first cost a pass over up to N x 3072 floats per layer); dweight[OC,C] += dout^T inp
+ * and dbias[OC] += column sums of dout, each only when its pointer is non-NULL. */
 void cm_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
                         const float *weight, int N, int C, int OC);
 /* Projection with the weight stored [in,out] (visual.proj, text_projection):

@@ -87,9 +87,10 @@ cm_err cm_trainer_task_gradient(cm_trainer *t, int local, int images, float *gra
  * choose them). */
 cm_err cm_trainer_evaluate(cm_trainer *t, double *accuracy, int64_t *tested);
 
-/* Installs the SIGTERM/SIGUSR1 handlers that make cm_trainer_run checkpoint and stop. Call it
- * before MPI_Init: a signal that arrives while the job starts (Slurm's USR1 to a job that has
- * just begun) then stops the run at its first step boundary instead of killing the rank. */
+/* Makes SIGTERM/SIGUSR1 stop cm_trainer_run after a checkpoint: the calling thread and every
+ * thread started after it block both, and a thread of their own takes them (sigwait). Call it
+ * first, before MPI_Init: a signal that arrives while the job starts (Slurm's USR1 to a job that
+ * has just begun) then stops the run at its first step boundary instead of killing the rank. */
 void cm_trainer_catch_signals(void);
 /* Collective: rank 0 creates the run directory (and its parents) and takes its run lock; every
  * rank learns the outcome. */

@@ -267,19 +267,15 @@ void cm_block_backward(const cm_block_weights *w, cm_block_weights *dw, const cm
     float *d_stream = g->d_stream;
     /* out = x_mid + c_proj(qgelu(c_fc(ln_2(x_mid)))): the residual passes d_stream through
      * unchanged, so the MLP's contribution is added onto it in place. */
-    zero(g->d_wide, NM);
     cm_matmul_backward(g->d_wide, GRAD(dw, proj_w), GRAD(dw, proj_b), d_stream, a->fc_act, w->proj_w, N, M, D);
     cm_quick_gelu_backward_inplace(g->d_wide, a->fc, (long)NM); /* now d(c_fc out) */
-    zero(g->d_narrow, ND);
     cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_wide, a->ln2, w->fc_w, N, D, M);
     cm_layernorm_backward(d_stream, GRAD(dw, ln_2_w), GRAD(dw, ln_2_b), g->d_narrow, a->x_mid, w->ln_2_w,
                           a->ln2_mean, a->ln2_rstd, N, D);
     /* d_stream is now d(x_mid); x_mid = x + out_proj(attn(ln_1(x))) likewise. */
-    zero(g->d_narrow, ND);
     cm_matmul_backward(g->d_narrow, GRAD(dw, out_w), GRAD(dw, out_b), d_stream, a->att, w->out_w, N, D, D);
     zero(g->d_wide, 3 * ND);
     cm_attention_backward(g->d_wide, g->d_scores, g->d_narrow, a->qkv, NULL, s->B, s->T, D, s->H, s->causal);
-    zero(g->d_narrow, ND);
     cm_matmul_backward(g->d_narrow, GRAD(dw, qkv_w), GRAD(dw, qkv_b), g->d_wide, a->ln1, w->qkv_w, N, D, 3 * D);
     cm_layernorm_backward(d_stream, GRAD(dw, ln_1_w), GRAD(dw, ln_1_b), g->d_narrow, a->x, w->ln_1_w, a->ln1_mean,
                           a->ln1_rstd, N, D);
@@ -307,27 +303,22 @@ static void pooled_block_backward(const cm_block_weights *w, cm_block_weights *d
     size_t BD = (size_t)B * D;
     float *d_xmid = g->d_pool, *d_att = d_xmid + BD, *dq = d_att + BD, *d_ln1_pooled = dq + BD;
     /* out = x_mid + c_proj(qgelu(c_fc(ln_2(x_mid)))) on the compact rows */
-    zero(g->d_wide, (size_t)B * M);
     cm_matmul_backward(g->d_wide, GRAD(dw, proj_w), GRAD(dw, proj_b), d_pooled, a->fc_act, w->proj_w, B, M, D);
     cm_quick_gelu_backward_inplace(g->d_wide, a->fc, (long)B * M);
-    zero(g->d_narrow, BD);
     cm_matmul_backward(g->d_narrow, GRAD(dw, fc_w), GRAD(dw, fc_b), g->d_wide, a->ln2, w->fc_w, B, D, M);
     memcpy(d_xmid, d_pooled, BD * sizeof(float));
     cm_layernorm_backward(d_xmid, GRAD(dw, ln_2_w), GRAD(dw, ln_2_b), g->d_narrow, a->x_mid, w->ln_2_w, a->ln2_mean,
                           a->ln2_rstd, B, D);
     /* x_mid = x[pooled] + out_proj(attention of the pooled queries) */
-    zero(d_att, BD);
     cm_matmul_backward(d_att, GRAD(dw, out_w), GRAD(dw, out_b), d_xmid, a->att, w->out_w, B, D, D);
     zero(dq, BD);
     zero(g->d_wide, (size_t)N * 2 * D);
     cm_attention_pooled_backward(dq, g->d_wide, g->d_scores, d_att, acts->pool_q, a->qkv, acts->pool_probs,
                                  s->causal ? acts->pool_keys : NULL, B, T, D, s->H);
     /* k|v = ln1 W_kv^T for every row, q = ln1[pooled] W_q^T: rows [D,3D) and [0,D) of in_proj */
-    zero(g->d_narrow, (size_t)N * D);
     cm_matmul_backward(g->d_narrow, dw && dw->qkv_w ? dw->qkv_w + (size_t)D * D : NULL,
                        dw && dw->qkv_b ? dw->qkv_b + D : NULL, g->d_wide, a->ln1, w->qkv_w + (size_t)D * D, N, D,
                        2 * D);
-    zero(d_ln1_pooled, BD);
     cm_matmul_backward(d_ln1_pooled, GRAD(dw, qkv_w), GRAD(dw, qkv_b), dq, acts->pool_ln1, w->qkv_w, B, D, D);
     zero(g->d_stream, (size_t)N * D);
     for (int b = 0; b < B; b++) {

@@ -189,11 +189,9 @@ void cm_adapter_backward(const cm_prompt_method *pm, cm_adapter_side side, const
     const float ratio = pm->opt.adapter_ratio;
     /* ReLU passes the gradient where its output is positive (PyTorch: threshold at 0). */
     for (size_t i = 0; i < nE; i++) a->d_act[i] = a->act[i] > 0 ? ratio * d_f[i] : 0.0f;
-    memset(a->d_hidden, 0, nH * sizeof(float));
     cm_matmul_backward(a->d_hidden, d_params + o2, NULL, a->d_act, a->hidden, params + o2, a->n, a->H, a->E);
     for (size_t i = 0; i < nH; i++)
         if (!(a->hidden[i] > 0)) a->d_hidden[i] = 0.0f;
     /* d_input is the first layer's input gradient, which the frozen tower below does not use. */
-    memset(a->d_input, 0, nE * sizeof(float));
     cm_matmul_backward(a->d_input, d_params + o1, NULL, a->d_hidden, a->input, params + o1, a->n, a->E, a->H);
 }

@@ -4,9 +4,10 @@
  * boundary instead. */
 #include <mpi.h>
 #include <signal.h>
+#include <unistd.h>
 
 int MPI_Init(int *argc, char ***argv)
 {
-    raise(SIGUSR1);
+    kill(getpid(), SIGUSR1); /* to the process, as Slurm and mpirun send it */
     return PMPI_Init(argc, argv);
 }

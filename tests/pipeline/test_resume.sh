@@ -6,7 +6,8 @@
 #    intact (readable, step 2);
 #  - SIGUSR1 to mpirun: the ranks checkpoint and stop with exit status 75 (not a failure), and
 #    --resume continues from that checkpoint (to more steps: --allow-config-change); also when
-#    the signal comes while the ranks are still in MPI_Init;
+#    the signal comes while the ranks are still in MPI_Init; every thread blocks the signals
+#    (one takes them with sigwait);
 #  - resuming on 3 ranks from a 2-rank checkpoint gives the same prompts to 1e-5;
 #  - phase 1 killed mid-way keeps its similarity snapshots through the checkpoint.
 set -euo pipefail
@@ -53,6 +54,24 @@ assert int(f.attrs['step']) == 2 and len(f['params']) > 0; print('last checkpoin
 train 2 usr1 --set optim.steps=100000 --set run.checkpoint_every=100000 >"$tmp/usr1.txt" 2>&1 &
 job=$!
 for _ in $(seq 300); do grep -q "step 4/" "$tmp/usr1.txt" 2>/dev/null && break; sleep 0.1; done
+# No thread computes with the stop signals deliverable: every thread of a rank blocks both, Open
+# MPI's and PMIx's included, and one of them takes them with sigwait (/proc: SigBlk, USR1 = bit
+# 9, TERM = bit 14). A signal landing in a thread inside oneDNN corrupted the heap now and then.
+ranks=$(pgrep -f "^$bin train .*run.name=usr1 ")
+[ "$(echo $ranks | wc -w)" = 2 ] || { echo "ranks of the usr1 run: '$ranks'"; exit 1; }
+# (The waiting thread shows them unblocked while it sits in rt_sigtimedwait, syscall 128.)
+for rank in $ranks; do
+    threads=0 waiters=0
+    for task in /proc/$rank/task/*; do
+        mask=$((0x$(sed -n 's/^SigBlk:\t*//p' "$task/status") & 0x4200))
+        threads=$((threads + 1))
+        [ "$mask" = $((0x4200)) ] && continue
+        [ "$(cut -d' ' -f1 "$task/syscall")" = 128 ] || { echo "rank $rank: thread ${task##*/} takes a stop signal"; exit 1; }
+        waiters=$((waiters + 1))
+    done
+    [ "$waiters" = 1 ] || { echo "rank $rank: $waiters threads wait for the stop signals"; exit 1; }
+    echo "rank $rank: $threads threads, all but the one in sigwait block USR1 and TERM"
+done
 # To mpirun itself (as srun gets it from the batch script): it forwards USR1 to every rank.
 pkill -USR1 -f "^mpirun .*run.name=usr1"
 status=0
@@ -64,8 +83,8 @@ echo "SIGUSR1: stopped at step $stopped"
 train 2 usr1 --set optim.steps=100000 --set run.checkpoint_every=100000 --set optim.steps=$((stopped + 4)) --resume \
     --allow-config-change | grep "resumed from .*ckpt-$stopped.h5"
 
-# SIGUSR1 while the ranks are still inside MPI_Init (a preloaded MPI_Init raises it): the
-# handlers are already installed, so the run stops cleanly at its first step boundary (75).
+# SIGUSR1 to the ranks while they are still inside MPI_Init (a preloaded MPI_Init sends it): the
+# signal waits, blocked, and the run stops cleanly at its first step boundary (75).
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 # the preload comes first
 status=0
 mpi 2 -x LD_PRELOAD="$CLIPMTL_BUILDDIR/tests/pipeline/signal_in_mpi_init.so" -x ASAN_OPTIONS "$bin" train \
