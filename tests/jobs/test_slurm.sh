@@ -85,6 +85,10 @@ $node NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
 : >"$slurm/plugstack.conf"
+# The PMIx plugin's per-step directories are named by uid and job id, and this cluster numbers its
+# jobs from 1 again: under /tmp, one left by an earlier run (a killed test) fails the step.
+mkdir -p "$slurm/pmix"
+echo "PMIxCliTmpDirBase=$slurm/pmix" >"$slurm/mpi.conf"
 started=yes
 slurmctld || cannot_start "slurmctld did not start"
 slurmd || cannot_start "slurmd did not start"

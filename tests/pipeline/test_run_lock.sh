@@ -32,6 +32,8 @@ status=0
 wait "$job" || status=$?
 [ "$status" -eq 75 ] || { cat "$tmp/first.txt"; fail "the first run ended with $status"; }
 stopped=$(sed -n 's/.*stopped by a signal at step \([0-9]*\).*/\1/p' "$tmp/first.txt" | head -1)
+# Into a file, not a pipe: grep -q leaving early would break the run's output pipe (pipefail).
 mpi 1 "$bin" train "$tmp/run.yaml" "${long[@]}" --set optim.steps=$((stopped + 2)) --resume --allow-config-change \
-    | grep -q "resumed from .*ckpt-$stopped.h5" || fail "the directory stayed locked after the run"
+    >"$tmp/resumed.txt" 2>&1 || { cat "$tmp/resumed.txt"; fail "the directory stayed locked after the run"; }
+grep -q "resumed from .*ckpt-$stopped.h5" "$tmp/resumed.txt" || { cat "$tmp/resumed.txt"; fail "not resumed from step $stopped"; }
 echo "run lock: ok"
