@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -150,6 +151,14 @@ static double cpu_seconds(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* Minor page faults of the process so far: memory the allocator gave back and took again. */
+static long page_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt;
+}
+
 /* In the child: warm-up, o->iters timed steps (gradients of the first one returned in grads),
  * the ceiling probe after each. */
 static int run_steps(void *ctx, const bench_config *cfg, bench_result *r, float *grads_out, size_t n)
@@ -168,16 +177,19 @@ static int run_steps(void *ctx, const bench_config *cfg, bench_result *r, float 
     for (int it = 0; !err && it < mb->o->iters; it++) {
         memset(grads, 0, n * sizeof *grads);
         double load = bench_load_average(), g0 = cm_gemm_seconds(), c0 = cpu_seconds();
+        long faults = page_faults();
         t0 = bench_now();
         err = cm_task_step(m, &mb->set, 0, mb->params, mb->pixels, mb->labels, B, B, mb->ids, C, &arena, grads, &loss, NULL);
         double t = bench_now() - t0, in_gemm = cm_gemm_seconds() - g0, cpu = cpu_seconds() - c0;
+        faults = page_faults() - faults;
         double g = bench_ceiling(6304, 3072, 768, 2);
         if (it == 0) memcpy(grads_out, grads, n * sizeof *grads);
         if (t < best) best = t, r->gemm_seconds = in_gemm;
         if (r->cpu_seconds == 0 || cpu < r->cpu_seconds) r->cpu_seconds = cpu;
         if (g > peak) peak = g;
-        printf("  [%s] step %d: %.2f s (%.1f GFLOP/s; %.2f s in cm_gemm, %.2f s outside), %.2f CPU s, ceiling %.1f "
-               "GFLOP/s, load %.2f\n", cfg->name, it, t, mb->flops / t * 1e-9, in_gemm, t - in_gemm, cpu, g, load);
+        printf("  [%s] step %d: %.2f s (%.1f GFLOP/s; %.2f s in cm_gemm, %.2f s outside), %.2f CPU s, %ld page faults, "
+               "ceiling %.1f GFLOP/s, load %.2f\n", cfg->name, it, t, mb->flops / t * 1e-9, in_gemm, t - in_gemm, cpu, faults, g,
+               load);
         fflush(stdout);
     }
     if (err) cm_error_print(stderr);

@@ -265,7 +265,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
             printf("test: test images [%d, %d) of each task (train.test_skip, train.test_images)\n", c->train.test_skip,
                    c->train.test_skip + c->train.test_images);
         else if (c->train.test_skip > 0)
-            printf("test: the test images of each task from the %dth on (train.test_skip)\n", c->train.test_skip + 1);
+            printf("test: test images [%d, end) of each task (train.test_skip)\n", c->train.test_skip);
         printf("%-24s %6s %10s\n", "task", "group", "top-1 (%)");
         for (int task = 0; task < N; task++) {
             printf("%-24s %6d %10.2f\n", t.tasks.task_names[task], mode == CM_SET_GROUPED ? group_of_task[task] : -1,

@@ -60,7 +60,8 @@ for name in ("results.h5", "checkpoints-phase2/ckpt-200.h5"):
 PY
 done
 # train.test_images and train.test_skip: zero-shot over windows of the 40 test images. The correct
-# counts of [0, 20) and [20, 40) add up to those of all 40; [35, 42) holds the 5 images left.
+# counts of [0, 20) and [20, 40) add up to those of all 40; [35, 42) holds the 5 images left, and
+# a skip alone ([30, end)) the last 10.
 zeroshot_window() { # NAME SKIP IMAGES
     sed -e "s/eval_batch_size: 32}/eval_batch_size: 32, test_skip: $2, test_images: $3}/" -e 's/steps: 200}/steps: 1}/' \
         -e "s/^run: {name: coop,/run: {name: $1,/" -e 's/^method: {name: coop,/method: {name: zeroshot,/' \
@@ -71,15 +72,18 @@ zeroshot_window all 0 0
 zeroshot_window first 0 20
 zeroshot_window second 20 20
 zeroshot_window tail 35 7
+zeroshot_window rest 30 0
 grep -q "test images \[20, 40) of each task" "$tmp/second.txt"
+grep -q "test images \[30, end) of each task" "$tmp/rest.txt"
 "$PYTHON3" - "$tmp/runs" <<'PY'
 import sys, h5py
 def window(name):
     f = h5py.File(f"{sys.argv[1]}/{name}/results.h5", "r")
     n = int(f["test_images"][0])
     return n, round(float(f["accuracy"][0]) * n / 100)
-(n_all, c_all), (n1, c1), (n2, c2), (n_tail, _) = map(window, ("all", "first", "second", "tail"))
-print(f"test windows: all {c_all}/{n_all}, [0, 20) {c1}/{n1}, [20, 40) {c2}/{n2}, [35, 42) {n_tail} images")
-assert (n_all, n1, n2, n_tail) == (40, 20, 20, 5), (n_all, n1, n2, n_tail)
+(n_all, c_all), (n1, c1), (n2, c2), (n_tail, _), (n_rest, _) = map(window, ("all", "first", "second", "tail", "rest"))
+print(f"test windows: all {c_all}/{n_all}, [0, 20) {c1}/{n1}, [20, 40) {c2}/{n2}, [35, 42) {n_tail} images, "
+      f"[30, end) {n_rest}")
+assert (n_all, n1, n2, n_tail, n_rest) == (40, 20, 20, 5, 10), (n_all, n1, n2, n_tail, n_rest)
 assert c1 + c2 == c_all, (c1, c2, c_all)
 PY
