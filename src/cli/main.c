@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "clipmtl/gemm.h"
 
 typedef struct {
     const char *name;
@@ -59,6 +60,23 @@ static int take_verbose(int *argc, char **argv)
     return verbose;
 }
 
+/* The version, and the GEMM paths this build and CPU can run (compute.gemm/compute.precision):
+ * what a user or a script (experiments/run_fmnist_study.sh) checks before asking for bf16. */
+static void print_version(void)
+{
+    printf("clipmtl %s\n", PACKAGE_VERSION);
+    static const struct {
+        cm_gemm_path path;
+        cm_precision precision;
+    } paths[] = {{CM_GEMM_OPENBLAS, CM_PRECISION_FP32}, {CM_GEMM_ONEDNN, CM_PRECISION_FP32},
+                 {CM_GEMM_ONEDNN, CM_PRECISION_BF16}};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        printf("gemm %s/%s: %s\n", cm_gemm_path_name(paths[i].path), cm_precision_name(paths[i].precision),
+               cm_gemm_available(paths[i].path, paths[i].precision) ? "yes" : "no");
+    if (cm_gemm_select(CM_GEMM_AUTO, CM_PRECISION_FP32) == CM_OK) printf("gemm auto/fp32: %s\n", cm_gemm_describe());
+    cm_error_clear();
+}
+
 int main(int argc, char **argv)
 {
     cm_error_set_verbose(take_verbose(&argc, argv));
@@ -68,7 +86,7 @@ int main(int argc, char **argv)
     }
     const char *name = argv[1];
     if (strcmp(name, "--version") == 0) {
-        printf("clipmtl %s\n", PACKAGE_VERSION);
+        print_version();
         return 0;
     }
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) name = "help";

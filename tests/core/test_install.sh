@@ -1,14 +1,22 @@
 #!/bin/sh
 # make install into a DESTDIR: the program, the library with its headers, a pkg-config file with
 # which a small C program compiles, links and runs, the manual page (every command described,
-# groff without warnings), the analysis and job scripts, the vocabulary. Also --version.
+# groff without warnings), the analysis and job scripts, the vocabulary. Also --version and the
+# GEMM paths it lists.
 set -eu
 build=$CLIPMTL_BUILDDIR
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-"$build/clipmtl" --version | grep -Eqx 'clipmtl [0-9]+\.[0-9]+\.[0-9]+' || fail "--version"
+"$build/clipmtl" --version >"$dir/version"
+grep -Eqx 'clipmtl [0-9]+\.[0-9]+\.[0-9]+' "$dir/version" || fail "--version"
+# The GEMM paths it lists: OpenBLAS always; bf16 exactly when oneDNN is built in and the CPU has
+# AVX512-BF16 (the kernel's flag), as the study script relies on.
+grep -qx 'gemm openblas/fp32: yes' "$dir/version" || fail "--version: no openblas/fp32 line"
+bf16=no
+grep -qx 'gemm onednn/fp32: yes' "$dir/version" && grep -qw avx512_bf16 /proc/cpuinfo && bf16=yes
+grep -qx "gemm onednn/bf16: $bf16" "$dir/version" || { cat "$dir/version"; fail "--version: bf16 should be $bf16"; }
 
 # The test runs inside `make check`: the inner make must not join the outer one's job server.
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$build" install DESTDIR="$dir/root" >"$dir/install.log" 2>&1 ||
