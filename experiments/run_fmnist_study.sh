@@ -14,9 +14,8 @@
 #      with the default snapshot estimate;
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
 #    then for each seed CoOp on the random-weight model, MmAP per task in bf16 (where the CPU
-#    has a bf16 path), the planted study
-#    with the one-batch estimate, VPT-deep, IVLP and MaPLe per task; CoOp, VPT-deep, IVLP and
-#    MaPLe grouped on MmAP's grouping;
+#    has a bf16 path), the planted study with the one-batch estimate, VPT-deep, IVLP and MaPLe
+#    per task; CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
 #    last BitFit and CLIP-Adapter per task (they refuse grouped mode);
