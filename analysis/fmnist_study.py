@@ -296,11 +296,21 @@ def main():
           "-" if g is None else f"{g:+.1f}")
     g = gain(("pretrained", "mmap"), "original")
     check("original domain: MmAP loses at most 4 points", None if g is None else g >= -4, "-" if g is None else f"{g:+.1f}")
+    def paired_gap(key, base, domain):
+        """Mean and sd over the seeds both have of the per-seed difference: how much the gap moves with
+        the seed (its standard error is sd / sqrt(n))."""
+        seeds = sorted(set(accuracy.get(key, {})) & set(accuracy.get(base, {})))
+        if not seeds:
+            return None
+        d = np.array([values(key, s)[col[domain]] - values(base, s)[col[domain]] for s in seeds])
+        return d.mean(), d.std(ddof=1) if len(d) > 1 else 0.0, len(d)
+
     for method in ("mmap", "coop"):
-        tr = [gain(("pretrained", method), d, base=("random", method)) for d in SHIFTED]
+        tr = [paired_gap(("pretrained", method), ("random", method), d) for d in SHIFTED]
         check(f"transfer: pretrained beats random-weight by >= 5 points on each shifted domain ({method} per task)",
-              None if None in tr else all(x >= 5 for x in tr),
-              ", ".join(f"{d} {x:+.1f}" if x is not None else f"{d} -" for d, x in zip(SHIFTED, tr)))
+              None if None in tr else all(x[0] >= 5 for x in tr),
+              ", ".join(f"{d} {x[0]:+.1f} ± {x[1]:.1f}" if x is not None else f"{d} -" for d, x in zip(SHIFTED, tr)) +
+              (f"; ± the sd of the per-seed gap over {tr[0][2]} seeds" if None not in tr else ""))
     b16 = [gain(("pretrained", "mmap-bf16"), d, base=("pretrained", "mmap")) for d in columns]
     check("bf16 parity: MmAP per task in bf16 within 1 point of fp32 (mean over seeds), every domain",
           None if None in b16 else all(abs(x) <= 1 for x in b16),
