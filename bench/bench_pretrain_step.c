@@ -66,10 +66,10 @@ int main(int argc, char **argv)
     int correct;
     if ((err = cm_pretrainer_step(&p, &loss, &correct)) != CM_OK) return fail(err); /* warm-up */
     MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = cm_now(), c0 = cpu_seconds(), g0 = cm_gemm_seconds();
+    double t0 = cm_now(), c0 = cpu_seconds(), g0 = cm_gemm_seconds(), f0 = cm_gemm_flops();
     for (int s = 0; s < steps; s++)
         if ((err = cm_pretrainer_step(&p, &loss, &correct)) != CM_OK) return fail(err);
-    const double step_gemm = (cm_gemm_seconds() - g0) / steps;
+    const double step_gemm = (cm_gemm_seconds() - g0) / steps, step_flops = (cm_gemm_flops() - f0) / steps;
     MPI_Barrier(MPI_COMM_WORLD);
     const double step_time = (cm_now() - t0) / steps, step_cpu = (cpu_seconds() - c0) / steps;
 
@@ -110,8 +110,9 @@ int main(int argc, char **argv)
         MPI_Comm_size(MPI_COMM_WORLD, &nranks);
         printf("fmnist-small pretraining, batch %d on %d ranks, %d timed steps (load average %.2f)\n", batch, nranks, steps,
                load[0]);
-        printf("step: %.3f s wall, %.3f CPU s per rank, %.1f pairs/s; %.3f s of it in cm_gemm (rank 0)\n", step_time,
-               step_cpu, batch / step_time, step_gemm);
+        printf("step: %.3f s wall, %.3f CPU s per rank, %.1f pairs/s; rank 0: %.3f s in cm_gemm, %.2f GFLOP there "
+               "(%.1f GFLOP/s)\n",
+               step_time, step_cpu, batch / step_time, step_gemm, step_flops * 1e-9, step_flops * 1e-9 / step_gemm);
         printf("token-embedding update on its %d used rows (of %d; zero, allreduce, AdamW): %.4f s wall, %.4f CPU s; "
                "ratio to the step: wall %.4f, CPU %.4f (the issue's bound: 0.1)\n",
                p.nused, p.model.cfg.vocab_size, used_time, used_cpu, used_time / step_time, used_cpu / step_cpu);

@@ -65,5 +65,8 @@ void cm_gemm_single_thread(int on);
  * the ops' threads and count as attention's time. A step's time minus the difference of two
  * readings is its time outside the GEMMs (bench_train_step). */
 double cm_gemm_seconds(void);
+/* The floating-point operations (2 M N K each) of the same calls: with cm_gemm_seconds, the rate
+ * the GEMMs of a step reach (bench_pretrain_step). */
+double cm_gemm_flops(void);
 
 #endif

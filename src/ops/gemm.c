@@ -19,7 +19,7 @@ static cm_precision current_precision = CM_PRECISION_FP32;
 static _Thread_local int single_thread;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 static int selected; /* cm_gemm_select was called */
-static atomic_uint_fast64_t gemm_nanoseconds; /* cm_gemm_seconds */
+static atomic_uint_fast64_t gemm_nanoseconds, gemm_flops; /* cm_gemm_seconds, cm_gemm_flops */
 
 /* Frozen ranges: the model's weights (one buffer per model; a few models at most live at once). */
 enum { MAX_FROZEN = 8 };
@@ -192,6 +192,8 @@ static double now_seconds(void)
 
 double cm_gemm_seconds(void) { return 1e-9 * (double)atomic_load_explicit(&gemm_nanoseconds, memory_order_relaxed); }
 
+double cm_gemm_flops(void) { return (double)atomic_load_explicit(&gemm_flops, memory_order_relaxed); }
+
 void cm_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc)
 {
@@ -208,7 +210,9 @@ void cm_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
     } else {
         openblas_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     }
-    if (outer)
+    if (outer) {
         atomic_fetch_add_explicit(&gemm_nanoseconds, (uint_fast64_t)((now_seconds() - t0) * 1e9),
                                   memory_order_relaxed);
+        atomic_fetch_add_explicit(&gemm_flops, (uint_fast64_t)2 * M * N * K, memory_order_relaxed);
+    }
 }
