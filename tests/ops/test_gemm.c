@@ -101,7 +101,7 @@ static void check_products(const char *label, int frozen_b, double tol_exact, do
 
 /* A product large enough to be split into row slices over threads (gemm.h: above about 8
  * MFLOP, three threads here so that the slices are uneven): every transpose pair against the
- * float64 product, as check_products. */
+ * float64 product, as check_products, and the operation count of cm_gemm_flops. */
 static void check_split(const char *label, double tol_exact)
 {
     const int M = 301, N = 97, K = 300, pad = 5;
@@ -112,6 +112,7 @@ static void check_split(const char *label, double tol_exact)
     CM_TEST_OK(cm_gemm_freeze(B, big));
     int bf16 = cm_gemm_current_precision() == CM_PRECISION_BF16, threads = openblas_get_num_threads();
     openblas_set_num_threads(3);
+    const double flops0 = cm_gemm_flops();
     for (int ta = 0; ta < 2; ta++)
         for (int tb = 0; tb < 2; tb++) {
             int lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
@@ -122,6 +123,9 @@ static void check_split(const char *label, double tol_exact)
             CM_TEST(e <= tol_exact, "%s split %c%c: relative error %.2e > %.0e", label, ta ? 'T' : 'N',
                     tb ? 'T' : 'N', e, tol_exact);
         }
+    /* cm_gemm_flops counts each split product once, from its caller */
+    CM_TEST(cm_gemm_flops() - flops0 == 4 * 2.0 * M * N * K, "%s: cm_gemm_flops counted %.0f for 4 products of %.0f",
+            label, cm_gemm_flops() - flops0, 2.0 * M * N * K);
     openblas_set_num_threads(threads);
     cm_gemm_unfreeze(B);
     free(A), free(B), free(C0), free(C), free(want);
