@@ -296,6 +296,7 @@ def main():
           "-" if g is None else f"{g:+.1f}")
     g = gain(("pretrained", "mmap"), "original")
     check("original domain: MmAP loses at most 4 points", None if g is None else g >= -4, "-" if g is None else f"{g:+.1f}")
+
     def paired_gap(key, base, domain):
         """Mean and sd over the seeds both have of the per-seed difference: how much the gap moves with
         the seed (its standard error is sd / sqrt(n))."""
