@@ -25,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clipmtl_files import read_results, read_similarity
+from lr_grid import choose
 from plot_similarity import heatmap
 
 # Row label of each (model, variant), in table order.
@@ -175,8 +176,7 @@ def main():
             lines = ["| model | method | " + " | ".join(f"lr {lr:g}" for lr in grid) + " | chosen |",
                      "|---|---|" + "---|" * (len(grid) + 1)]
             for (model, method), scores in sorted(validation.items()):
-                # the driver's rule: the best average, the smaller rate on a tie
-                chosen = max(sorted(scores), key=lambda lr: (scores[lr], -lr))
+                chosen = choose(scores)
                 for lr in sorted(scores):
                     w.writerow([model, method, lr, f"{scores[lr]:.3f}", int(lr == chosen)])
                 cells = [("**{:.1f}**" if lr == chosen else "{:.1f}").format(scores[lr]) if lr in scores else "-"

@@ -24,7 +24,7 @@
 # A run whose output exists is not repeated, so an interrupted study continues where it stopped.
 # Environment: CLIPMTL_RANKS (default 2), STUDY_SEEDS ("0 1 2"), STUDY_SWEEP_SEEDS ("0"),
 # STUDY_OUT (runs/fmnist_study), STUDY_SET (extra --set arguments for every run, e.g.
-# "optim.steps=60"), STUDY_LR_GRID (the learning rates tried, "0.002 0.005 0.01 0.02 0.05"),
+# "optim.steps=60"), STUDY_LR_GRID (the learning rates tried first, "0.002 0.005 0.01 0.02 0.05"),
 # STUDY_PRETRAINED (the pretrained checkpoint,
 # runs/pretrain-fmnist-small/model.safetensors), STUDY_PRETRAIN_SET (--set arguments of the
 # pretraining, e.g. "pretrain.steps=500"), CLIPMTL_BIN (build/clipmtl).
@@ -139,29 +139,30 @@ fi
 # Per task, on the first seed, each rate of the grid; scored on test images [500, 1000) of every
 # task, disjoint from the reported [0, 500) (train.test_images). The rate with the best average
 # validation accuracy (the smaller one on a tie) serves every run of that method on that model;
-# the transfer controls choose theirs on the random-weight model the same way.
+# when that is the grid's smallest or largest rate, the next rate past it on the 1-2-5 scale is
+# tried too, until the best is bracketed (analysis/lr_grid.py). The transfer controls choose
+# theirs on the random-weight model the same way.
 lr_grid=${STUDY_LR_GRID:-"0.002 0.005 0.01 0.02 0.05"}
 validation=(--set train.test_skip=500 --set train.test_images=500)
-best_lr() { # MODEL METHOD: the rate of the grid with the best average validation accuracy
-    "$python" - "$out" "$1" "$2" $lr_grid <<'PY'
-import sys, h5py, numpy as np
-out, model, method, *grid = sys.argv[1:]
-score = {lr: float(np.mean(h5py.File(f"{out}/val-{model}-{method}-lr{lr}/results.h5", "r")["accuracy"][()]))
-         for lr in grid}
-print(max(grid, key=lambda lr: (score[lr], -grid.index(lr))))
-PY
-}
 declare -A lr_of
 val_seed=${seeds%% *}
 for key in pretrained:mmap pretrained:coop random:mmap random:coop pretrained:vpt pretrained:ivlp \
     pretrained:maple pretrained:bitfit pretrained:adapter; do
     model=${key%%:*} m=${key#*:}
-    for lr in $lr_grid; do
-        run "val-$model-$m-lr$lr" "$model" "lr:$m:$lr" "$val_seed" train $(method_args $m) --set optim.lr="$lr" \
-            "${validation[@]}"
+    rates=($lr_grid) todo=($lr_grid)
+    while :; do
+        for lr in "${todo[@]}"; do
+            run "val-$model-$m-lr$lr" "$model" "lr:$m:$lr" "$val_seed" train $(method_args $m) --set optim.lr="$lr" \
+                "${validation[@]}"
+        done
+        # analysis/lr_grid.py: "best RATE", or "try RATE" past the grid's edge when the best is there
+        step=$("$python" analysis/lr_grid.py "$out" "$model" "$m" "${rates[@]}")
+        read -r verdict lr <<<"$step"
+        [ "$verdict" = best ] && break
+        rates+=("$lr") todo=("$lr")
     done
-    lr_of[$key]=$(best_lr "$model" "$m")
-    log "learning rate of $m on the $model model: ${lr_of[$key]}"
+    lr_of[$key]=$lr
+    log "learning rate of $m on the $model model: $lr (tried ${rates[*]})"
 done
 mmap_lr=(--set optim.lr="${lr_of[pretrained:mmap]}")
 
