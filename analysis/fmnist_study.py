@@ -107,6 +107,16 @@ def main():
         acc = accuracy[key][seed]
         return [acc[t] for t in tasks] + [float(np.mean([acc[t] for t in tasks]))]
 
+    def paired_difference(key, base):
+        """Per column, the mean and sd over the seeds both runs have of the per-seed difference
+        key - base (the sd: how much the difference moves with the seed; its standard error is
+        sd / sqrt(n)), and that n; None when they share no seed."""
+        seeds = sorted(set(accuracy.get(key, {})) & set(accuracy.get(base, {})))
+        if not seeds:
+            return None
+        d = np.array([np.array(values(key, s)) - np.array(values(base, s)) for s in seeds])
+        return d.mean(0), d.std(0, ddof=1) if len(seeds) > 1 else np.zeros(d.shape[1]), len(seeds)
+
     # ---- the results table ----
     table = []  # (label, key, mean[], sd[], n, gain_mean[], gain_sd[])
     for key, label in ROWS:
@@ -114,12 +124,9 @@ def main():
             continue
         seeds = sorted(accuracy[key])
         v = np.array([values(key, s) for s in seeds])
-        zs = (key[0], "zeroshot")
-        paired = [s for s in seeds if zs in accuracy and s in accuracy[zs]]
-        g = np.array([np.array(values(key, s)) - np.array(values(zs, s)) for s in paired]) if paired else None
         sd = v.std(0, ddof=1) if len(seeds) > 1 else np.zeros(v.shape[1])
-        gm = g.mean(0) if g is not None else None
-        gs = (g.std(0, ddof=1) if len(paired) > 1 else np.zeros(v.shape[1])) if g is not None else None
+        vs_zeroshot = paired_difference(key, (key[0], "zeroshot"))
+        gm, gs = (None, None) if vs_zeroshot is None else vs_zeroshot[:2]
         table.append((label, key, v.mean(0), sd, len(seeds), gm, gs))
 
     with open(os.path.join(out, "results.csv"), "w", newline="") as f:
@@ -297,21 +304,14 @@ def main():
     g = gain(("pretrained", "mmap"), "original")
     check("original domain: MmAP loses at most 4 points", None if g is None else g >= -4, "-" if g is None else f"{g:+.1f}")
 
-    def paired_gap(key, base, domain):
-        """Mean and sd over the seeds both have of the per-seed difference: how much the gap moves with
-        the seed (its standard error is sd / sqrt(n))."""
-        seeds = sorted(set(accuracy.get(key, {})) & set(accuracy.get(base, {})))
-        if not seeds:
-            return None
-        d = np.array([values(key, s)[col[domain]] - values(base, s)[col[domain]] for s in seeds])
-        return d.mean(), d.std(ddof=1) if len(d) > 1 else 0.0, len(d)
-
     for method in ("mmap", "coop"):
-        tr = [paired_gap(("pretrained", method), ("random", method), d) for d in SHIFTED]
+        tr = paired_difference(("pretrained", method), ("random", method))
+        gaps = None if tr is None else [(tr[0][col[d]], tr[1][col[d]]) for d in SHIFTED]
         check(f"transfer: pretrained beats random-weight by >= 5 points on each shifted domain ({method} per task)",
-              None if None in tr else all(x[0] >= 5 for x in tr),
-              ", ".join(f"{d} {x[0]:+.1f} ± {x[1]:.1f}" if x is not None else f"{d} -" for d, x in zip(SHIFTED, tr)) +
-              (f"; ± the sd of the per-seed gap over {tr[0][2]} seeds" if None not in tr else ""))
+              None if gaps is None else all(m >= 5 for m, _ in gaps),
+              ", ".join(f"{d} -" for d in SHIFTED) if gaps is None else
+              ", ".join(f"{d} {m:+.1f} ± {sd:.1f}" for d, (m, sd) in zip(SHIFTED, gaps)) +
+              f"; ± the sd of the per-seed gap over {tr[2]} seeds")
     b16 = [gain(("pretrained", "mmap-bf16"), d, base=("pretrained", "mmap")) for d in columns]
     check("bf16 parity: MmAP per task in bf16 within 1 point of fp32 (mean over seeds), every domain",
           None if None in b16 else all(abs(x) <= 1 for x in b16),
