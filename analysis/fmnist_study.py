@@ -49,6 +49,9 @@ ROWS = [
     (("random", "zeroshot"), "zero-shot, random-weight CLIP"),
     (("random", "coop"), "CoOp, random-weight CLIP"),
     (("random", "mmap"), "MmAP per task, random-weight CLIP"),
+    (("random", "vpt"), "VPT-deep, random-weight CLIP"),
+    (("random", "ivlp"), "IVLP, random-weight CLIP"),
+    (("random", "maple"), "MaPLe, random-weight CLIP"),
 ]
 SHIFTED = ["inverted", "rotated", "sketch", "tinted"]
 
@@ -304,7 +307,7 @@ def main():
     g = gain(("pretrained", "mmap"), "original")
     check("original domain: MmAP loses at most 4 points", None if g is None else g >= -4, "-" if g is None else f"{g:+.1f}")
 
-    for method in ("mmap", "coop"):
+    for method in ("mmap", "coop", "vpt", "ivlp", "maple"):
         tr = paired_difference(("pretrained", method), ("random", method))
         gaps = None if tr is None else [(tr[0][col[d]], tr[1][col[d]]) for d in SHIFTED]
         check(f"transfer: pretrained beats random-weight by >= 5 points on each shifted domain ({method} per task)",

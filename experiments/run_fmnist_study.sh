@@ -15,7 +15,8 @@
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
 #    then for each seed CoOp on the random-weight model, MmAP per task in bf16 (where the CPU
 #    has a bf16 path), the planted study with the one-batch estimate, VPT-deep, IVLP and MaPLe
-#    per task; CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's grouping;
+#    per task, and on the random-weight model; CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's
+#    grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
 #    last BitFit and CLIP-Adapter per task (they refuse grouped mode);
@@ -147,7 +148,7 @@ validation=(--set train.test_skip=500 --set train.test_images=500)
 declare -A lr_of
 val_seed=${seeds%% *}
 for key in pretrained:mmap pretrained:coop random:mmap random:coop pretrained:vpt pretrained:ivlp \
-    pretrained:maple pretrained:bitfit pretrained:adapter; do
+    pretrained:maple pretrained:bitfit pretrained:adapter random:vpt random:ivlp random:maple; do
     model=${key%%:*} m=${key#*:}
     rates=($lr_grid) todo=($lr_grid)
     while :; do
@@ -198,6 +199,13 @@ for s in $seeds; do
         --set "data.domains=$planted" --set grouping.snapshot_images=batch
     for m in vpt ivlp maple; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(train_args pretrained $m)
+    done
+done
+# The transfer control of the deep-prompt baselines: does the gap to the random-weight model
+# depend on the method that tunes the prompts?
+for s in $seeds; do
+    for m in vpt ivlp maple; do
+        run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
     done
 done
 # The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
