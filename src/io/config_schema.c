@@ -173,7 +173,8 @@ static const cm_config_key method_keys[] = {
     {.name = "ctx_init", .type = CM_CFG_STRING, .offset = AT(method.ctx_init),
      .default_yaml = "\"\"",
      .doc = "Words whose embeddings initialise the layer-0 text context (MaPLe: "
-            "`a photo of a`); empty = N(0, init_std^2)."},
+            "`a photo of a`); empty = N(0, init_std^2). The text prompt rows take the place of its "
+            "first tokens (grouped mode: the group's rows, then the task's), so it needs at least as many."},
     {.name = "init_std", .type = CM_CFG_DOUBLE, .offset = AT(method.init_std), .min = 0, .max = 1,
      .flags = CM_CFG_MIN_OPEN, .default_yaml = "0.02",
      .doc = "Standard deviation of every random prompt initialisation."},
@@ -409,8 +410,9 @@ const char cm_config_doc_intro[] =
     "Defaults follow the MaPLe repository (optimizer) and the MmAP defaults of the specification "
     "(section 3.4);\n"
     "the paper's own hyper-parameters are unknown. Ranges: `[a, b]` closed, `(a, b]` excludes a.\n\n"
-    "Examples: `demo.yaml` (a small multi-task run on the Fashion-MNIST domains with the tiny preset\n"
-    "model) and `office_home.yaml` (the paper's setup: CLIP ViT-B/16, the four Office-Home domains).\n";
+    "Examples: `demo.yaml` (a small multi-task run on the Fashion-MNIST domains with the fmnist-small\n"
+    "CLIP that `pretrain_fmnist.yaml` makes), `fmnist_study.yaml` (the study of `run_fmnist_study.sh`)\n"
+    "and `office_home.yaml` (the paper's setup: CLIP ViT-B/16, the four Office-Home domains).\n";
 
 /* ---- key numbering and lookup ---- */
 

@@ -49,3 +49,17 @@ for g, line in enumerate(lines):
     assert members == [names[t] for t in range(len(names)) if groups[t] == g], (line, groups)
 print("regroup agrees with the run")
 PY
+
+# ctx_init's words are replaced by the text prompt rows; in grouped mode a task has its group's
+# 2 rows and its own 2: a 3-token ctx_init is refused before training, with the reason, while
+# 4 tokens train.
+explicit=(--set grouping.rule=explicit --set 'grouping.groups=[[Plain, Inverted], ["Noisy Background"]]')
+if mpi 1 "$bin" train "$tmp/run.yaml" --set run.name=ctx3 --set method.ctx_init="a photo of" "${explicit[@]}" \
+    >"$tmp/ctx3.txt" 2>&1; then
+    echo "a 3-token ctx_init for 4 grouped text prompt rows was accepted"; exit 1
+fi
+grep -q 'method.ctx_init "a photo of" (--set method.ctx_init=a photo of) has 3 tokens, fewer than the 4 text prompt rows.*grouped mode' "$tmp/ctx3.txt" \
+    || { cat "$tmp/ctx3.txt"; exit 1; }
+mpi 1 "$bin" train "$tmp/run.yaml" --set run.name=ctx4 --set method.ctx_init="a photo of a" "${explicit[@]}" >"$tmp/ctx4.txt" 2>&1 \
+    || { cat "$tmp/ctx4.txt"; exit 1; }
+echo "ctx_init: 3 tokens refused for 4 grouped rows, 4 accepted"
