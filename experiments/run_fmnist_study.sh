@@ -15,8 +15,8 @@
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
 #    then for each seed CoOp on the random-weight model, MmAP per task in bf16 (where the CPU
 #    has a bf16 path), the planted study with the one-batch estimate, VPT-deep, IVLP and MaPLe
-#    per task, and on the random-weight model; CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's
-#    grouping;
+#    per task, and on the random-weight model; MmAP per task with b = m = 4 on both models;
+#    CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
 #    last BitFit and CLIP-Adapter per task (they refuse grouped mode);
@@ -93,6 +93,7 @@ method_args() {
         bitfit) echo "--set method.name=bitfit" ;;
         adapter) echo "--set method.name=adapter" ;;
         mmap) echo "" ;;
+        mmap4) echo "--set method.mmap.b=4 --set method.mmap.m=4" ;; # spec.md 3.4's b and m
     esac
 }
 
@@ -148,7 +149,8 @@ validation=(--set train.test_skip=500 --set train.test_images=500)
 declare -A lr_of
 val_seed=${seeds%% *}
 for key in pretrained:mmap pretrained:coop random:mmap random:coop pretrained:vpt pretrained:ivlp \
-    pretrained:maple pretrained:bitfit pretrained:adapter random:vpt random:ivlp random:maple; do
+    pretrained:maple pretrained:bitfit pretrained:adapter random:vpt random:ivlp random:maple \
+    pretrained:mmap4 random:mmap4; do
     model=${key%%:*} m=${key#*:}
     rates=($lr_grid) todo=($lr_grid)
     while :; do
@@ -207,6 +209,12 @@ for s in $seeds; do
     for m in vpt ivlp maple; do
         run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
     done
+done
+# MmAP per task at spec.md 3.4's b = m = 4 (the study's MmAP has b = m = 2, so that a grouped
+# run's group + task text rows fit the 4 words of ctx_init: fmnist_study.yaml), on both models.
+for s in $seeds; do
+    run "pre-mmap4-s$s" pretrained mmap4 "$s" train $(train_args pretrained mmap4)
+    run "rand-mmap4-s$s" random mmap4 "$s" train $(train_args random mmap4)
 done
 # The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
 # file; phase 1 is not run again): group-shared + task-specific sets as for MmAP. CoOp's sets are
