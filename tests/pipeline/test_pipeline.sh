@@ -3,7 +3,7 @@
 # the averaged similarity must agree across rank counts to 1e-4 (float sums in another order),
 # the grouping must be identical, and the test accuracies may differ by at most one of the 12
 # test images of a task (a near-tie that the other summation order flips). The analysis scripts
-# and `clipmtl regroup` then run on the outputs.
+# and `clipmtl regroup` then run on the outputs. Last, a ctx_init too short for grouped mode.
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
 make_config "$tmp/run.yaml"
