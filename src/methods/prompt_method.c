@@ -60,6 +60,21 @@ void cm_method_options_from_config(const cm_config_method *m, cm_method_options 
     if (impl_of(m->name) && impl_of(m->name)->configure) impl_of(m->name)->configure(m, o);
 }
 
+cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows, int grouped)
+{
+    const char *words = c->method.ctx_init;
+    if (!words || !words[0] || rows == 0) return CM_OK;
+    int32_t *ids = NULL;
+    size_t count = 0;
+    CM_CHECK(cm_tokenizer_encode(tok, words, &ids, &count));
+    free(ids);
+    CM_ASSERT((int)count >= rows, CM_ERR_CONFIG,
+              "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompt rows that take their place%s",
+              words, cm_config_origin(c, "method.ctx_init"), count, rows,
+              grouped ? " (grouped mode: the group's rows then the task's)" : "");
+    return CM_OK;
+}
+
 cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, const char *key,
                         const char *other_key, const char *fmt, ...)
 {

@@ -138,23 +138,6 @@ static cm_err init_prompts(cm_trainer *t, const cm_tokenizer *tok)
     return CM_OK;
 }
 
-/* The text prompt rows take the place of ctx_init's tokens, so they must not outnumber them. In
- * grouped mode a task's rows are its group's then its own: twice those of one prompt set. */
-static cm_err check_ctx_init_fits(const cm_trainer *t, const cm_tokenizer *tok, int rows)
-{
-    const char *words = t->cfg->method.ctx_init;
-    if (!words || !words[0] || rows == 0) return CM_OK;
-    int32_t *ids = NULL;
-    size_t count = 0;
-    CM_CHECK(cm_tokenizer_encode(tok, words, &ids, &count));
-    free(ids);
-    CM_ASSERT((int)count >= rows, CM_ERR_CONFIG,
-              "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompt rows that take their place%s",
-              words, cm_config_origin(t->cfg, "method.ctx_init"), count, rows,
-              t->set.mode == CM_SET_GROUPED ? " (grouped mode: the group's rows then the task's)" : "");
-    return CM_OK;
-}
-
 /* Class sentences of every task, tokenized: a task's sentences hold as many placeholder tokens as
  * its composed text prompt has rows. */
 static cm_err tokenize_classes(cm_trainer *t, const cm_tokenizer *tok)
@@ -165,7 +148,7 @@ static cm_err tokenize_classes(cm_trainer *t, const cm_tokenizer *tok)
     for (int task = 0; task < N; task++) {
         cm_prompt_stack text, visual;
         cm_prompt_set_shapes(&t->set, task, &text, &visual);
-        CM_CHECK(check_ctx_init_fits(t, tok, text.n));
+        CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, text.n, t->set.mode == CM_SET_GROUPED));
         for (int c = 0; c < C; c++) {
             int32_t *ids = t->class_ids + ((size_t)task * C + c) * ctx;
             CM_CHECK(cm_class_sentence(t->cfg->method.ctx_init, text.n, t->tasks.class_names[c], sentence, sizeof sentence));

@@ -3,7 +3,8 @@
 # the averaged similarity must agree across rank counts to 1e-4 (float sums in another order),
 # the grouping must be identical, and the test accuracies may differ by at most one of the 12
 # test images of a task (a near-tie that the other summation order flips). The analysis scripts
-# and `clipmtl regroup` then run on the outputs. Last, a ctx_init too short for grouped mode.
+# and `clipmtl regroup` then run on the outputs. Last, a ctx_init too short for grouped mode
+# (train and run).
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
 make_config "$tmp/run.yaml"
@@ -51,8 +52,8 @@ print("regroup agrees with the run")
 PY
 
 # ctx_init's words are replaced by the text prompt rows; in grouped mode a task has its group's
-# 2 rows and its own 2: a 3-token ctx_init is refused before training, with the reason, while
-# 4 tokens train.
+# 2 rows and its own 2: a 3-token ctx_init is refused before training, with the reason (by `run`
+# before phase 1), while 4 tokens train.
 explicit=(--set grouping.rule=explicit --set 'grouping.groups=[[Plain, Inverted], ["Noisy Background"]]')
 if mpi 1 "$bin" train "$tmp/run.yaml" --set run.name=ctx3 --set method.ctx_init="a photo of" "${explicit[@]}" \
     >"$tmp/ctx3.txt" 2>&1; then
@@ -60,6 +61,12 @@ if mpi 1 "$bin" train "$tmp/run.yaml" --set run.name=ctx3 --set method.ctx_init=
 fi
 grep -q 'method.ctx_init "a photo of" (--set method.ctx_init=a photo of) has 3 tokens, fewer than the 4 text prompt rows.*grouped mode' "$tmp/ctx3.txt" \
     || { cat "$tmp/ctx3.txt"; exit 1; }
+if mpi 1 "$bin" run "$tmp/run.yaml" --set run.name=ctx3run --set method.ctx_init="a photo of" >"$tmp/ctx3run.txt" 2>&1; then
+    echo "run: a 3-token ctx_init for 4 grouped text prompt rows was accepted"; exit 1
+fi
+grep -q 'method.ctx_init "a photo of" .* has 3 tokens, fewer than the 4 text prompt rows' "$tmp/ctx3run.txt" \
+    || { cat "$tmp/ctx3run.txt"; exit 1; }
+if grep -q '^phase1 step' "$tmp/ctx3run.txt"; then echo "run: phase 1 ran before the ctx_init check"; exit 1; fi
 mpi 1 "$bin" train "$tmp/run.yaml" --set run.name=ctx4 --set method.ctx_init="a photo of a" "${explicit[@]}" >"$tmp/ctx4.txt" 2>&1 \
     || { cat "$tmp/ctx4.txt"; exit 1; }
 echo "ctx_init: 3 tokens refused for 4 grouped rows, 4 accepted"
