@@ -19,7 +19,7 @@ cm_err cm_method_check_config(const cm_config *c, const cm_clip_config *model);
 
 /* The text prompt rows of a task take the place of the tokens of method.ctx_init (when set):
  * an error naming the key when it has fewer than `rows` tokens. In grouped mode a task's rows
- * are its group's then its own (`grouped` says so in the message). */
-cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows, int grouped);
+ * are its group's then its own (the message says so). */
+cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows);
 
 #endif

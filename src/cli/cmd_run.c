@@ -15,7 +15,7 @@ static cm_err check_phase2_ctx_init(const cm_config *c)
     cm_method_options_from_config(&c->method, &o);
     cm_tokenizer *tok;
     CM_CHECK(cm_tokenizer_load(&tok, NULL));
-    cm_err err = cm_method_check_ctx_init(c, tok, 2 * o.n_text, 1);
+    cm_err err = cm_method_check_ctx_init(c, tok, 2 * o.n_text);
     cm_tokenizer_free(tok);
     return err;
 }

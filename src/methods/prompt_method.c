@@ -60,7 +60,7 @@ void cm_method_options_from_config(const cm_config_method *m, cm_method_options 
     if (impl_of(m->name) && impl_of(m->name)->configure) impl_of(m->name)->configure(m, o);
 }
 
-cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows, int grouped)
+cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows)
 {
     const char *words = c->method.ctx_init;
     if (!words || !words[0] || rows == 0) return CM_OK;
@@ -71,7 +71,7 @@ cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int
     CM_ASSERT((int)count >= rows, CM_ERR_CONFIG,
               "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompt rows that take their place%s",
               words, cm_config_origin(c, "method.ctx_init"), count, rows,
-              grouped ? " (grouped mode: the group's rows then the task's)" : "");
+              c->multitask.mode == CM_MULTITASK_GROUPED ? " (grouped mode: the group's rows then the task's)" : "");
     return CM_OK;
 }
 

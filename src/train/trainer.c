@@ -106,16 +106,13 @@ static cm_err word_init_rows(const cm_trainer *t, const cm_tokenizer *tok, int n
     *rows = NULL;
     const char *words = t->cfg->method.ctx_init;
     if (!words || !words[0] || n == 0) return CM_OK;
+    CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, n)); /* ids below has at least n entries */
     int32_t *ids = NULL;
     size_t count = 0;
     CM_CHECK(cm_tokenizer_encode(tok, words, &ids, &count));
     const int D = t->model.cfg.text.width;
     cm_err err = CM_OK;
-    if ((int)count < n)
-        err = CM_RAISE(CM_ERR_CONFIG,
-                       "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompts", words,
-                       cm_config_origin(t->cfg, "method.ctx_init"), count, n);
-    else if (!(*rows = malloc((size_t)n * D * sizeof **rows)))
+    if (!(*rows = malloc((size_t)n * D * sizeof **rows)))
         err = CM_RAISE(CM_ERR_MEM, "out of memory");
     else
         for (int i = 0; i < n; i++)
@@ -148,7 +145,7 @@ static cm_err tokenize_classes(cm_trainer *t, const cm_tokenizer *tok)
     for (int task = 0; task < N; task++) {
         cm_prompt_stack text, visual;
         cm_prompt_set_shapes(&t->set, task, &text, &visual);
-        CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, text.n, t->set.mode == CM_SET_GROUPED));
+        CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, text.n));
         for (int c = 0; c < C; c++) {
             int32_t *ids = t->class_ids + ((size_t)task * C + c) * ctx;
             CM_CHECK(cm_class_sentence(t->cfg->method.ctx_init, text.n, t->tasks.class_names[c], sentence, sizeof sentence));
