@@ -249,7 +249,7 @@ static cm_err bench_method(const cm_clip_model *m, const cm_tokenizer *tok, cm_m
     for (int k = 0; k < C; k++) {
         sentences[k] = malloc(256);
         if (!sentences[k]) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory for class sentences");
-        CM_CHECK_GOTO(err, cm_class_sentence(mb.set.methods[0].opt.ctx_init, mb.set.methods[0].opt.n_text, office_home[k], sentences[k], 256), done);
+        CM_CHECK_GOTO(err, cm_class_sentence(tok, mb.set.methods[0].opt.ctx_init, mb.set.methods[0].opt.n_text, office_home[k], sentences[k], 256), done);
     }
     CM_CHECK_GOTO(err, cm_tokenize_batch(tok, (const char *const *)sentences, C, ctx, 0, mb.ids), done);
     CM_CHECK_GOTO(err, cm_text_eot_positions(c, mb.ids, C, NULL, &mb.tokens), done);

@@ -17,9 +17,10 @@ void cm_method_options_from_config(const cm_config_method *m, cm_method_options 
  * the user set and where its value came from. */
 cm_err cm_method_check_config(const cm_config *c, const cm_clip_config *model);
 
-/* The text prompt rows of a task take the place of the tokens of method.ctx_init (when set):
- * an error naming the key when it has fewer than `rows` tokens. In grouped mode a task's rows
- * are its group's then its own (the message says so). */
+/* Methods that initialise their text prompts from method.ctx_init (cm_method_word_init: CoOp, IVLP,
+ * MaPLe) take one word per row: an error naming the key when it has tokens, but fewer than
+ * `rows`. Other methods, and an empty ctx_init, pass. */
+int cm_method_word_init(cm_method_kind kind);
 cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows);
 
 #endif

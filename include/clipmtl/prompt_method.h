@@ -27,6 +27,7 @@
 #include "clipmtl/prompts.h"
 #include "clipmtl/rng.h"
 #include "clipmtl/tensor_table.h"
+#include "clipmtl/tokenizer.h"
 
 typedef enum {
     CM_METHOD_ZEROSHOT,
@@ -102,9 +103,12 @@ void cm_method_prompts_backward(const cm_prompt_method *pm, const float *params,
                                 const cm_prompt_stack *d_visual, float *d_params);
 
 /* The sentence whose tokens carry n_text layer-0 text prompts for class `classname` (spec.md 2.1):
- * "<ctx_init, or X repeated n_text times> <class>." when n_text > 0, "a photo of a <class>."
- * otherwise; '_' in class names becomes a space. The prompts replace the n_text tokens after
- * SOS, so ctx_init must have at least n_text tokens (callers check after tokenizing). */
-cm_err cm_class_sentence(const char *ctx_init, int n_text, const char *classname, char *buf, size_t len);
+ * "<ctx_init> <class>." when n_text > 0, with "X" placeholders after ctx_init for the rows it has
+ * no token for (all n_text of them when ctx_init is empty or NULL), "a photo of a <class>." when
+ * n_text is 0; '_' in class names becomes a space. The prompts replace the n_text tokens after
+ * SOS, so they never cover the class name. tok counts ctx_init's tokens (NULL when ctx_init is
+ * empty or n_text is 0). */
+cm_err cm_class_sentence(const cm_tokenizer *tok, const char *ctx_init, int n_text, const char *classname, char *buf,
+                         size_t len);
 
 #endif

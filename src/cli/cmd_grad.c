@@ -132,7 +132,7 @@ static cm_err run(cm_pipeline *p, const grad_files *files)
     CM_CHECK_GOTO(err, cm_tokenizer_load(&tok, NULL), done);
     for (int k = 0; k < C; k++) {
         char sentence[1024];
-        CM_CHECK_GOTO(err, cm_class_sentence(c->method.ctx_init, opt.n_text, classes[k], sentence, sizeof sentence), done);
+        CM_CHECK_GOTO(err, cm_class_sentence(tok, c->method.ctx_init, opt.n_text, classes[k], sentence, sizeof sentence), done);
         CM_CHECK_GOTO(err, cm_tokenize(tok, sentence, ctx, 1, ids + (size_t)k * ctx), done);
     }
     CM_CHECK_GOTO(err, cm_arena_create(&arena, cm_task_step_arena_bytes(&m.cfg, &set, b, C, 0, 1)), done);

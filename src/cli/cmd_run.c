@@ -4,21 +4,7 @@
 
 #include "cli.h"
 #include "pipeline.h"
-#include "clipmtl/method_config.h"
 #include "clipmtl/trainer.h"
-
-/* Phase 2's group + task text prompt rows must fit ctx_init: checked before phase 1, which may
- * take long, instead of after it. */
-static cm_err check_phase2_ctx_init(const cm_config *c)
-{
-    cm_method_options o;
-    cm_method_options_from_config(&c->method, &o);
-    cm_tokenizer *tok;
-    CM_CHECK(cm_tokenizer_load(&tok, NULL));
-    cm_err err = cm_method_check_ctx_init(c, tok, 2 * o.n_text);
-    cm_tokenizer_free(tok);
-    return err;
-}
 
 int cmd_run(int argc, char **argv)
 {
@@ -39,10 +25,8 @@ int cmd_run(int argc, char **argv)
     if (err == CM_OK) err = cm_pipeline_setup(&p, argc, argv, CM_PIPELINE_DEFAULT_CONFIG | CM_PIPELINE_RUN_LOG);
     const cm_config *c = &p.cfg;
     if (err == CM_OK && c->multitask.mode == CM_MULTITASK_GROUPED && c->grouping.options.rule != CM_GROUPING_EXPLICIT &&
-        !(c->grouping.similarity_file && c->grouping.similarity_file[0])) {
-        err = check_phase2_ctx_init(c);
-        if (err == CM_OK) err = cm_pipeline_group(&p, &group, &ngroups, &ntasks);
-    }
+        !(c->grouping.similarity_file && c->grouping.similarity_file[0]))
+        err = cm_pipeline_group(&p, &group, &ngroups, &ntasks);
     if (err == CM_OK) err = cm_pipeline_train(&p, group, ngroups);
     free(group);
     cm_pipeline_free(&p);

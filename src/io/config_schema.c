@@ -172,9 +172,11 @@ static const cm_config_key method_keys[] = {
      .doc = "Prompted layers J, counting layer 0 (MaPLe 9; CoOp 1; VPT-deep 12)."},
     {.name = "ctx_init", .type = CM_CFG_STRING, .offset = AT(method.ctx_init),
      .default_yaml = "\"\"",
-     .doc = "Words whose embeddings initialise the layer-0 text context (MaPLe: "
-            "`a photo of a`); empty = N(0, init_std^2). The text prompt rows take the place of its "
-            "first tokens (grouped mode: the group's rows, then the task's), so it needs at least as many."},
+     .doc = "The words before the class name in the class sentence (MaPLe: `a photo of a`). The text "
+            "prompt rows take the place of its first tokens (grouped mode: the group's rows, then the "
+            "task's), `X` placeholders standing for rows past its end. CoOp, IVLP and MaPLe initialise "
+            "their rows from its token embeddings (one token per row, so it needs as many); empty = "
+            "N(0, init_std^2)."},
     {.name = "init_std", .type = CM_CFG_DOUBLE, .offset = AT(method.init_std), .min = 0, .max = 1,
      .flags = CM_CFG_MIN_OPEN, .default_yaml = "0.02",
      .doc = "Standard deviation of every random prompt initialisation."},

@@ -78,7 +78,7 @@ static cm_err coop_check(const cm_method_options *o, const cm_method_dims *dims,
     return CM_OK;
 }
 const cm_method_impl cm_coop_impl = {"coop", "method.n_ctx_text", coop_defaults, coop_configure, coop_check,
-                                     direct_layout, direct_init, direct_forward, direct_backward};
+                                     direct_layout, direct_init, direct_forward, direct_backward, 1};
 
 /* VPT-deep (spec.md 2.4): visual prompts only. */
 static void vpt_defaults(cm_method_options *o) { o->n_visual = 8, o->depth_visual = 12; }
@@ -92,7 +92,7 @@ static cm_err vpt_check(const cm_method_options *o, const cm_method_dims *dims, 
     return CM_OK;
 }
 const cm_method_impl cm_vpt_impl = {"vpt", NULL, vpt_defaults, vpt_configure, vpt_check,
-                                    direct_layout, direct_init, direct_forward, direct_backward};
+                                    direct_layout, direct_init, direct_forward, direct_backward, 0};
 
 /* IVLP (spec.md 2.5): independent text and visual prompts; one tower alone is its "language
  * only" (or vision only) setting. */
@@ -109,4 +109,4 @@ static cm_err ivlp_check(const cm_method_options *o, const cm_method_dims *dims,
     return CM_OK;
 }
 const cm_method_impl cm_ivlp_impl = {"ivlp", "method.n_ctx_text", ivlp_defaults, ivlp_configure, ivlp_check,
-                                     direct_layout, direct_init, direct_forward, direct_backward};
+                                     direct_layout, direct_init, direct_forward, direct_backward, 1};

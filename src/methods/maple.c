@@ -98,4 +98,4 @@ static cm_err maple_check(const cm_method_options *o, const cm_method_dims *dims
     return CM_OK;
 }
 const cm_method_impl cm_maple_impl = {"maple", "method.n_ctx_text", maple_defaults, maple_configure, maple_check,
-                                      maple_layout, maple_init, maple_forward, maple_backward};
+                                      maple_layout, maple_init, maple_forward, maple_backward, 1};

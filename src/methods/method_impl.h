@@ -28,6 +28,9 @@ typedef struct {
                     cm_prompt_stack *visual);
     void (*backward)(const cm_prompt_method *pm, const float *params, const cm_prompt_stack *d_text,
                      const cm_prompt_stack *d_visual, float *d_params);
+    /* The token embeddings of method.ctx_init's words initialise the layer-0 text prompts (init's
+     * text_init), one word per row. */
+    int word_init;
 } cm_method_impl;
 
 extern const cm_method_impl cm_coop_impl, cm_vpt_impl, cm_ivlp_impl; /* direct_prompts.c */

@@ -109,4 +109,4 @@ static cm_err mmap_check(const cm_method_options *o, const cm_method_dims *dims,
     return CM_OK;
 }
 const cm_method_impl cm_mmap_impl = {"mmap", "method.mmap.b", mmap_defaults, mmap_configure, mmap_check,
-                                     mmap_layout, mmap_init, mmap_forward, mmap_backward};
+                                     mmap_layout, mmap_init, mmap_forward, mmap_backward, 0};

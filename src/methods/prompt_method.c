@@ -60,18 +60,32 @@ void cm_method_options_from_config(const cm_config_method *m, cm_method_options 
     if (impl_of(m->name) && impl_of(m->name)->configure) impl_of(m->name)->configure(m, o);
 }
 
+int cm_method_word_init(cm_method_kind kind)
+{
+    return impl_of(kind) && impl_of(kind)->word_init;
+}
+
+/* The number of tokens of ctx_init (0 when empty). */
+static cm_err ctx_init_tokens(const cm_tokenizer *tok, const char *ctx_init, size_t *count)
+{
+    *count = 0;
+    if (!ctx_init || !ctx_init[0]) return CM_OK;
+    CM_ASSERT(tok, CM_ERR_ARG, "counting the tokens of ctx_init \"%s\" needs a tokenizer", ctx_init);
+    int32_t *ids = NULL;
+    CM_CHECK(cm_tokenizer_encode(tok, ctx_init, &ids, count));
+    free(ids);
+    return CM_OK;
+}
+
 cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows)
 {
-    const char *words = c->method.ctx_init;
-    if (!words || !words[0] || rows == 0) return CM_OK;
-    int32_t *ids = NULL;
-    size_t count = 0;
-    CM_CHECK(cm_tokenizer_encode(tok, words, &ids, &count));
-    free(ids);
-    CM_ASSERT((int)count >= rows, CM_ERR_CONFIG,
-              "method.ctx_init \"%s\" (%s) has %zu tokens, fewer than the %d text prompt rows that take their place%s",
-              words, cm_config_origin(c, "method.ctx_init"), count, rows,
-              c->multitask.mode == CM_MULTITASK_GROUPED ? " (grouped mode: the group's rows then the task's)" : "");
+    if (!cm_method_word_init(c->method.name) || rows == 0) return CM_OK;
+    size_t count;
+    CM_CHECK(ctx_init_tokens(tok, c->method.ctx_init, &count));
+    CM_ASSERT(count == 0 || (int)count >= rows, CM_ERR_CONFIG,
+              "method.ctx_init \"%s\" (%s) has %zu tokens, but %s initialises its %d text prompt rows from one "
+              "token each",
+              c->method.ctx_init, cm_config_origin(c, "method.ctx_init"), count, cm_method_name(c->method.name), rows);
     return CM_OK;
 }
 
@@ -206,9 +220,10 @@ void cm_method_prompts_backward(const cm_prompt_method *pm, const float *params,
         impl_of(pm->opt.kind)->backward(pm, params, d_text, d_visual, d_params);
 }
 
-cm_err cm_class_sentence(const char *ctx_init, int n_text, const char *classname, char *buf, size_t len)
+cm_err cm_class_sentence(const cm_tokenizer *tok, const char *ctx_init, int n_text, const char *classname, char *buf,
+                         size_t len)
 {
-    size_t used = 0;
+    size_t used = 0, words = 0;
 #define APPEND(...)                                                                              \
     do {                                                                                         \
         int w_ = snprintf(buf + used, len - used, __VA_ARGS__);                                  \
@@ -216,9 +231,12 @@ cm_err cm_class_sentence(const char *ctx_init, int n_text, const char *classname
         used += (size_t)w_;                                                                      \
     } while (0)
     if (n_text == 0) APPEND("a photo of a");
-    else if (ctx_init && ctx_init[0]) APPEND("%s", ctx_init);
-    else
-        for (int i = 0; i < n_text; i++) APPEND(i ? " X" : "X");
+    else {
+        CM_CHECK(ctx_init_tokens(tok, ctx_init, &words));
+        if (words) APPEND("%s", ctx_init);
+        /* Placeholders for the rows past ctx_init's tokens: the prompts never cover the class. */
+        for (size_t i = words; i < (size_t)n_text; i++) APPEND(i ? " X" : "X");
+    }
     APPEND(" ");
     size_t start = used;
     APPEND("%s.", classname);

@@ -92,7 +92,7 @@ static cm_err tokenize_classes(cm_pretrainer *p)
     char sentence[256];
     for (int c = 0; c < CM_FMNIST_CLASSES; c++) {
         /* The sentence of the downstream zero-shot baseline: "a photo of a {class}." */
-        CM_CHECK(cm_class_sentence(NULL, 0, cm_fmnist_class_name(c), sentence, sizeof sentence));
+        CM_CHECK(cm_class_sentence(NULL, NULL, 0, cm_fmnist_class_name(c), sentence, sizeof sentence));
         CM_CHECK(cm_tokenize(p->tok, sentence, ctx, 0, p->class_ids + (size_t)c * ctx));
     }
     return CM_OK;

@@ -105,7 +105,7 @@ static cm_err word_init_rows(const cm_trainer *t, const cm_tokenizer *tok, int n
 {
     *rows = NULL;
     const char *words = t->cfg->method.ctx_init;
-    if (!words || !words[0] || n == 0) return CM_OK;
+    if (!words || !words[0] || n == 0 || !cm_method_word_init(t->cfg->method.name)) return CM_OK;
     CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, n)); /* ids below has at least n entries */
     int32_t *ids = NULL;
     size_t count = 0;
@@ -135,8 +135,8 @@ static cm_err init_prompts(cm_trainer *t, const cm_tokenizer *tok)
     return CM_OK;
 }
 
-/* Class sentences of every task, tokenized: a task's sentences hold as many placeholder tokens as
- * its composed text prompt has rows. */
+/* Class sentences of every task, tokenized: a task's sentences hold as many tokens before the class
+ * name as its composed text prompt has rows (in grouped mode the group's rows, then the task's). */
 static cm_err tokenize_classes(cm_trainer *t, const cm_tokenizer *tok)
 {
     const int N = t->tasks.ntasks, C = t->tasks.nclasses, ctx = t->model.cfg.context_length;
@@ -145,10 +145,9 @@ static cm_err tokenize_classes(cm_trainer *t, const cm_tokenizer *tok)
     for (int task = 0; task < N; task++) {
         cm_prompt_stack text, visual;
         cm_prompt_set_shapes(&t->set, task, &text, &visual);
-        CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, text.n));
         for (int c = 0; c < C; c++) {
             int32_t *ids = t->class_ids + ((size_t)task * C + c) * ctx;
-            CM_CHECK(cm_class_sentence(t->cfg->method.ctx_init, text.n, t->tasks.class_names[c], sentence, sizeof sentence));
+            CM_CHECK(cm_class_sentence(tok, t->cfg->method.ctx_init, text.n, t->tasks.class_names[c], sentence, sizeof sentence));
             CM_CHECK(cm_tokenize(tok, sentence, ctx, 1, ids));
             int eot = 0;
             for (int k = 1; k < ctx; k++)

@@ -190,6 +190,8 @@ static void test_config_errors(void)
 
 static void test_sentences(void)
 {
+    cm_tokenizer *tok;
+    CM_TEST_OK(cm_tokenizer_load(&tok, NULL));
     cm_tensor_table t;
     cm_table_init(&t);
     cm_prompt_method pm;
@@ -197,23 +199,36 @@ static void test_sentences(void)
     cm_method_options o;
     cm_method_options_default(CM_METHOD_MAPLE, &o);
     CM_TEST_OK(cm_method_create(&pm, &o, 512, 768, 12, 12, &t, ""));
-    CM_TEST_OK(cm_class_sentence(pm.opt.ctx_init, pm.opt.n_text, "alarm_clock", buf, sizeof buf));
+    CM_TEST_OK(cm_class_sentence(tok, pm.opt.ctx_init, pm.opt.n_text, "alarm_clock", buf, sizeof buf));
     CM_TEST(strcmp(buf, "a photo of a alarm clock.") == 0, "maple sentence '%s'", buf);
     cm_method_destroy(&pm);
     cm_method_options_default(CM_METHOD_COOP, &o), o.n_text = 4;
     CM_TEST_OK(cm_method_create(&pm, &o, 512, 768, 12, 12, &t, "x."));
-    CM_TEST_OK(cm_class_sentence(pm.opt.ctx_init, pm.opt.n_text, "Real_World", buf, sizeof buf));
+    CM_TEST_OK(cm_class_sentence(tok, pm.opt.ctx_init, pm.opt.n_text, "Real_World", buf, sizeof buf));
     CM_TEST(strcmp(buf, "X X X X Real World.") == 0, "coop sentence '%s'", buf);
     CM_TEST(cm_table_find(&t, "x.coop.text.0") != NULL, "coop tensor not named x.coop.text.0");
     cm_method_destroy(&pm);
     cm_method_options_default(CM_METHOD_ZEROSHOT, &o);
     CM_TEST_OK(cm_method_create(&pm, &o, 512, 768, 12, 12, &t, ""));
-    CM_TEST_OK(cm_class_sentence(pm.opt.ctx_init, pm.opt.n_text, "dog", buf, sizeof buf));
+    CM_TEST_OK(cm_class_sentence(tok, pm.opt.ctx_init, pm.opt.n_text, "dog", buf, sizeof buf));
     CM_TEST(strcmp(buf, "a photo of a dog.") == 0 && pm.count == 0, "zero-shot sentence '%s'", buf);
-    CM_TEST(cm_class_sentence(pm.opt.ctx_init, pm.opt.n_text, "dog", buf, 8) == CM_ERR_ARG, "a short buffer must be an error");
+    CM_TEST(cm_class_sentence(tok, pm.opt.ctx_init, pm.opt.n_text, "dog", buf, 8) == CM_ERR_ARG, "a short buffer must be an error");
     cm_error_clear();
     cm_method_destroy(&pm);
     cm_table_free(&t);
+
+    /* More prompt rows than ctx_init tokens (a grouped task's group + task rows): placeholders fill
+     * the difference, and the rows after SOS end where the class name begins. */
+    CM_TEST_OK(cm_class_sentence(tok, "a photo of", 6, "ankle_boot", buf, sizeof buf));
+    CM_TEST(strcmp(buf, "a photo of X X X ankle boot.") == 0, "padded sentence '%s'", buf);
+    int32_t ids[77], cls[77];
+    CM_TEST_OK(cm_tokenize(tok, buf, 77, 1, ids));
+    CM_TEST_OK(cm_tokenize(tok, "ankle boot.", 77, 1, cls));
+    for (int i = 1; cls[i] != cls[0] + 1; i++) /* up to EOT (SOS + 1) */
+        CM_TEST(ids[6 + i] == cls[i], "class token %d of the padded sentence is %d, not %d", i, ids[6 + i], cls[i]);
+    CM_TEST_OK(cm_class_sentence(tok, "a photo of a", 2, "bag", buf, sizeof buf));
+    CM_TEST(strcmp(buf, "a photo of a bag.") == 0, "sentence with words left '%s'", buf);
+    cm_tokenizer_free(tok);
 }
 
 int main(void)
