@@ -39,10 +39,14 @@ ROWS = [
     (("pretrained", "adapter"), "CLIP-Adapter"),
     (("pretrained", "mmap"), "MmAP per task"),
     (("pretrained", "mmap4"), "MmAP per task, b = m = 4"),
+    (("pretrained", "mmap-n128"), "MmAP per task, n = 128"),
     (("pretrained", "mmap-bf16"), "MmAP per task, bf16"),
     (("pretrained", "mmap-shared"), "MmAP all-shared"),
     (("pretrained", "mmap-grouped"), "MmAP grouped (gradients)"),
     (("pretrained", "mmap-randgroup"), "MmAP random groups, same sizes"),
+    (("pretrained", "mmap4-shared"), "MmAP b = m = 4 all-shared"),
+    (("pretrained", "mmap4-grouped"), "MmAP b = m = 4 grouped (gradients)"),
+    (("pretrained", "mmap4-randgroup"), "MmAP b = m = 4 random groups, same sizes"),
     (("pretrained", "coop-grouped"), "CoOp grouped (MmAP's groups)"),
     (("pretrained", "vpt-grouped"), "VPT-deep grouped (MmAP's groups)"),
     (("pretrained", "ivlp-grouped"), "IVLP grouped (MmAP's groups)"),
@@ -51,6 +55,7 @@ ROWS = [
     (("random", "coop"), "CoOp, random-weight CLIP"),
     (("random", "mmap"), "MmAP per task, random-weight CLIP"),
     (("random", "mmap4"), "MmAP per task b = m = 4, random-weight CLIP"),
+    (("random", "mmap-n128"), "MmAP per task n = 128, random-weight CLIP"),
     (("random", "vpt"), "VPT-deep, random-weight CLIP"),
     (("random", "ivlp"), "IVLP, random-weight CLIP"),
     (("random", "maple"), "MaPLe, random-weight CLIP"),
@@ -295,7 +300,7 @@ def main():
     def check(text, ok, detail):
         checks.append(f"- {'PASS' if ok else 'FAIL' if ok is not None else 'NOT RUN'}: {text} ({detail})")
 
-    for variant, name in (("mmap", "MmAP"), ("mmap4", "MmAP b = m = 4")):
+    for variant, name in (("mmap", "MmAP"), ("mmap4", "MmAP b = m = 4"), ("mmap-n128", "MmAP n = 128")):
         mm = [gain(("pretrained", variant), d) for d in SHIFTED]
         check(f"per-task {name} beats zero-shot by >= 10 points on each shifted domain",
               None if None in mm else all(g >= 10 for g in mm),
@@ -310,7 +315,7 @@ def main():
     g = gain(("pretrained", "mmap"), "original")
     check("original domain: MmAP loses at most 4 points", None if g is None else g >= -4, "-" if g is None else f"{g:+.1f}")
 
-    for method in ("mmap", "mmap4", "coop", "vpt", "ivlp", "maple"):
+    for method in ("mmap", "mmap4", "mmap-n128", "coop", "vpt", "ivlp", "maple"):
         tr = paired_difference(("pretrained", method), ("random", method))
         gaps = None if tr is None else [(tr[0][col[d]], tr[1][col[d]]) for d in SHIFTED]
         check(f"transfer: pretrained beats random-weight by >= 5 points on each shifted domain ({method} per task)",
@@ -326,11 +331,13 @@ def main():
     check("planted pairs recovered with the default snapshot estimate in 3 of 3 seeds",
           None if len(rec) < 3 else sum(p["recovered"] for p in rec) == len(rec),
           f"{sum(p['recovered'] for p in rec)} of {len(rec)} seeds")
-    share = [rows[k][0][col["average"]] if k in rows else None
-             for k in (("pretrained", "mmap-shared"), ("pretrained", "mmap"), ("pretrained", "mmap-grouped"),
-                       ("pretrained", "mmap-randgroup"))]
-    sharing = ("average top-1: all-shared {}, per task {}, grouped {}, random groups {} (reported, not a target)".format(
-        *("-" if v is None else f"{v:.1f}" for v in share)))
+    sharing = ""
+    for size, prefix in (("b = m = 2", "mmap"), ("b = m = 4", "mmap4")):
+        share = [rows[k][0][col["average"]] if k in rows else None
+                 for k in (("pretrained", f"{prefix}-shared"), ("pretrained", prefix), ("pretrained", f"{prefix}-grouped"),
+                           ("pretrained", f"{prefix}-randgroup"))]
+        sharing += ("MmAP {}, average top-1: all-shared {}, per task {}, grouped {}, random groups {} "
+                    "(reported, not a target)\n\n".format(size, *("-" if v is None else f"{v:.1f}" for v in share)))
 
     timing = {}
     tpath = os.path.join(a.study, "timing.tsv")
@@ -344,7 +351,7 @@ def main():
         f.write("# Fashion-MNIST study\n\n## Results\n\n" + results_md + "\n![results](results.png)\n\n")
         if lr_md:
             f.write("## Learning rates\n\n" + lr_md + "\n")
-        f.write("## Sharing\n\n" + sharing + "\n\n")
+        f.write("## Sharing\n\n" + sharing)
         if sweep_md:
             f.write("## Accuracy vs grouping threshold\n\n" + sweep_md + "\n![threshold](threshold.png)\n\n")
         if planted_md:
@@ -355,7 +362,7 @@ def main():
             f.write(f"## Time\n\n{len(timing)} timed runs, {sum(timing.values())} s in all "
                     f"(pretraining {timing.get('pretrain', 0)} s of it).\n")
     print(results_md)
-    print(sharing)
+    print(sharing, end="")
     print("\n".join(checks))
     print(f"-> {out}/summary.md")
 

@@ -15,7 +15,8 @@
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
 #    then for each seed CoOp on the random-weight model, MmAP per task in bf16 (where the CPU
 #    has a bf16 path), the planted study with the one-batch estimate, VPT-deep, IVLP and MaPLe
-#    per task, and on the random-weight model; MmAP per task with b = m = 4 on both models;
+#    per task, and on the random-weight model; MmAP per task with b = m = 4 and with n = 128 on
+#    both models; MmAP at b = m = 4 all-shared, grouped and on a random grouping;
 #    CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
@@ -94,6 +95,7 @@ method_args() {
         adapter) echo "--set method.name=adapter" ;;
         mmap) echo "" ;;
         mmap4) echo "--set method.mmap.b=4 --set method.mmap.m=4" ;; # spec.md 3.4's b and m
+        mmap-n128) echo "--set method.mmap.n=128" ;; # W_l, W_v 1 x 1: no tiling across the width
     esac
 }
 
@@ -150,7 +152,7 @@ declare -A lr_of
 val_seed=${seeds%% *}
 for key in pretrained:mmap pretrained:coop random:mmap random:coop pretrained:vpt pretrained:ivlp \
     pretrained:maple pretrained:bitfit pretrained:adapter random:vpt random:ivlp random:maple \
-    pretrained:mmap4 random:mmap4; do
+    pretrained:mmap4 random:mmap4 pretrained:mmap-n128 random:mmap-n128; do
     model=${key%%:*} m=${key#*:}
     rates=($lr_grid) todo=($lr_grid)
     while :; do
@@ -210,11 +212,31 @@ for s in $seeds; do
         run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
     done
 done
-# MmAP per task at spec.md 3.4's b = m = 4 (the study's MmAP has b = m = 2, so that a grouped
-# run's group + task text rows fit the 4 words of ctx_init: fmnist_study.yaml), on both models.
+# MmAP per task at spec.md 3.4's b = m = 4 (the study's MmAP has b = m = 2: fmnist_study.yaml),
+# on both models.
 for s in $seeds; do
     run "pre-mmap4-s$s" pretrained mmap4 "$s" train $(train_args pretrained mmap4)
     run "rand-mmap4-s$s" random mmap4 "$s" train $(train_args random mmap4)
+done
+# Does MmAP's Kronecker structure limit what it takes from pretraining? With n = 64 each prompt
+# row is its 64-wide source row tiled twice across the width, scaled per half; n = 128 (W_l and
+# W_v 1 x 1) makes the rows free 128-wide vectors, text and visual one scalar apart. Per task on
+# both models, each with its own validated rate.
+for s in $seeds; do
+    run "pre-mmap-n128-s$s" pretrained mmap-n128 "$s" train $(train_args pretrained mmap-n128)
+    run "rand-mmap-n128-s$s" random mmap-n128 "$s" train $(train_args random mmap-n128)
+done
+# Sharing at b = m = 4: all-shared, grouped by phase 1 (its own phase 1 at this size) and a random
+# grouping of the same sizes. A grouped task's text prompt is 4 group + 4 task rows: ctx_init's 4
+# words and 4 placeholders, all replaced.
+mmap4_lr=(--set optim.lr="${lr_of[pretrained:mmap4]}")
+for s in $seeds; do
+    run "pre-mmap4-shared-s$s" pretrained mmap4-shared "$s" train $(method_args mmap4) "${mmap4_lr[@]}" \
+        --set multitask.mode=shared
+    run "pre-mmap4-grouped-s$s" pretrained mmap4-grouped "$s" run $(method_args mmap4) "${mmap4_lr[@]}" "${phase1[@]}"
+    groups=$(random_groups "$out/pre-mmap4-grouped-s$s/similarity.h5" "$s")
+    run "pre-mmap4-randgroup-s$s" pretrained mmap4-randgroup "$s" train $(method_args mmap4) "${mmap4_lr[@]}" \
+        --set multitask.mode=grouped --set grouping.rule=explicit --set "grouping.groups=$groups"
 done
 # The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
 # file; phase 1 is not run again): group-shared + task-specific sets as for MmAP. CoOp's sets are
