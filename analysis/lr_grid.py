@@ -18,8 +18,10 @@ LOWEST, HIGHEST = 1e-4, 0.5
 
 
 def choose(scores):
-    """The rate with the best score, the smaller rate on a tie ({rate: score})."""
-    return max(sorted(scores), key=lambda lr: (scores[lr], -lr))
+    """The rate with the best score, the smaller rate on a tie ({rate: score}). Scores are means of
+    accuracies on a few hundred images: equal ones can differ in the last bits of their sums, so
+    they are compared to 1e-9."""
+    return max(sorted(scores), key=lambda lr: (round(scores[lr], 9), -lr))
 
 
 def neighbour(lr, direction):

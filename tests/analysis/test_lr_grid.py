@@ -17,7 +17,7 @@ study = tempfile.mkdtemp()
 def validation(rate, accuracy):
     os.makedirs(os.path.join(study, f"val-pretrained-mmap-lr{rate}"), exist_ok=True)
     with h5py.File(os.path.join(study, f"val-pretrained-mmap-lr{rate}", "results.h5"), "w") as f:
-        f["accuracy"] = np.full(5, accuracy)
+        f["accuracy"] = np.full(5, accuracy) if np.isscalar(accuracy) else np.asarray(accuracy)
 
 
 def step(*rates):
@@ -36,6 +36,12 @@ validation("0.01", 50.0)
 assert step("0.002", "0.005", "0.01") == "try 0.02"           # best at the large edge: go above
 validation("0.02", 50.0)
 assert step("0.002", "0.005", "0.01", "0.02") == "best 0.01"   # a tie: the smaller rate
+# a tie whose float means differ in the last bit (20.559999999999995 and 20.56; seen in the study)
+validation("0.01", [23.6, 13.2, 24.6, 16.4, 25.0])
+validation("0.005", [19.8, 23.0, 27.4, 13.2, 19.4])
+validation("0.02", 18.0)
+validation("0.002", 18.0)
+assert step("0.002", "0.005", "0.01", "0.02") == "best 0.005"
 for rate in ("0.2", "0.5"):
     validation(rate, 60.0 if rate == "0.5" else 55.0)
 assert step("0.2", "0.5") == "best 0.5"                        # the upper bound is not passed
