@@ -34,6 +34,7 @@ ROWS = [
     (("pretrained", "coop"), "CoOp"),
     (("pretrained", "vpt"), "VPT-deep"),
     (("pretrained", "ivlp"), "IVLP"),
+    (("pretrained", "ivlp1"), "IVLP, 1 + 1 tokens"),
     (("pretrained", "maple"), "MaPLe"),
     (("pretrained", "bitfit"), "BitFit"),
     (("pretrained", "adapter"), "CLIP-Adapter"),
@@ -58,6 +59,7 @@ ROWS = [
     (("random", "mmap-n128"), "MmAP per task n = 128, random-weight CLIP"),
     (("random", "vpt"), "VPT-deep, random-weight CLIP"),
     (("random", "ivlp"), "IVLP, random-weight CLIP"),
+    (("random", "ivlp1"), "IVLP 1 + 1 tokens, random-weight CLIP"),
     (("random", "maple"), "MaPLe, random-weight CLIP"),
 ]
 SHIFTED = ["inverted", "rotated", "sketch", "tinted"]
@@ -315,7 +317,7 @@ def main():
     g = gain(("pretrained", "mmap"), "original")
     check("original domain: MmAP loses at most 4 points", None if g is None else g >= -4, "-" if g is None else f"{g:+.1f}")
 
-    for method in ("mmap", "mmap4", "mmap-n128", "coop", "vpt", "ivlp", "maple"):
+    for method in ("mmap", "mmap4", "mmap-n128", "coop", "vpt", "ivlp", "ivlp1", "maple"):
         tr = paired_difference(("pretrained", method), ("random", method))
         gaps = None if tr is None else [(tr[0][col[d]], tr[1][col[d]]) for d in SHIFTED]
         check(f"transfer: pretrained beats random-weight by >= 5 points on each shifted domain ({method} per task)",

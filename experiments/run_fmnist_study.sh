@@ -15,8 +15,8 @@
 #      the transfer control: zero-shot and MmAP per task on the random-weight model;
 #    then for each seed CoOp on the random-weight model, MmAP per task in bf16 (where the CPU
 #    has a bf16 path), the planted study with the one-batch estimate, VPT-deep, IVLP and MaPLe
-#    per task, and on the random-weight model; MmAP per task with b = m = 4 and with n = 128 on
-#    both models; MmAP at b = m = 4 all-shared, grouped and on a random grouping;
+#    per task, and on the random-weight model; MmAP per task with b = m = 4 and with n = 128, and
+#    IVLP with one token per modality, on both models; MmAP at b = m = 4 all-shared, grouped and on a random grouping;
 #    CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
@@ -90,6 +90,7 @@ method_args() {
         coop) echo "--set method.name=coop --set method.depth=1 --set method.n_ctx_text=4" ;;
         vpt) echo "--set method.name=vpt --set method.n_ctx_visual=4" ;;
         ivlp) echo "--set method.name=ivlp" ;;
+        ivlp1) echo "--set method.name=ivlp --set method.n_ctx_text=1 --set method.n_ctx_visual=1" ;;
         maple) echo "--set method.name=maple" ;;
         bitfit) echo "--set method.name=bitfit" ;;
         adapter) echo "--set method.name=adapter" ;;
@@ -152,7 +153,7 @@ declare -A lr_of
 val_seed=${seeds%% *}
 for key in pretrained:mmap pretrained:coop random:mmap random:coop pretrained:vpt pretrained:ivlp \
     pretrained:maple pretrained:bitfit pretrained:adapter random:vpt random:ivlp random:maple \
-    pretrained:mmap4 random:mmap4 pretrained:mmap-n128 random:mmap-n128; do
+    pretrained:mmap4 random:mmap4 pretrained:mmap-n128 random:mmap-n128 pretrained:ivlp1 random:ivlp1; do
     model=${key%%:*} m=${key#*:}
     rates=($lr_grid) todo=($lr_grid)
     while :; do
@@ -225,6 +226,12 @@ done
 for s in $seeds; do
     run "pre-mmap-n128-s$s" pretrained mmap-n128 "$s" train $(train_args pretrained mmap-n128)
     run "rand-mmap-n128-s$s" random mmap-n128 "$s" train $(train_args random mmap-n128)
+done
+# IVLP with 1 text and 1 visual token per layer (1024 parameters, MmAP n = 128 has 1032): with as
+# few parameters as MmAP, does IVLP's transfer (visual prompts independent of the text ones) stay?
+for s in $seeds; do
+    run "pre-ivlp1-s$s" pretrained ivlp1 "$s" train $(train_args pretrained ivlp1)
+    run "rand-ivlp1-s$s" random ivlp1 "$s" train $(train_args random ivlp1)
 done
 # Sharing at b = m = 4: all-shared, grouped by phase 1 (its own phase 1 at this size) and a random
 # grouping of the same sizes. A grouped task's text prompt is 4 group + 4 task rows: ctx_init's 4
