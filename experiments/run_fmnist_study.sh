@@ -16,7 +16,8 @@
 #    then for each seed CoOp on the random-weight model, MmAP per task in bf16 (where the CPU
 #    has a bf16 path), the planted study with the one-batch estimate, VPT-deep, IVLP and MaPLe
 #    per task, and on the random-weight model; MmAP per task with b = m = 4 and with n = 128, and
-#    IVLP with one token per modality, on both models; MmAP at b = m = 4 all-shared, grouped and on a random grouping;
+#    IVLP with one token per modality, on both models; MmAP at b = m = 4 all-shared, grouped and
+#    on a random grouping;
 #    CoOp, VPT-deep, IVLP and MaPLe grouped on MmAP's grouping;
 #    then a threshold sweep: MmAP grouped by the threshold rule at several tau on the phase-1
 #    similarity of the grouped runs (each distinct grouping trained once per seed);
