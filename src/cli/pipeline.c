@@ -58,6 +58,14 @@ cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int flags)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--set") == 0) CM_CHECK(cm_config_set(&p->cfg, argv[++i]));
     CM_CHECK(cm_config_validate(&p->cfg));
+    /* The embedded demo's CLIP comes from a pretraining the user may not have run yet: say how. */
+    const char *weights = p->cfg.model.weights;
+    if (!file && weights && weights[0] && access(weights, R_OK) != 0)
+        CM_ERROR(CM_ERR_IO,
+                 "cannot read %s (model.weights, %s): the demo's CLIP is made once by `./quickstart demo` or "
+                 "`mpirun -np 2 clipmtl pretrain experiments/pretrain_fmnist.yaml --set pretrain.steps=1000 "
+                 "--set run.name=pretrain-fmnist-demo`",
+                 weights, cm_config_origin(&p->cfg, "model.weights"));
     if (flags & CM_PIPELINE_RUN_LOG) start_run_log(&p->cfg, p->comm);
     cm_config_warn_ineffective(&p->cfg);
     size_t len = 0;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `clipmtl params` for ViT-B/16 against the parameter formulas of spec.md 2.3-2.6 and 3.3.
+# `clipmtl params` for ViT-B/16 against the parameter formulas of spec.md 2.3-2.6 and 3.3, and
+# its error on the embedded demo configuration when the demo's CLIP is not pretrained yet.
 set -euo pipefail
 bin=$CLIPMTL_BUILDDIR/clipmtl
 count() { # METHOD SETTINGS...: the trainable count printed for METHOD
@@ -42,3 +43,9 @@ check 171008 bitfit
 check 131072 adapter --set method.adapter.reduction=4
 check 262144 adapter --set method.adapter.reduction=4 --set method.adapter.target=both
 check 65536 adapter --set method.adapter.reduction=8 --set method.adapter.target=text
+# The embedded demo configuration without its pretrained CLIP: the error says how to make it.
+empty=$(mktemp -d)
+if (cd "$empty" && "$bin" params 2>"$empty/demo.err"); then echo "the demo ran without its CLIP"; exit 1; fi
+cat "$empty/demo.err"
+grep -q "cannot read runs/pretrain-fmnist-demo/model.safetensors (model.weights, embedded demo.yaml:.*quickstart demo.*pretrain.steps=1000" "$empty/demo.err"
+rm -rf "$empty"
