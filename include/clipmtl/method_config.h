@@ -6,7 +6,6 @@
 
 #include "clipmtl/config.h"
 #include "clipmtl/prompt_method.h"
-#include "clipmtl/tokenizer.h"
 
 /* The options of a configuration's method section: the method's defaults, the common keys
  * (init_std, ctx_init, depth), then the method's own keys. */
@@ -17,10 +16,8 @@ void cm_method_options_from_config(const cm_config_method *m, cm_method_options 
  * the user set and where its value came from. */
 cm_err cm_method_check_config(const cm_config *c, const cm_clip_config *model);
 
-/* Methods that initialise their text prompts from method.ctx_init (cm_method_word_init: CoOp, IVLP,
- * MaPLe) take one word per row: an error naming the key when it has tokens, but fewer than
- * `rows`. Other methods, and an empty ctx_init, pass. */
+/* Whether the method initialises its layer-0 text prompts from method.ctx_init's token embeddings,
+ * one token per row (CoOp, IVLP, MaPLe). */
 int cm_method_word_init(cm_method_kind kind);
-cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows);
 
 #endif

@@ -65,30 +65,6 @@ int cm_method_word_init(cm_method_kind kind)
     return impl_of(kind) && impl_of(kind)->word_init;
 }
 
-/* The number of tokens of ctx_init (0 when empty). */
-static cm_err ctx_init_tokens(const cm_tokenizer *tok, const char *ctx_init, size_t *count)
-{
-    *count = 0;
-    if (!ctx_init || !ctx_init[0]) return CM_OK;
-    CM_ASSERT(tok, CM_ERR_ARG, "counting the tokens of ctx_init \"%s\" needs a tokenizer", ctx_init);
-    int32_t *ids = NULL;
-    CM_CHECK(cm_tokenizer_encode(tok, ctx_init, &ids, count));
-    free(ids);
-    return CM_OK;
-}
-
-cm_err cm_method_check_ctx_init(const cm_config *c, const cm_tokenizer *tok, int rows)
-{
-    if (!cm_method_word_init(c->method.name) || rows == 0) return CM_OK;
-    size_t count;
-    CM_CHECK(ctx_init_tokens(tok, c->method.ctx_init, &count));
-    CM_ASSERT(count == 0 || (int)count >= rows, CM_ERR_CONFIG,
-              "method.ctx_init \"%s\" (%s) has %zu tokens, but %s initialises its %d text prompt rows from one "
-              "token each",
-              c->method.ctx_init, cm_config_origin(c, "method.ctx_init"), count, cm_method_name(c->method.name), rows);
-    return CM_OK;
-}
-
 cm_err cm_method_reject(const char *file, int line, const char *func, const cm_config *cfg, const char *key,
                         const char *other_key, const char *fmt, ...)
 {
@@ -218,6 +194,18 @@ void cm_method_prompts_backward(const cm_prompt_method *pm, const float *params,
 {
     if (pm->count && impl_of(pm->opt.kind)->backward)
         impl_of(pm->opt.kind)->backward(pm, params, d_text, d_visual, d_params);
+}
+
+/* The number of tokens of ctx_init (0 when empty). */
+static cm_err ctx_init_tokens(const cm_tokenizer *tok, const char *ctx_init, size_t *count)
+{
+    *count = 0;
+    if (!ctx_init || !ctx_init[0]) return CM_OK;
+    CM_ASSERT(tok, CM_ERR_ARG, "counting the tokens of ctx_init \"%s\" needs a tokenizer", ctx_init);
+    int32_t *ids = NULL;
+    CM_CHECK(cm_tokenizer_encode(tok, ctx_init, &ids, count));
+    free(ids);
+    return CM_OK;
 }
 
 cm_err cm_class_sentence(const cm_tokenizer *tok, const char *ctx_init, int n_text, const char *classname, char *buf,

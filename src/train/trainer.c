@@ -106,13 +106,17 @@ static cm_err word_init_rows(const cm_trainer *t, const cm_tokenizer *tok, int n
     *rows = NULL;
     const char *words = t->cfg->method.ctx_init;
     if (!words || !words[0] || n == 0 || !cm_method_word_init(t->cfg->method.name)) return CM_OK;
-    CM_CHECK(cm_method_check_ctx_init(t->cfg, tok, n)); /* ids below has at least n entries */
     int32_t *ids = NULL;
     size_t count = 0;
     CM_CHECK(cm_tokenizer_encode(tok, words, &ids, &count));
     const int D = t->model.cfg.text.width;
     cm_err err = CM_OK;
-    if (!(*rows = malloc((size_t)n * D * sizeof **rows)))
+    if ((int)count < n)
+        err = CM_RAISE(CM_ERR_CONFIG,
+                       "method.ctx_init \"%s\" (%s) has %zu tokens, but %s initialises its %d text prompt rows "
+                       "from one token each",
+                       words, cm_config_origin(t->cfg, "method.ctx_init"), count, cm_method_name(t->cfg->method.name), n);
+    else if (!(*rows = malloc((size_t)n * D * sizeof **rows)))
         err = CM_RAISE(CM_ERR_MEM, "out of memory");
     else
         for (int i = 0; i < n; i++)
@@ -238,8 +242,8 @@ cm_err cm_trainer_create(cm_trainer *t, MPI_Comm comm, const cm_config *cfg, con
 
     cm_tokenizer *tok;
     CM_CHECK(cm_tokenizer_load(&tok, NULL));
-    cm_err err = tokenize_classes(t, tok); /* first: it says why a ctx_init is too short */
-    if (err == CM_OK) err = init_prompts(t, tok);
+    cm_err err = init_prompts(t, tok);
+    if (err == CM_OK) err = tokenize_classes(t, tok);
     cm_tokenizer_free(tok);
     CM_CHECK(err);
     CM_CHECK(assign_owners(t));
