@@ -176,17 +176,24 @@ mmap_lr=(--set optim.lr="${lr_of[pretrained:mmap]}")
 # ---- 3. runs, the ones the acceptance checks need first ----
 # Runs with a phase 1: grouped, 40 steps of shared prompts, 4 gradient snapshots.
 phase1=(--set multitask.mode=grouped --set multitask.phase1_steps=40 --set multitask.snapshot_count=4)
+# sharing VARIANT SEED ARGS...: MmAP (ARGS: its size and rate) with one prompt set for all tasks,
+# grouped by its phase 1, and on a random grouping with the sizes of that grouping.
+sharing() {
+    local v=$1 s=$2 groups
+    shift 2
+    run "pre-$v-shared-s$s" pretrained "$v-shared" "$s" train "$@" --set multitask.mode=shared
+    run "pre-$v-grouped-s$s" pretrained "$v-grouped" "$s" run "${phase1[@]}" "$@"
+    groups=$(random_groups "$out/pre-$v-grouped-s$s/similarity.h5" "$s")
+    run "pre-$v-randgroup-s$s" pretrained "$v-randgroup" "$s" train "$@" --set multitask.mode=grouped \
+        --set grouping.rule=explicit --set "grouping.groups=$groups"
+}
 planted="[inverted, inverted2, rotated, rotated2, tinted, tinted2]"
 for s in $seeds; do
     for m in zeroshot mmap coop; do
         run "pre-$m-s$s" pretrained "$m" "$s" train $(train_args pretrained $m)
     done
     run "planted-s$s" pretrained planted "$s" group "${phase1[@]}" "${mmap_lr[@]}" --set "data.domains=$planted"
-    run "pre-mmap-shared-s$s" pretrained mmap-shared "$s" train "${mmap_lr[@]}" --set multitask.mode=shared
-    run "pre-mmap-grouped-s$s" pretrained mmap-grouped "$s" run "${phase1[@]}" "${mmap_lr[@]}"
-    groups=$(random_groups "$out/pre-mmap-grouped-s$s/similarity.h5" "$s")
-    run "pre-mmap-randgroup-s$s" pretrained mmap-randgroup "$s" train "${mmap_lr[@]}" --set multitask.mode=grouped \
-        --set grouping.rule=explicit --set "grouping.groups=$groups"
+    sharing mmap "$s" "${mmap_lr[@]}"
     for m in zeroshot mmap; do
         run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
     done
@@ -214,37 +221,23 @@ for s in $seeds; do
         run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
     done
 done
-# MmAP per task at spec.md 3.4's b = m = 4 (the study's MmAP has b = m = 2: fmnist_study.yaml),
-# on both models.
+# Variants per task on both models, each with its own validated rate: MmAP at spec.md 3.4's
+# b = m = 4 (the study's MmAP has b = m = 2: fmnist_study.yaml); MmAP with n = 128, asking
+# whether its Kronecker structure limits what it takes from pretraining (with n = 64 each prompt
+# row is its 64-wide source row tiled twice across the width, scaled per half; n = 128 makes W_l
+# and W_v 1 x 1, the rows free 128-wide vectors, text and visual one scalar apart); IVLP with 1
+# text and 1 visual token per layer (1024 parameters, MmAP n = 128 has 1032), asking whether
+# IVLP's transfer (visual prompts independent of the text ones) stays with as few parameters.
 for s in $seeds; do
-    run "pre-mmap4-s$s" pretrained mmap4 "$s" train $(train_args pretrained mmap4)
-    run "rand-mmap4-s$s" random mmap4 "$s" train $(train_args random mmap4)
+    for m in mmap4 mmap-n128 ivlp1; do
+        run "pre-$m-s$s" pretrained "$m" "$s" train $(train_args pretrained $m)
+        run "rand-$m-s$s" random "$m" "$s" train $(train_args random $m)
+    done
 done
-# Does MmAP's Kronecker structure limit what it takes from pretraining? With n = 64 each prompt
-# row is its 64-wide source row tiled twice across the width, scaled per half; n = 128 (W_l and
-# W_v 1 x 1) makes the rows free 128-wide vectors, text and visual one scalar apart. Per task on
-# both models, each with its own validated rate.
+# Sharing at b = m = 4, its own phase 1 included. A grouped task's text prompt is 4 group + 4
+# task rows: ctx_init's 4 words and 4 placeholders, all replaced.
 for s in $seeds; do
-    run "pre-mmap-n128-s$s" pretrained mmap-n128 "$s" train $(train_args pretrained mmap-n128)
-    run "rand-mmap-n128-s$s" random mmap-n128 "$s" train $(train_args random mmap-n128)
-done
-# IVLP with 1 text and 1 visual token per layer (1024 parameters, MmAP n = 128 has 1032): with as
-# few parameters as MmAP, does IVLP's transfer (visual prompts independent of the text ones) stay?
-for s in $seeds; do
-    run "pre-ivlp1-s$s" pretrained ivlp1 "$s" train $(train_args pretrained ivlp1)
-    run "rand-ivlp1-s$s" random ivlp1 "$s" train $(train_args random ivlp1)
-done
-# Sharing at b = m = 4: all-shared, grouped by phase 1 (its own phase 1 at this size) and a random
-# grouping of the same sizes. A grouped task's text prompt is 4 group + 4 task rows: ctx_init's 4
-# words and 4 placeholders, all replaced.
-mmap4_lr=(--set optim.lr="${lr_of[pretrained:mmap4]}")
-for s in $seeds; do
-    run "pre-mmap4-shared-s$s" pretrained mmap4-shared "$s" train $(method_args mmap4) "${mmap4_lr[@]}" \
-        --set multitask.mode=shared
-    run "pre-mmap4-grouped-s$s" pretrained mmap4-grouped "$s" run $(method_args mmap4) "${mmap4_lr[@]}" "${phase1[@]}"
-    groups=$(random_groups "$out/pre-mmap4-grouped-s$s/similarity.h5" "$s")
-    run "pre-mmap4-randgroup-s$s" pretrained mmap4-randgroup "$s" train $(method_args mmap4) "${mmap4_lr[@]}" \
-        --set multitask.mode=grouped --set grouping.rule=explicit --set "grouping.groups=$groups"
+    sharing mmap4 "$s" $(method_args mmap4) --set optim.lr="${lr_of[pretrained:mmap4]}"
 done
 # The baselines in grouped mode, on the grouping MmAP's phase 1 found for the seed (its similarity
 # file; phase 1 is not run again): group-shared + task-specific sets as for MmAP. CoOp's sets are
