@@ -134,7 +134,8 @@ if [ ! -f "$pretrained" ]; then
     log "pretraining: $pretrain_config -> $pretrained"
     pretrain_set=()
     for kv in ${STUDY_PRETRAIN_SET:-}; do pretrain_set+=(--set "$kv"); done
-    "${mpi[@]}" "$bin" pretrain "$pretrain_config" "${pretrain_set[@]}" >"$out/logs/pretrain.log" 2>&1
+    # --resume: finishes a pretraining that ./quickstart demo paused at step 1000, or a killed one
+    "${mpi[@]}" "$bin" pretrain "$pretrain_config" --resume "${pretrain_set[@]}" >"$out/logs/pretrain.log" 2>&1
     printf 'pretrain\t%s\n' $(( $(date +%s) - start )) >>"$out/timing.tsv"
 fi
 if [ ! -f "$random_model" ]; then

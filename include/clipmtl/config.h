@@ -177,6 +177,8 @@ typedef struct {
     int64_t eval_every;         /* steps between zero-shot evaluations; 0 = only at the end */
     int eval_images;            /* test images of an evaluation before the end (the end: all) */
     int sparse_embedding;       /* 1: only the token-embedding rows captions have used (pretrain.h) */
+    int64_t save_model_at;      /* also write model-step<N>.safetensors at this step; 0 = none */
+    int64_t stop_after;         /* end this invocation after this step (resume continues); 0 = none */
 } cm_config_pretrain;
 
 /* The largest number of keys the schema may have (checked by the tests). */

@@ -18,8 +18,9 @@
  * (bitwise on 1 and 2 ranks, where a sum of two floats has one order). bench_pretrain_step
  * measures both.
  * Outputs under run.out_dir/run.name: checkpoints-pretrain/ (resume), model.safetensors (an
- * ordinary OpenAI-named CLIP checkpoint for model.weights), pretrain_curve.tsv (step, loss,
- * zero-shot accuracy) and pretrain.yaml (the effective configuration, pools included). */
+ * ordinary OpenAI-named CLIP checkpoint for model.weights), model-step<N>.safetensors when
+ * pretrain.save_model_at is N, pretrain_curve.tsv (step, loss, zero-shot accuracy) and
+ * pretrain.yaml (the effective configuration, pools included). */
 #ifndef CLIPMTL_PRETRAIN_H
 #define CLIPMTL_PRETRAIN_H
 
@@ -81,7 +82,7 @@ cm_err cm_pretrainer_gradient(cm_pretrainer *p, double *loss, int *correct);
  * the images whose own caption scored highest. */
 cm_err cm_pretrainer_step(cm_pretrainer *p, double *loss, int *correct);
 /* Collective. Steps to total_steps with logs, evaluations, checkpoints and signals, then writes
- * model.safetensors. */
+ * model.safetensors; or pauses with a checkpoint after pretrain.stop_after (returns CM_OK). */
 cm_err cm_pretrainer_run(cm_pretrainer *p);
 /* Collective. Zero-shot top-1 (percent) on the first n original-domain t10k images. */
 cm_err cm_pretrainer_zeroshot(cm_pretrainer *p, int n, double *accuracy);

@@ -17,7 +17,9 @@ int cmd_pretrain(int argc, char **argv)
                "is the whole batch's on any number of ranks. Logs every run.log_every steps, evaluates zero-shot\n"
                "top-1 on original-domain test images every pretrain.eval_every steps and at the end, checkpoints\n"
                "every run.checkpoint_every steps and on SIGTERM/SIGUSR1, and writes\n"
-               "<run.out_dir>/<run.name>/model.safetensors (use it as model.weights). Run under mpirun/srun.\n");
+               "<run.out_dir>/<run.name>/model.safetensors (use it as model.weights); pretrain.save_model_at\n"
+               "also writes model-step<N>.safetensors at step N, and pretrain.stop_after pauses the run after\n"
+               "that step for --resume to continue. Run under mpirun/srun.\n");
         return 0;
     }
     cm_pipeline pl = {0};

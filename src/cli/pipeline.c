@@ -63,8 +63,8 @@ cm_err cm_pipeline_setup(cm_pipeline *p, int argc, char **argv, int flags)
     if (!file && weights && weights[0] && access(weights, R_OK) != 0)
         CM_ERROR(CM_ERR_IO,
                  "cannot read %s (model.weights, %s): the demo's CLIP is made once by `./quickstart demo` or "
-                 "`mpirun -np 2 clipmtl pretrain experiments/pretrain_fmnist.yaml --set pretrain.steps=1000 "
-                 "--set run.name=pretrain-fmnist-demo`",
+                 "`mpirun -np 2 clipmtl pretrain experiments/pretrain_fmnist.yaml --resume "
+                 "--set pretrain.stop_after=1000` (the first half of the study's pretraining)",
                  weights, cm_config_origin(&p->cfg, "model.weights"));
     if (flags & CM_PIPELINE_RUN_LOG) start_run_log(&p->cfg, p->comm);
     cm_config_warn_ineffective(&p->cfg);

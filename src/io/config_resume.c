@@ -6,10 +6,12 @@
 #include "config_schema.h"
 
 /* Keys that change neither what is trained nor what is measured: where outputs and inputs live,
- * how often to log and checkpoint, the watchdog, evaluation batching. Every other key does. */
+ * how often to log and checkpoint, where a pretraining pauses or also saves its model, the watchdog,
+ * evaluation batching. Every other key does. */
 static const char *const free_on_resume[] = {"run.name", "run.out_dir", "run.log_every", "run.checkpoint_every",
                                              "run.keep_checkpoints", "run.stall_timeout", "data.root", "data.packed",
-                                             "train.eval_every", "train.eval_batch_size", NULL};
+                                             "train.eval_every", "train.eval_batch_size", "pretrain.save_model_at",
+                                             "pretrain.stop_after", NULL};
 
 static int free_key(const char *path)
 {

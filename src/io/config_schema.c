@@ -368,6 +368,17 @@ static const cm_config_key pretrain_keys[] = {
             "moments since the start, and embeddings are not decayed, so the result is the dense "
             "update's (bitwise on 1 and 2 ranks). `false`: every one of the 49408 rows, as "
             "torch's AdamW loops."},
+    {.name = "save_model_at", .type = CM_CFG_INT64, .offset = AT(pretrain.save_model_at), .min = 0,
+     .max = BIG, .default_yaml = "0",
+     .doc = "Also write `model-step<N>.safetensors`, an ordinary CLIP checkpoint, when the run reaches "
+            "step N (zero-shot evaluated on all 10000 test images then), so that a shorter-trained "
+            "model comes out of the same run; 0 = none. The demo's CLIP is step 1000 of the study's "
+            "2000."},
+    {.name = "stop_after", .type = CM_CFG_INT64, .offset = AT(pretrain.stop_after), .min = 0,
+     .max = BIG, .default_yaml = "0",
+     .doc = "End this invocation after step N with a checkpoint and exit 0; `--resume` continues. "
+            "The schedule still spans `pretrain.steps`, so a stopped and resumed run writes the "
+            "model of one uninterrupted run. 0 = run to `pretrain.steps`."},
 };
 
 #define SECTION(name, doc, keys) {name, doc, keys, (int)(sizeof keys / sizeof keys[0])}

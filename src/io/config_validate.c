@@ -159,6 +159,20 @@ static cm_err validate_optim(const cm_config *c)
     return CM_OK;
 }
 
+static cm_err validate_pretrain(const cm_config *c)
+{
+    const cm_config_pretrain *p = &c->pretrain;
+    if (p->save_model_at > p->steps)
+        RULE_ERROR(c, "pretrain.save_model_at", "step %lld is past the %lld steps of pretrain.steps",
+                   (long long)p->save_model_at, (long long)p->steps);
+    if (p->stop_after > p->steps)
+        RULE_ERROR(c, "pretrain.stop_after", "step %lld is past the %lld steps of pretrain.steps",
+                   (long long)p->stop_after, (long long)p->steps);
+    CM_CHECK(validate_templates(c, "pretrain.templates", &p->templates));
+    CM_CHECK(validate_templates(c, "pretrain.dark_templates", &p->dark_templates));
+    return CM_OK;
+}
+
 cm_err cm_config_validate(const cm_config *c)
 {
     CM_CHECK(validate_data(c));
@@ -166,8 +180,7 @@ cm_err cm_config_validate(const cm_config *c)
     CM_CHECK(validate_multitask(c));
     CM_CHECK(validate_grouping(c));
     CM_CHECK(validate_optim(c));
-    CM_CHECK(validate_templates(c, "pretrain.templates", &c->pretrain.templates));
-    CM_CHECK(validate_templates(c, "pretrain.dark_templates", &c->pretrain.dark_templates));
+    CM_CHECK(validate_pretrain(c));
     return CM_OK;
 }
 

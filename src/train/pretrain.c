@@ -477,13 +477,22 @@ static void curve_line(const cm_pretrainer *p, double loss, double acc, int eval
     fclose(f);
 }
 
-static cm_err write_outputs(cm_pretrainer *p)
+/* <dir>/<name>: the weights as an ordinary CLIP checkpoint (rank 0 writes it, atomically). */
+static cm_err write_model(const cm_pretrainer *p, const char *name)
 {
     if (p->rank != 0) return CM_OK;
     char path[4200];
-    snprintf(path, sizeof path, "%s/model.safetensors", p->dir);
+    snprintf(path, sizeof path, "%s/%s", p->dir, name);
     CM_CHECK(cm_clip_save(&p->model, path, CM_NAMING_OPENAI, CM_DTYPE_F32));
     printf("pretrain: wrote %s\n", path);
+    return CM_OK;
+}
+
+static cm_err write_outputs(cm_pretrainer *p)
+{
+    CM_CHECK(write_model(p, "model.safetensors"));
+    if (p->rank != 0) return CM_OK;
+    char path[4200];
     snprintf(path, sizeof path, "%s/pretrain.yaml", p->dir);
     FILE *f = fopen(path, "w");
     CM_ASSERT(f, CM_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
@@ -497,28 +506,35 @@ cm_err cm_pretrainer_run(cm_pretrainer *p)
 {
     const cm_config *cfg = p->cfg;
     const int64_t every = cfg->run.checkpoint_every, eval_every = cfg->pretrain.eval_every;
+    const int64_t save_at = cfg->pretrain.save_model_at, stop_after = cfg->pretrain.stop_after;
+    const int64_t end = stop_after > 0 ? stop_after : p->total_steps; /* of this invocation */
+    if (p->step >= end && end < p->total_steps)
+        CM_ERROR(CM_ERR_CONFIG, "pretrain.stop_after is step %lld, but the run resumed at step %lld: nothing to do",
+                 (long long)stop_after, (long long)p->step);
     double window_start = cm_now(), run_start = window_start, window_loss = 0, window_correct = 0;
     int64_t window_steps = 0, first_step = p->step;
-    while (p->step < p->total_steps) {
+    while (p->step < end) {
         double loss;
         int correct;
         CM_CHECK(cm_pretrainer_step(p, &loss, &correct));
         CM_CHECK(cm_trainer_inject_fault(p->rank, p->step));
         window_loss += loss, window_correct += correct, window_steps++;
-        const int last = p->step == p->total_steps;
-        if (p->step % cfg->run.log_every == 0 || last) {
+        const int last = p->step == p->total_steps, pause = p->step == end && !last, save = p->step == save_at;
+        if (p->step % cfg->run.log_every == 0 || last || pause || save) {
             const double now = cm_now(), per_step = (now - run_start) / (double)(p->step - first_step);
             const double lr = cm_schedule_step_lr(cfg->pretrain.lr, cfg->pretrain.warmup_steps, p->total_steps, p->step - 1);
             if (p->rank == 0)
                 printf("pretrain step %lld/%lld  lr %.3g  loss %.4f  batch acc %.1f%%  scale %.1f  %.1f img/s  ETA %.0f s\n",
                        (long long)p->step, (long long)p->total_steps, lr, window_loss / window_steps,
                        100 * window_correct / ((double)window_steps * p->batch), exp(*p->model.w.logit_scale),
-                       (double)window_steps * p->batch / (now - window_start), per_step * (double)(p->total_steps - p->step));
+                       (double)window_steps * p->batch / (now - window_start), per_step * (double)(end - p->step));
             fflush(stdout);
-            const int evaluate = last || (eval_every > 0 && p->step % eval_every == 0);
+            /* a model that is written is evaluated on every test image */
+            const int whole = last || pause || save;
+            const int evaluate = whole || (eval_every > 0 && p->step % eval_every == 0);
             double acc = 0;
             if (evaluate) {
-                const int n = last ? p->test.count : cfg->pretrain.eval_images;
+                const int n = whole ? p->test.count : cfg->pretrain.eval_images;
                 CM_CHECK(cm_pretrainer_zeroshot(p, n, &acc));
                 if (p->rank == 0)
                     printf("pretrain step %lld: zero-shot top-1 %.2f%% on %d original-domain test images (chance 10%%)\n",
@@ -528,9 +544,20 @@ cm_err cm_pretrainer_run(cm_pretrainer *p)
             curve_line(p, window_loss / window_steps, acc, evaluate);
             window_start = cm_now(), window_loss = window_correct = 0, window_steps = 0;
         }
+        if (save) {
+            char name[64];
+            snprintf(name, sizeof name, "model-step%lld.safetensors", (long long)save_at);
+            CM_CHECK(write_model(p, name)); /* before the checkpoint: a crash between them repeats the steps */
+        }
         int stop = cm_trainer_stop_requested();
         CM_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, p->comm));
-        if (last || stop || (every > 0 && p->step % every == 0)) CM_CHECK(save_checkpoint(p));
+        if (last || pause || stop || (every > 0 && p->step % every == 0)) CM_CHECK(save_checkpoint(p));
+        if (pause) {
+            if (p->rank == 0)
+                printf("pretrain: paused after step %lld of %lld (pretrain.stop_after); checkpoint written, "
+                       "--resume continues\n", (long long)p->step, (long long)p->total_steps);
+            return CM_OK;
+        }
         if (stop && !last) {
             if (p->rank == 0) printf("pretrain: stopped by a signal at step %lld; checkpoint written\n", (long long)p->step);
             CM_ERROR(CM_ERR_INTERRUPTED, "stopped by a signal at step %lld (checkpoint written; rerun with --resume)",

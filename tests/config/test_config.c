@@ -97,7 +97,7 @@ static void test_good_files(void)
     snprintf(path, sizeof path, "%s/experiments/demo.yaml", CM_SRCDIR);
     CM_TEST_OK(cm_config_defaults(&c));
     CM_TEST_OK(cm_config_load(&c, path));
-    CM_TEST(strcmp(c.model.weights, "runs/pretrain-fmnist-demo/model.safetensors") == 0 && c.method.depth == 4 && c.method.mmap.n == 64 &&
+    CM_TEST(strcmp(c.model.weights, "runs/pretrain-fmnist-small/model-step1000.safetensors") == 0 && c.method.depth == 4 && c.method.mmap.n == 64 &&
                 c.data.image_size == 28 && c.optim.steps == 100,
             "demo.yaml values");
     cm_clip_config small;

@@ -47,5 +47,5 @@ check 65536 adapter --set method.adapter.reduction=8 --set method.adapter.target
 empty=$(mktemp -d)
 if (cd "$empty" && "$bin" params 2>"$empty/demo.err"); then echo "the demo ran without its CLIP"; exit 1; fi
 cat "$empty/demo.err"
-grep -q "cannot read runs/pretrain-fmnist-demo/model.safetensors (model.weights, embedded demo.yaml:.*quickstart demo.*pretrain.steps=1000" "$empty/demo.err"
+grep -q "cannot read runs/pretrain-fmnist-small/model-step1000.safetensors (model.weights, embedded demo.yaml:.*quickstart demo.*pretrain.stop_after=1000" "$empty/demo.err"
 rm -rf "$empty"

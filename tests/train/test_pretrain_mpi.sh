@@ -4,7 +4,8 @@
 #    ranks give the same loss curve within 1e-4 relative (fp32 sums in another order);
 #  - the token embedding's sparse update ends bitwise where the dense one does (1 and 2 ranks);
 #  - resume: a run that fails after step 7 (checkpoint at 5) and is resumed ends with the same
-#    curve and the same model.safetensors as an uninterrupted run;
+#    curve and the same model.safetensors as an uninterrupted run; so does a run paused by
+#    pretrain.stop_after, whose pretrain.save_model_at model is the uninterrupted run's;
 #  - the output is an ordinary CLIP checkpoint that model.weights loads (zeroshot through
 #    clipmtl train would need tasks; inspect reads it);
 #  - the gradient of a step (both towers' weights, embeddings, logit_scale) against finite
@@ -62,6 +63,28 @@ cmp "$tmp/runs/r2/model.safetensors" "$tmp/runs/res/model.safetensors"
 tail -n 15 "$tmp/runs/r2/pretrain_curve.tsv" | cut -f1,2 >"$tmp/a.tsv"
 tail -n 15 "$tmp/runs/res/pretrain_curve.tsv" | cut -f1,2 >"$tmp/b.tsv"
 diff "$tmp/a.tsv" "$tmp/b.tsv"
+
+# A pause (pretrain.stop_after) and its model (pretrain.save_model_at): the paused and resumed run
+# ends with the uninterrupted run's model; the step-12 model is the one an uninterrupted run
+# writes as it passes step 12 (the whole-test-set evaluation there does not perturb training).
+run 2 pause --set pretrain.stop_after=12 --set pretrain.save_model_at=12 >"$tmp/pause1.txt"
+grep -q "paused after step 12 of 20" "$tmp/pause1.txt"
+grep -q "step 12: zero-shot top-1 .* on 10000 original-domain test images" "$tmp/pause1.txt"
+[ ! -e "$tmp/runs/pause/model.safetensors" ] || { echo "a paused run wrote its final model"; exit 1; }
+run 2 pause --resume --set pretrain.save_model_at=12 >"$tmp/pause2.txt"
+grep -q "resumed from .*ckpt-12.h5 at step 12" "$tmp/pause2.txt"
+cmp "$tmp/runs/r2/model.safetensors" "$tmp/runs/pause/model.safetensors"
+run 2 passing --set pretrain.save_model_at=12 >/dev/null
+cmp "$tmp/runs/pause/model-step12.safetensors" "$tmp/runs/passing/model-step12.safetensors"
+cmp "$tmp/runs/r2/model.safetensors" "$tmp/runs/passing/model.safetensors"
+if cmp -s "$tmp/runs/passing/model-step12.safetensors" "$tmp/runs/passing/model.safetensors"; then
+    echo "the step-12 model is the final one"; exit 1
+fi
+# A pause at or before the resumed step has nothing to do; a pause past the schedule is refused.
+if run 1 pause --resume --set pretrain.stop_after=12 >"$tmp/bad.txt" 2>&1; then echo "pause before the checkpoint accepted"; exit 1; fi
+grep -q "pretrain.stop_after is step 12, but the run resumed at step 20" "$tmp/bad.txt"
+if "$bin" pretrain "$tmp/p.yaml" --set pretrain.stop_after=21 >"$tmp/bad.txt" 2>&1; then echo "stop_after past steps accepted"; exit 1; fi
+grep -q "pretrain.stop_after: step 21 is past the 20 steps of pretrain.steps" "$tmp/bad.txt"
 
 # An ordinary CLIP checkpoint: the tiny configuration inferred back from its shapes.
 "$bin" inspect "$tmp/runs/r1/model.safetensors" | grep -q "vision 64x2"
