@@ -227,12 +227,19 @@ def main():
             w.writerow(["tau", "seed", "average_accuracy", "groups", "grouping"])
             for row in sweep:
                 w.writerow([row[0], row[1], f"{row[2]:.3f}", row[3], row[4]])
+        # per threshold over seeds (each seed has a row for every tau: the driver links a tau whose
+        # grouping repeats a smaller one's to that run)
+        taus = sorted({r[0] for r in sweep})
+        by_tau = {t: [r for r in sweep if r[0] == t] for t in taus}
         fig, ax = plt.subplots(figsize=(5.5, 3.5))
         for seed in sorted({r[1] for r in sweep}):
             pts = [r for r in sweep if r[1] == seed]
-            ax.plot([r[0] for r in pts], [r[2] for r in pts], "o-", label=f"seed {seed}")
+            ax.plot([r[0] for r in pts], [r[2] for r in pts], "o-", alpha=0.5, label=f"seed {seed}")
             for r in pts:
                 ax.annotate(f"{r[3]}g", (r[0], r[2]), textcoords="offset points", xytext=(0, 5), fontsize=7, ha="center")
+        acc = [np.array([r[2] for r in by_tau[t]]) for t in taus]
+        ax.errorbar(taus, [a.mean() for a in acc], yerr=[a.std(ddof=1) if len(a) > 1 else 0 for a in acc],
+                    fmt="s-", color="black", capsize=3, label="mean ± sd")
         ax.set_xlabel("threshold tau (complete linkage)")
         ax.set_ylabel("average top-1 (%)")
         ax.set_title("MmAP grouped vs grouping threshold (labels: groups)")
@@ -240,10 +247,13 @@ def main():
         fig.tight_layout()
         fig.savefig(os.path.join(out, "threshold.png"), dpi=110)
         plt.close(fig)
-        sweep_md = "| tau | seed | average top-1 | groups | grouping |\n|---|---|---|---|---|\n" + "".join(
+        sweep_md = "| tau | seeds | average top-1 | groups per seed |\n|---|---|---|---|\n" + "".join(
+            f"| {t:g} | {len(a)} | {fmt(a.mean(), a.std(ddof=1) if len(a) > 1 else 0, len(a))} | "
+            + " / ".join(str(r[3]) for r in by_tau[t]) + " |\n" for t, a in zip(taus, acc))
+        sweep_md += "\n| tau | seed | average top-1 | groups | grouping |\n|---|---|---|---|---|\n" + "".join(
             f"| {r[0]:g} | {r[1]} | {r[2]:.1f} | {r[3]} | {r[4]} |\n" for r in sweep)
-        sweep_md += ("\nThresholds giving the same grouping as a smaller one are not trained again "
-                     "(the driver skips duplicates).\n")
+        sweep_md += ("\nA threshold whose grouping repeats a smaller one's is not trained again: its row is that "
+                     "run's (the driver links the run folder).\n")
 
     # ---- planted study ----
     planted = []

@@ -25,7 +25,7 @@
 # 4. analysis/fmnist_study.py: the learning rates, the results table (Markdown, CSV, figure), accuracy vs threshold,
 #    the planted heatmap and recovery, the acceptance checks -> $OUT/report/.
 # A run whose output exists is not repeated, so an interrupted study continues where it stopped.
-# Environment: CLIPMTL_RANKS (default 2), STUDY_SEEDS ("0 1 2"), STUDY_SWEEP_SEEDS ("0"),
+# Environment: CLIPMTL_RANKS (default 2), STUDY_SEEDS ("0 1 2"), STUDY_SWEEP_SEEDS (STUDY_SEEDS),
 # STUDY_OUT (runs/fmnist_study), STUDY_SET (extra --set arguments for every run, e.g.
 # "optim.steps=60"), STUDY_LR_GRID (the learning rates tried first, "0.002 0.005 0.01 0.02 0.05"),
 # STUDY_PRETRAINED (the pretrained checkpoint,
@@ -38,7 +38,7 @@ cd "$root"
 bin=${CLIPMTL_BIN:-$root/build/clipmtl}
 np=${CLIPMTL_RANKS:-2}
 seeds=${STUDY_SEEDS:-"0 1 2"}
-sweep_seeds=${STUDY_SWEEP_SEEDS:-0}
+sweep_seeds=${STUDY_SWEEP_SEEDS:-$seeds}
 out=${STUDY_OUT:-runs/fmnist_study}
 config=experiments/fmnist_study.yaml
 pretrain_config=experiments/pretrain_fmnist.yaml
@@ -253,18 +253,23 @@ grouped_baseline() {
 for s in $seeds; do
     for m in coop vpt ivlp maple; do grouped_baseline $m $s; done
 done
-# Threshold sweep: the distinct groupings of the threshold rule on each seed's phase-1 similarity.
+# Threshold sweep: the threshold rule on each seed's phase-1 similarity. A tau whose grouping a
+# smaller one already gave is not trained again: its run folder links to that run.
 for s in $sweep_seeds; do
     sim=$out/pre-mmap-grouped-s$s/similarity.h5
-    seen=""
+    declare -A trained=()
     for tau in -1.0 0.0 0.2 0.4 0.6 0.8 1.0; do
         grouping=$("$bin" regroup "$sim" --threshold "$tau" | grep '^group' | sed 's/^group [0-9]*: //' | tr '\n' '|')
-        key="$(echo "$grouping" | md5sum | cut -c1-8)"
-        case " $seen " in *" $key "*) continue ;; esac
-        seen="$seen $key"
-        run "pre-sweep-tau$tau-s$s" pretrained "sweep:$tau" "$s" train "${mmap_lr[@]}" --set multitask.mode=grouped \
+        name=pre-sweep-tau$tau-s$s
+        if [ -n "${trained[$grouping]:-}" ]; then
+            [ -e "$out/$name" ] || ln -s "${trained[$grouping]}" "$out/$name"
+        else
+            trained[$grouping]=$name
+        fi
+        run "$name" pretrained "sweep:$tau" "$s" train "${mmap_lr[@]}" --set multitask.mode=grouped \
             --set grouping.similarity_file="$sim" --set grouping.rule=threshold --set grouping.tau="$tau"
     done
+    unset trained
 done
 # The weight-updating baselines, per task (grouped mode is refused for them).
 for s in $seeds; do

@@ -2,7 +2,8 @@
 sd and paired gain over zero-shot; the learning rate chosen on the validation window (the best
 average, the smaller rate on a tie, as run_fmnist_study.sh chooses it); an acceptance check
 that passes, one that fails and one whose runs are missing; the transfer gap with the sd of its
-per-seed differences; the sharing lines of both MmAP sizes."""
+per-seed differences; the sharing lines of both MmAP sizes; the threshold sweep's mean and sd
+per tau over seeds, a linked repeat included."""
 import csv
 import os
 import subprocess
@@ -18,11 +19,13 @@ study = tempfile.mkdtemp()
 manifest = ["name\tmodel\tvariant\tseed\tcommand"]
 
 
-def result(name, model, variant, seed, accuracy):
+def result(name, model, variant, seed, accuracy, group_of_task=None):
     os.makedirs(os.path.join(study, name))
     with h5py.File(os.path.join(study, name, "results.h5"), "w") as f:
         f.attrs["tasks"] = "\n".join(TASKS)
         f.attrs["method"], f.attrs["mode"], f.attrs["seed"] = "mmap", "single", seed
+        if group_of_task is not None:
+            f["group_of_task"] = np.asarray(group_of_task, dtype=np.int32)
         f["accuracy"] = np.asarray(accuracy, dtype=float)
         f["average_accuracy"] = [float(np.mean(accuracy))]
         f["trainable_params"], f["clip_params"] = [10], [1000]
@@ -50,6 +53,15 @@ for lr, acc in ((0.01, 50.0), (0.05, 50.0), (0.002, 40.0)):  # a tie: the smalle
     result(f"val-mmap-{lr}", "pretrained", f"lr:mmap:{lr}", 0, [acc] * 5)
 for lr, acc in ((0.01, 30.0), (0.05, 35.0)):
     result(f"val-coop-{lr}", "pretrained", f"lr:coop:{lr}", 0, [acc] * 5)
+# Threshold sweep on two seeds: tau 0.5 repeats tau 0's grouping on seed 1, whose folder the driver
+# links to tau 0's run; per tau the mean and sd over the seeds.
+for seed, acc0, acc5, split in ((0, 40.0, 44.0, [0, 0, 1, 1, 2]), (1, 42.0, 42.0, None)):
+    result(f"sweep0-s{seed}", "pretrained", "sweep:0", seed, [acc0] * 5, [0, 0, 1, 1, 1])
+    if split:
+        result(f"sweep5-s{seed}", "pretrained", "sweep:0.5", seed, [acc5] * 5, split)
+    else:
+        os.symlink(f"sweep0-s{seed}", os.path.join(study, f"sweep5-s{seed}"))
+        manifest.append(f"sweep5-s{seed}\tpretrained\tsweep:0.5\t{seed}\ttrain")
 with open(os.path.join(study, "manifest.tsv"), "w") as f:
     f.write("\n".join(manifest) + "\n")
 
@@ -78,6 +90,8 @@ for line in ("PASS: per-task MmAP beats zero-shot by >= 10 points on each shifte
              "NOT RUN: transfer: pretrained beats random-weight by >= 5 points on each shifted domain (coop",
              "| pretrained | mmap | 40.0 | **50.0** | 50.0 | 0.01 |",
              "MmAP b = m = 2, average top-1: all-shared -, per task 36.6, grouped -, random groups -",
-             "MmAP b = m = 4, average top-1: all-shared 33.0, per task 38.0, grouped 40.0, random groups -"):
+             "MmAP b = m = 4, average top-1: all-shared 33.0, per task 38.0, grouped 40.0, random groups -",
+             "| 0 | 2 | 41.0 ± 1.4 | 2 / 2 |", "| 0.5 | 2 | 43.0 ± 1.4 | 3 / 2 |",
+             "| 0.5 | 1 | 42.0 | 2 | original+inverted ; rotated+sketch+tinted |"):
     assert line in summary, (line, summary)
 print("fmnist_study.py: table, learning rates and acceptance checks as computed by hand")
