@@ -157,6 +157,7 @@ typedef struct {
     int eval_batch_size;
     int test_images;            /* per task: test_images of its test split after test_skip; 0 = all */
     int test_skip;              /* per task: test images passed over first (a validation window) */
+    int zeroshot_baseline;      /* 1: also evaluate the frozen CLIP zero-shot on the same images */
 } cm_config_train;
 
 typedef struct {

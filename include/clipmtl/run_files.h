@@ -73,6 +73,7 @@ typedef struct {
     const char *const *task_names;
     const double *accuracy;   /* [ntasks], percent */
     const int64_t *test_images; /* [ntasks] images each accuracy is over; NULL: not written */
+    const double *zeroshot_accuracy; /* [ntasks] the frozen CLIP's on the same images; NULL: not measured */
     int64_t trainable_params, clip_params;
     const int *group_of_task; /* NULL unless grouped */
     double wall_time;

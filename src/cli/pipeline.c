@@ -223,6 +223,20 @@ static cm_err configured_grouping(const cm_pipeline *p, int ntasks, char *const 
 
 static const char *mode_name(cm_set_mode m) { return m == CM_SET_SHARED ? "shared" : m == CM_SET_SINGLE ? "single" : "grouped"; }
 
+/* train.zeroshot_baseline: the frozen CLIP's top-1 on the test images the run evaluated, from a
+ * zero-shot trainer of the same configuration (same tasks, splits and class sentences). */
+static cm_err zeroshot_accuracy(const cm_pipeline *p, double *accuracy)
+{
+    cm_config zs = p->cfg; /* shallow: the trainer only reads it */
+    zs.method.name = CM_METHOD_ZEROSHOT;
+    zs.multitask.mode = CM_MULTITASK_SINGLE;
+    cm_trainer t;
+    cm_err err = cm_trainer_create(&t, p->comm, &zs, p->config_text, "zeroshot", CM_SET_SINGLE, NULL, 0, 1);
+    if (err == CM_OK) err = cm_trainer_evaluate(&t, accuracy, NULL);
+    cm_trainer_destroy(&t);
+    return err;
+}
+
 cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
 {
     const cm_config *c = &p->cfg;
@@ -232,7 +246,7 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     int rank, *own_group = NULL, resumed = 0;
     MPI_Comm_rank(p->comm, &rank);
     cm_trainer t;
-    double *accuracy = NULL;
+    double *accuracy = NULL, *zeroshot = NULL;
     int64_t *tested = NULL;
     double t0 = cm_now();
     cm_err err = CM_OK;
@@ -254,12 +268,17 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
     if (!(accuracy = calloc((size_t)N, sizeof *accuracy)) || !(tested = calloc((size_t)N, sizeof *tested)))
         CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
     CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy, tested), done);
+    if (c->train.zeroshot_baseline && c->method.name != CM_METHOD_ZEROSHOT) {
+        if (!(zeroshot = calloc((size_t)N, sizeof *zeroshot))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
+        CM_CHECK_GOTO(err, zeroshot_accuracy(p, zeroshot), done);
+    }
     if (rank == 0) {
         const double wall = cm_now() - t0;
         const int64_t trainable = (int64_t)t.set.table.total, clip = (int64_t)t.model.table.total;
         char path[4200];
         snprintf(path, sizeof path, "%s/results.h5", t.dir);
         cm_results r = {.ntasks = N, .task_names = (const char *const *)t.tasks.task_names, .accuracy = accuracy, .test_images = tested,
+                        .zeroshot_accuracy = zeroshot,
                         .trainable_params = trainable, .clip_params = clip,
                         .group_of_task = mode == CM_SET_GROUPED ? group_of_task : NULL, .wall_time = wall,
                         .method = cm_method_name(c->method.name), .mode = mode_name(mode),
@@ -274,17 +293,23 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
                    c->train.test_skip + c->train.test_images);
         else if (c->train.test_skip > 0)
             printf("test: test images [%d, end) of each task (train.test_skip)\n", c->train.test_skip);
-        printf("%-24s %6s %10s\n", "task", "group", "top-1 (%)");
+        printf("%-24s %6s %10s%s\n", "task", "group", "top-1 (%)", zeroshot ? "  zero-shot (%)     gain" : "");
+        double zs_avg = 0;
         for (int task = 0; task < N; task++) {
-            printf("%-24s %6d %10.2f\n", t.tasks.task_names[task], mode == CM_SET_GROUPED ? group_of_task[task] : -1,
+            printf("%-24s %6d %10.2f", t.tasks.task_names[task], mode == CM_SET_GROUPED ? group_of_task[task] : -1,
                    accuracy[task]);
+            if (zeroshot) printf(" %15.2f %+8.2f", zeroshot[task], accuracy[task] - zeroshot[task]);
+            printf("\n");
             avg += accuracy[task] / N;
+            if (zeroshot) zs_avg += zeroshot[task] / N;
         }
-        printf("%-24s %6s %10.2f\n-> %s\n", "average", "", avg, path);
+        printf("%-24s %6s %10.2f", "average", "", avg);
+        if (zeroshot) printf(" %15.2f %+8.2f", zs_avg, avg - zs_avg);
+        printf("\n-> %s\n", path);
         fflush(stdout);
     }
 done:
-    free(accuracy), free(tested), free(own_group);
+    free(accuracy), free(zeroshot), free(tested), free(own_group);
     cm_trainer_destroy(&t);
     return err;
 }

@@ -7,11 +7,11 @@
 
 /* Keys that change neither what is trained nor what is measured: where outputs and inputs live,
  * how often to log and checkpoint, where a pretraining pauses or also saves its model, the watchdog,
- * evaluation batching. Every other key does. */
+ * evaluation batching, the zero-shot baseline evaluated beside the result. Every other key does. */
 static const char *const free_on_resume[] = {"run.name", "run.out_dir", "run.log_every", "run.checkpoint_every",
                                              "run.keep_checkpoints", "run.stall_timeout", "data.root", "data.packed",
-                                             "train.eval_every", "train.eval_batch_size", "pretrain.save_model_at",
-                                             "pretrain.stop_after", NULL};
+                                             "train.eval_every", "train.eval_batch_size", "train.zeroshot_baseline",
+                                             "pretrain.save_model_at", "pretrain.stop_after", NULL};
 
 static int free_key(const char *path)
 {

@@ -296,6 +296,12 @@ static const cm_config_key train_keys[] = {
      .doc = "Test images of each task passed over before the evaluated ones: with test_images, a "
             "window [test_skip, test_skip + test_images) of the test split, e.g. a validation "
             "window disjoint from the reported one for choosing hyper-parameters."},
+    {.name = "zeroshot_baseline", .type = CM_CFG_BOOL, .offset = AT(train.zeroshot_baseline),
+     .default_yaml = "false",
+     .doc = "Also evaluate the frozen CLIP zero-shot (method zeroshot, the same class sentences "
+            "and test images) after training, and report it and the gain per task next to the "
+            "result (results.h5: zeroshot_accuracy). Costs one more evaluation pass, counted in the "
+            "run's wall_time."},
 };
 
 static const cm_config_key compute_keys[] = {

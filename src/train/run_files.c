@@ -430,6 +430,8 @@ cm_err cm_results_write(const char *path, const cm_results *r)
         CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "group_of_task", CM_H5_INT32, 1, dn, 0, r->group_of_task), fail);
     if (r->test_images)
         CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "test_images", CM_H5_INT64, 1, dn, 0, r->test_images), fail);
+    if (r->zeroshot_accuracy)
+        CM_CHECK_GOTO(err, cm_h5_write_owner(&f, "zeroshot_accuracy", CM_H5_DOUBLE, 1, dn, 0, r->zeroshot_accuracy), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "method", r->method), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_string(&f, "/", "mode", r->mode), fail);
     CM_CHECK_GOTO(err, cm_h5_write_attr_int64(&f, "/", "seed", r->seed), fail);

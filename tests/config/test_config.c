@@ -199,7 +199,8 @@ static void test_bad_input(void)
                  "exp.yaml:7:1: optimizer: unknown key; the top level has run, model, data, method, multitask, grouping, "
                  "optim, train, compute, pretrain");
     expect_error(REQUIRED "train:\n  precision: fp32\n",
-                 "exp.yaml:8:3: train.precision: unknown key; train has eval_every, eval_batch_size, test_images, test_skip");
+                 "exp.yaml:8:3: train.precision: unknown key; train has eval_every, eval_batch_size, test_images, test_skip, "
+                 "zeroshot_baseline");
     expect_error(REQUIRED "compute:\n  gemm: mkl\n",
                  "exp.yaml:8:9: compute.gemm: expected one of auto, openblas, onednn, got \"mkl\"");
     expect_error(REQUIRED "  mmap:\n    c: 3\n",

@@ -4,7 +4,8 @@
 # the grouping must be identical, and the test accuracies may differ by at most one of the 12
 # test images of a task (a near-tie that the other summation order flips). The analysis scripts
 # and `clipmtl regroup` then run on the outputs. Last, a ctx_init with fewer tokens than the
-# grouped text prompt rows (MmAP trains, CoOp's word initialisation refuses it).
+# grouped text prompt rows (MmAP trains, CoOp's word initialisation refuses it), and the
+# zero-shot baseline reported beside a trained run (train.zeroshot_baseline).
 set -euo pipefail
 . "$CLIPMTL_SRCDIR/tests/pipeline/pipeline_common.sh"
 make_config "$tmp/run.yaml"
@@ -66,3 +67,22 @@ grep -q 'method.ctx_init "a photo of" (--set method.ctx_init=a photo of) has 3 t
     "$tmp/coop3.txt" || { cat "$tmp/coop3.txt"; exit 1; }
 if grep -q '^phase1 step' "$tmp/coop3.txt"; then echo "run: phase 1 stepped before the ctx_init check"; exit 1; fi
 echo "ctx_init: 3 tokens train MmAP's 4 grouped rows; CoOp's 4 word-initialised rows refuse them"
+
+# train.zeroshot_baseline: the frozen CLIP's accuracy next to the trained one's, on the same test
+# images; it must be exactly what a zero-shot run of the same configuration measures.
+mpi 2 "$bin" train "$tmp/run.yaml" --set run.name=zsb --set train.zeroshot_baseline=true "${explicit[@]}" >"$tmp/zsb.txt"
+mpi 2 "$bin" train "$tmp/run.yaml" --set run.name=zs --set method.name=zeroshot --set multitask.mode=single >/dev/null
+grep -q "top-1 (%)  zero-shot (%)     gain" "$tmp/zsb.txt" || { cat "$tmp/zsb.txt"; exit 1; }
+"$PYTHON3" - "$tmp/runs" "$tmp/zsb.txt" <<'PY'
+import sys, h5py, numpy as np
+both = h5py.File(f"{sys.argv[1]}/zsb/results.h5", "r")
+alone = h5py.File(f"{sys.argv[1]}/zs/results.h5", "r")
+zs, acc = both["zeroshot_accuracy"][()], both["accuracy"][()]
+assert np.array_equal(zs, alone["accuracy"][()]), (zs, alone["accuracy"][()])
+assert "zeroshot_accuracy" not in alone  # a zero-shot run has no baseline of its own
+rows = [l.split() for l in open(sys.argv[2]) if l.split() and l.split()[0] in ("Plain", "Inverted", "Noisy")]
+for t, r in enumerate(rows):
+    assert abs(float(r[-2]) - zs[t]) < 0.006 and abs(float(r[-1]) - (acc[t] - zs[t])) < 0.006, (r, zs[t], acc[t])
+print("zero-shot baseline:", zs.tolist(), "trained:", acc.tolist())
+PY
+echo "train.zeroshot_baseline: the zero-shot run's accuracy, per task, next to the trained one's"
