@@ -7,6 +7,8 @@
 #    pmi2, with which Debian's Open MPI cannot start, so the ranks start only through the script's
 #    --mpi=pmix. USR1 to the batch shell (what --signal=B:USR1@120 does near the time limit)
 #    makes the ranks checkpoint and stop; the script requeues the job, which resumes and completes.
+#  - the same script with CLIPMTL_COMMAND=pretrain: a pretraining paused in one job (stop_after)
+#    and finished by a second ends with the model of an uninterrupted run;
 #  - jobs/sweep_threshold.sbatch as an array of 2 with --export=ALL,TAUS=..., the program found
 #    on PATH: each task regroups with its tau and trains; both complete.
 set -euo pipefail
@@ -113,6 +115,10 @@ show_logs() {
 job_field() { scontrol show job "$1" | grep -o "$2=[^ ]*" | cut -d= -f2; }
 job_ended() { [ -z "$(squeue -h -j "$1" 2>/dev/null)" ]; }
 job_requeued() { [ "$(job_field "$1" Restarts)" = 1 ] && [ "$(squeue -h -j "$1" -o %T)" = PENDING ]; }
+# The PMIx socket of a job's step lives until its slurmstepd has cleaned up; a requeued job reuses
+# the job and step ids, and its step cannot start while the old socket is there (seen once:
+# "Cannot bind() UNIX socket .../stepd.slurm.pmix.1.0: Address already in use").
+steps_cleaned() { ! compgen -G "$slurm/spool/stepd.slurm.pmix.$1.*" >/dev/null; }
 in_log() { grep -q "$2" "$tmp/submit/$1" 2>/dev/null; }
 
 mkdir -p "$tmp/submit"
@@ -135,6 +141,7 @@ sed -i "s/steps: 100000}/steps: $((stopped + 4))}/" run.yaml
 # A requeued job waits two minutes before it may start again: let it start now, though not in the
 # second of the requeue (slurmd would refuse it: "Job credential revoked").
 sleep 2
+wait_for 30 "the stopped steps of job $id to clean up" steps_cleaned "$id"
 scontrol update JobId="$id" StartTime=now
 wait_for 60 "job $id to end" job_ended "$id"
 state=$(job_field "$id" JobState) exit_code=$(job_field "$id" ExitCode)
@@ -145,6 +152,37 @@ for line in "pipeline: forwarding USR1 to the ranks" "requeueing job $id" "phase
 done
 [ -f "$tmp/runs/t/results.h5" ]
 echo "pipeline.sbatch: ranks started with --mpi=pmix under MpiDefault=pmi2; USR1 stopped phase 2 at step $stopped; requeued, resumed, completed (${SECONDS} s)"
+
+# CLIPMTL_COMMAND=pretrain: a pretraining paused by pretrain.stop_after in one job and finished
+# by a second submission of the same script ends with the model of one uninterrupted mpirun run.
+if [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+    cat >pretrain.yaml <<YAML
+run: {name: p, seed: 4, out_dir: "$tmp/runs", log_every: 1, checkpoint_every: 100}
+model: {preset: tiny, init_seed: 2}
+data: {kind: fashion_mnist, image_size: 32, pretrain_images: [0, 600]}
+method: {name: zeroshot}
+multitask: {mode: single}
+pretrain: {steps: 12, batch_size: 12, lr: 0.002, warmup_steps: 3, eval_every: 0}
+YAML
+    submit_pretrain() {
+        sbatch --parsable --ntasks=2 --cpus-per-task=1 --export=ALL,CLIPMTL_COMMAND=pretrain \
+            "$CLIPMTL_SRCDIR/jobs/pipeline.sbatch" pretrain.yaml "$@"
+    }
+    first=$(submit_pretrain --set pretrain.stop_after=5)
+    wait_for 60 "pretraining job $first to end" job_ended "$first"
+    second=$(submit_pretrain)
+    wait_for 60 "pretraining job $second to end" job_ended "$second"
+    for id in $first $second; do
+        [ "$(job_field "$id" JobState)" = COMPLETED ] || { show_logs; echo "job $id: $(job_field "$id" JobState)"; exit 1; }
+    done
+    grep -q "paused after step 5 of 12" "clipmtl-$first.out" || { show_logs; exit 1; }
+    grep -q "resumed from .*ckpt-5.h5 at step 5" "clipmtl-$second.out" || { show_logs; exit 1; }
+    mpi 2 "$bin" pretrain pretrain.yaml --set run.name=whole >/dev/null
+    cmp "$tmp/runs/p/model.safetensors" "$tmp/runs/whole/model.safetensors"
+    echo "pipeline.sbatch with CLIPMTL_COMMAND=pretrain: paused at step 5, resumed by a second job, the uninterrupted model bit for bit (${SECONDS} s)"
+else
+    echo "pretraining job not tried: dataset-fashion-mnist is not installed"
+fi
 
 # The sweep finds the program on PATH (no build/ in the submission directory); one rank per
 # array task, so that both tasks run at once on the two cores.
