@@ -51,7 +51,7 @@ def flatten_config(text):
 
 def read_results(path):
     """Returns dict(tasks, accuracy [N], average, trainable, method, mode, seed, groups or None,
-    config {"section.key": "value"})."""
+    zeroshot [N] or None (train.zeroshot_baseline), config {"section.key": "value"})."""
     with h5py.File(path, "r") as f:
         config = f["config"][()] if "config" in f else b""
         return {
@@ -64,6 +64,7 @@ def read_results(path):
             "mode": str(_attr(f, "mode")),
             "seed": _attr(f, "seed"),
             "groups": np.asarray(f["group_of_task"][()]) if "group_of_task" in f else None,
+            "zeroshot": np.asarray(f["zeroshot_accuracy"][()], dtype=float) if "zeroshot_accuracy" in f else None,
             "config": flatten_config(config.decode() if isinstance(config, bytes) else str(config)),
         }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Results table over runs: per method/mode, mean and standard deviation over seeds of each
-task's accuracy and of the average, with the trainable parameters (count and % of CLIP).
+task's accuracy and of the average, with the trainable parameters (count and % of CLIP) and,
+for runs that measured it (train.zeroshot_baseline), the average's gain over zero-shot.
 
 usage: results_table.py RESULTS.h5... [--csv OUT.csv]
 Prints a Markdown table. Runs whose configurations differ only in the seed (and the run's name
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from clipmtl_files import read_results
 
 # Keys that name or place a run, or that its method/mode columns already show.
-NOT_A_SETTING = {"run.seed", "run.name", "run.out_dir", "method.name", "multitask.mode"}
+NOT_A_SETTING = {"run.seed", "run.name", "run.out_dir", "method.name", "multitask.mode", "train.zeroshot_baseline"}
 
 
 def varying_keys(runs):
@@ -42,7 +43,7 @@ def main():
         setting = " ".join(f"{k}={r['config'].get(k, '-')}" for k in varying)
         by.setdefault((r["method"], r["mode"], setting), []).append(r)
     header = ["method", "mode"] + (["setting"] if varying else []) + ["seeds"] + tasks + \
-        ["average", "trainable", "% of CLIP"]
+        ["average", "vs zero-shot", "trainable", "% of CLIP"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     csv = [",".join(header)]
     for (method, mode, setting), rs in by.items():
@@ -51,6 +52,9 @@ def main():
         fmt = lambda m, s: f"{m:.2f} ± {s:.2f}" if len(rs) > 1 else f"{m:.2f}"
         cells = [fmt(acc[:, t].mean(), acc[:, t].std(ddof=1) if len(rs) > 1 else 0) for t in range(len(tasks))]
         cells.append(fmt(avg.mean(), avg.std(ddof=1) if len(rs) > 1 else 0))
+        # mean over seeds of each run's average minus its zero-shot average; "-" unless all measured it
+        gains = [r["average"] - r["zeroshot"].mean() for r in rs if r["zeroshot"] is not None]
+        cells.append(f"{np.mean(gains):+.2f}" if len(gains) == len(rs) else "-")
         pct = 100.0 * rs[0]["trainable"] / rs[0]["clip"] if rs[0]["clip"] else float("nan")
         row = [method, mode] + ([setting] if varying else []) + [str(len(rs))] + cells + \
             [str(rs[0]["trainable"]), f"{pct:.3f}"]

@@ -84,5 +84,10 @@ rows = [l.split() for l in open(sys.argv[2]) if l.split() and l.split()[0] in ("
 for t, r in enumerate(rows):
     assert abs(float(r[-2]) - zs[t]) < 0.006 and abs(float(r[-1]) - (acc[t] - zs[t])) < 0.006, (r, zs[t], acc[t])
 print("zero-shot baseline:", zs.tolist(), "trained:", acc.tolist())
+print(f"{acc.mean() - zs.mean():+.2f}", file=open(sys.argv[1] + "/gain.txt", "w"))
 PY
+# results_table.py: the gain column of the run that measured its baseline, "-" for the one without
+"$PYTHON3" "$CLIPMTL_SRCDIR/analysis/results_table.py" "$tmp/runs/zsb/results.h5" "$tmp/runs/zs/results.h5" | tee "$tmp/zsb.md"
+grep -q "^| mmap | grouped |.* | $(cat "$tmp/runs/gain.txt") | " "$tmp/zsb.md"
+grep -q "^| zeroshot | single |.* | - | " "$tmp/zsb.md"
 echo "train.zeroshot_baseline: the zero-shot run's accuracy, per task, next to the trained one's"
