@@ -269,6 +269,9 @@ cm_err cm_pipeline_train(cm_pipeline *p, const int *group_of_task, int ngroups)
         CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
     CM_CHECK_GOTO(err, cm_trainer_evaluate(&t, accuracy, tested), done);
     if (c->train.zeroshot_baseline && c->method.name != CM_METHOD_ZEROSHOT) {
+        /* The zero-shot trainer watches its own progress; this one's watchdog would see none. */
+        cm_watchdog_stop(t.watchdog);
+        t.watchdog = NULL;
         if (!(zeroshot = calloc((size_t)N, sizeof *zeroshot))) CM_ERROR_GOTO(err, done, CM_ERR_MEM, "out of memory");
         CM_CHECK_GOTO(err, zeroshot_accuracy(p, zeroshot), done);
     }
