@@ -38,5 +38,10 @@ int bench_run_isolated(const bench_config *cfg, bench_fn fn, void *ctx, bench_re
 double bench_ceiling(int m, int n, int k, int reps);
 double bench_load_average(void);
 double bench_now(void);
+/* PyTorch's least step time from `/usr/bin/python3 CM_SRCDIR/bench/<args> --threads T`, or 0 when
+ * it could not run: with best_env every OPENBLAS_* variable is unset for that process alone (the
+ * "at its best" of the benches), otherwise it inherits the environment as it is. Its step lines
+ * (`step_seconds S`, `maxrss_mib M`) are echoed with the load average. */
+double bench_torch_seconds(const char *args, int threads, int best_env);
 
 #endif

@@ -12,18 +12,27 @@
  * when other jobs share the cores); the issue asks for under 10%. Also prints CPU seconds per
  * step (user + system of this rank), which a shared machine's load affects less than wall time,
  * the step's time inside cm_gemm (what the CPU's GEMM rate bounds) and the load average.
- * --gemm selects compute.gemm. */
+ * --gemm selects compute.gemm.
+ *
+ * Then, after MPI_Finalize so that the other ranks no longer hold their cores, rank 0 times
+ * PyTorch's step of the same model and batch (bench/pretrain_step_reference.py: OpenAI's
+ * clip/model.py blocks, all 77 text tokens, torch's AdamW) and prints the ratios: as is (this
+ * environment, --torch-threads intra-op threads) and at its best (OPENBLAS_* unset for that
+ * process alone; 1 and all cores' intra-op threads tried, the faster kept). --no-torch skips it;
+ * --torch-steps N (3) timed steps each. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clipmtl/config.h"
 #include "clipmtl/gemm.h"
 #include "clipmtl/log.h"
 #include "clipmtl/pretrain.h"
+#include "bench_paths.h"
 
 static double cpu_seconds(void)
 {
@@ -43,13 +52,16 @@ static int fail(cm_err err)
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
-    int steps = 5, batch = 128, rank;
+    int steps = 5, batch = 128, rank, run_torch = 1, torch_steps = 3, torch_threads = 1;
     const char *gemm = "auto";
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--steps") == 0) steps = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--batch") == 0) batch = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "--gemm") == 0) gemm = argv[i + 1];
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-torch") == 0) run_torch = 0;
+        else if (i + 1 < argc && strcmp(argv[i], "--steps") == 0) steps = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) batch = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--gemm") == 0) gemm = argv[++i];
+        else if (i + 1 < argc && strcmp(argv[i], "--torch-steps") == 0) torch_steps = atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--torch-threads") == 0) torch_threads = atoi(argv[++i]);
     }
     char yaml[1024];
     snprintf(yaml, sizeof yaml,
@@ -123,5 +135,21 @@ int main(int argc, char **argv)
     cm_pretrainer_destroy(&p);
     cm_config_free(&cfg);
     MPI_Finalize();
+    if (rank != 0 || !run_torch) return 0;
+    char args[256];
+    snprintf(args, sizeof args, "pretrain_step_reference.py --batch %d --steps %d", batch, torch_steps);
+    const double as_is = bench_torch_seconds(args, torch_threads, 0);
+    const int tries[2] = {1, (int)sysconf(_SC_NPROCESSORS_ONLN)};
+    double best = 0;
+    int best_threads = 0;
+    for (int i = 0; i < (tries[1] > 1 ? 2 : 1); i++) {
+        const double s = bench_torch_seconds(args, tries[i], 1);
+        if (s > 0 && (best == 0 || s < best)) best = s, best_threads = tries[i];
+    }
+    if (as_is > 0)
+        printf("pytorch as is: %.3f s per step; clipmtl's step is %.2fx faster\n", as_is, as_is / step_time);
+    if (best > 0)
+        printf("pytorch at its best (OPENBLAS_* unset, %d intra-op threads): %.3f s per step; clipmtl's step is %.2fx "
+               "faster\n", best_threads, best, best / step_time);
     return 0;
 }

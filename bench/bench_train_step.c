@@ -92,41 +92,17 @@ typedef struct {
  * and intra-op threads = cores; otherwise the environment as it is and --torch-threads. */
 static double torch_step_seconds(const char *method, const int32_t *ids, int C, const bench_options *o, int best_env)
 {
-    char path[] = "/tmp/bench_train_step_ids_XXXXXX", cmd[4096], line[256], unset[2048] = "";
+    char path[] = "/tmp/bench_train_step_ids_XXXXXX", args[1024];
     int fd = mkstemp(path);
     if (fd < 0) return 0;
     FILE *f = fdopen(fd, "wb");
     size_t n = (size_t)C * CM_CONTEXT_LENGTH;
     int written = f && fwrite(ids, sizeof *ids, n, f) == n;
     if (f) fclose(f);
-    extern char **environ;
-    if (best_env)
-        for (char **e = environ; *e; e++)
-            if (!strncmp(*e, "OPENBLAS_", 9)) {
-                size_t len = strcspn(*e, "="), at = strlen(unset);
-                if (at + len + 5 < sizeof unset) snprintf(unset + at, sizeof unset - at, "-u %.*s ", (int)len, *e);
-            }
     int threads = best_env ? (int)sysconf(_SC_NPROCESSORS_ONLN) : o->torch_threads;
-    double best = 0;
-    if (written) {
-        snprintf(cmd, sizeof cmd,
-                 "env %s/usr/bin/python3 %s/bench/train_step_reference.py --method %s --ids %s --classes %d --batch %d "
-                 "--steps %d --threads %d",
-                 unset, CM_SRCDIR, method, path, C, o->batch, o->torch_steps, threads);
-        printf("pytorch %s: %s\n", best_env ? "at its best" : "as is", cmd);
-        fflush(stdout);
-        FILE *p = popen(cmd, "r");
-        while (p && fgets(line, sizeof line, p)) {
-            double v;
-            if (sscanf(line, "step_seconds %lf", &v) == 1) {
-                printf("  pytorch step: %.2f s (load %.2f)\n", v, bench_load_average());
-                if (best == 0 || v < best) best = v;
-            } else if (sscanf(line, "maxrss_mib %lf", &v) == 1) {
-                printf("  pytorch peak memory: %.0f MiB\n", v);
-            }
-        }
-        if (!p || pclose(p) != 0) best = 0;
-    }
+    snprintf(args, sizeof args, "train_step_reference.py --method %s --ids %s --classes %d --batch %d --steps %d", method,
+             path, C, o->batch, o->torch_steps);
+    double best = written ? bench_torch_seconds(args, threads, best_env) : 0;
     unlink(path);
     return best;
 }

@@ -20,5 +20,6 @@ noinst_PROGRAMS += bench/bench_gemm
 bench_bench_gemm_SOURCES = bench/bench_gemm.c bench/bench_paths.c bench/bench_paths.h
 bench_bench_gemm_LDADD = libclipmtl.a $(DEPS_LIBS)
 noinst_PROGRAMS += bench/bench_pretrain_step
-bench_bench_pretrain_step_SOURCES = bench/bench_pretrain_step.c
+bench_bench_pretrain_step_SOURCES = bench/bench_pretrain_step.c bench/bench_paths.c bench/bench_paths.h
 bench_bench_pretrain_step_LDADD = libclipmtl.a $(DEPS_LIBS)
+EXTRA_DIST += bench/pretrain_step_reference.py
