@@ -162,9 +162,8 @@ static cm_err validate_optim(const cm_config *c)
 static cm_err validate_pretrain(const cm_config *c)
 {
     const cm_config_pretrain *p = &c->pretrain;
-    if (p->save_model_at > p->steps)
-        RULE_ERROR(c, "pretrain.save_model_at", "step %lld is past the %lld steps of pretrain.steps",
-                   (long long)p->save_model_at, (long long)p->steps);
+    /* save_model_at past the end only warns (cm_pretrainer_run): a shorter schedule set on the
+     * command line keeps working with a configuration file that names a model to save. */
     if (p->stop_after > p->steps)
         RULE_ERROR(c, "pretrain.stop_after", "step %lld is past the %lld steps of pretrain.steps",
                    (long long)p->stop_after, (long long)p->steps);

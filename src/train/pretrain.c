@@ -511,6 +511,9 @@ cm_err cm_pretrainer_run(cm_pretrainer *p)
     if (p->step >= end && end < p->total_steps)
         CM_ERROR(CM_ERR_CONFIG, "pretrain.stop_after is step %lld, but the run resumed at step %lld: nothing to do",
                  (long long)stop_after, (long long)p->step);
+    if (save_at > p->total_steps && p->rank == 0)
+        cm_log_warn("pretrain.save_model_at is step %lld, past the %lld steps of pretrain.steps: no "
+                    "model-step%lld.safetensors", (long long)save_at, (long long)p->total_steps, (long long)save_at);
     double window_start = cm_now(), run_start = window_start, window_loss = 0, window_correct = 0;
     int64_t window_steps = 0, first_step = p->step;
     while (p->step < end) {

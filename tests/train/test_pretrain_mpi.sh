@@ -85,6 +85,11 @@ if run 1 pause --resume --set pretrain.stop_after=12 >"$tmp/bad.txt" 2>&1; then 
 grep -q "pretrain.stop_after is step 12, but the run resumed at step 20" "$tmp/bad.txt"
 if "$bin" pretrain "$tmp/p.yaml" --set pretrain.stop_after=21 >"$tmp/bad.txt" 2>&1; then echo "stop_after past steps accepted"; exit 1; fi
 grep -q "pretrain.stop_after: step 21 is past the 20 steps of pretrain.steps" "$tmp/bad.txt"
+# A model to save past a shorter schedule is only a warning (STUDY_PRETRAIN_SET="pretrain.steps=500"
+# on experiments/pretrain_fmnist.yaml, which saves step 1000).
+run 1 short --set pretrain.steps=4 --set pretrain.save_model_at=12 >"$tmp/short.txt" 2>&1
+grep -q "pretrain.save_model_at is step 12, past the 4 steps of pretrain.steps: no model-step12.safetensors" "$tmp/short.txt"
+[ -f "$tmp/runs/short/model.safetensors" ] && [ ! -e "$tmp/runs/short/model-step12.safetensors" ]
 
 # An ordinary CLIP checkpoint: the tiny configuration inferred back from its shapes.
 "$bin" inspect "$tmp/runs/r1/model.safetensors" | grep -q "vision 64x2"
