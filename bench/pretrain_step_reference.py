@@ -66,9 +66,10 @@ def main():
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     model = PretrainCLIP()
-    matrices = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n and "pos" not in n]
-    others = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n and "pos" not in n)]
-    opt = torch.optim.AdamW([{"params": matrices, "weight_decay": 0.1}, {"params": others, "weight_decay": 0.0}],
+    groups = {True: [], False: []}  # decayed: the matrices, not the embeddings
+    for n, p in model.named_parameters():
+        groups[p.ndim >= 2 and "embedding" not in n and "pos" not in n].append(p)
+    opt = torch.optim.AdamW([{"params": groups[True], "weight_decay": 0.1}, {"params": groups[False], "weight_decay": 0.0}],
                             lr=1e-3, betas=(0.9, 0.98), eps=1e-6)
     pixels = torch.randn(a.batch, 3, IMAGE, IMAGE)
     ids = torch.zeros(a.batch, CONTEXT, dtype=torch.long)
