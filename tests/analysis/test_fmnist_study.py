@@ -2,7 +2,8 @@
 sd and paired gain over zero-shot; the learning rate chosen on the validation window (the best
 average, the smaller rate on a tie, as run_fmnist_study.sh chooses it); an acceptance check
 that passes, one that fails and one whose runs are missing; the transfer gap with the sd of its
-per-seed differences; the sharing lines of both MmAP sizes; the threshold sweep's mean and sd
+per-seed differences, and at each domain's best rate of the grid (coop has no random-weight
+grid, so no row); the sharing lines of both MmAP sizes; the threshold sweep's mean and sd
 per tau over seeds, a linked repeat included."""
 import csv
 import os
@@ -53,6 +54,10 @@ for lr, acc in ((0.01, 50.0), (0.05, 50.0), (0.002, 40.0)):  # a tie: the smalle
     result(f"val-mmap-{lr}", "pretrained", f"lr:mmap:{lr}", 0, [acc] * 5)
 for lr, acc in ((0.01, 30.0), (0.05, 35.0)):
     result(f"val-coop-{lr}", "pretrained", f"lr:coop:{lr}", 0, [acc] * 5)
+# The random-weight model's grid for MmAP: per domain its best over both rates (inverted 45,
+# rotated 50, sketch 30, tinted 60) against the pretrained model's 50 on every domain.
+for lr, acc in ((0.01, [0, 45, 20, 30, 60]), (0.05, [0, 30, 50, 30, 10])):
+    result(f"val-rnd-mmap-{lr}", "random", f"lr:mmap:{lr}", 0, acc)
 # Threshold sweep on two seeds: tau 0.5 repeats tau 0's grouping on seed 1, whose folder the driver
 # links to tau 0's run; per tau the mean and sd over the seeds.
 for seed, acc0, acc5, split in ((0, 40.0, 44.0, [0, 0, 1, 1, 2]), (1, 42.0, 42.0, None)):
@@ -75,9 +80,12 @@ assert float(mmap["gain_vs_zeroshot_mean"]) == 13.0, mmap
 assert float(rows[("MmAP per task", "average")]["mean"]) == float(np.mean(zeroshot)) + 9.6 + 1
 assert "learning" not in " ".join(r["method"] for r in rows.values())  # validation runs stay out of the table
 
-chosen = {(r["method"], float(r["lr"])): r["chosen"] for r in csv.DictReader(open(os.path.join(out, "learning_rates.csv")))}
-assert chosen == {("mmap", 0.002): "0", ("mmap", 0.01): "1", ("mmap", 0.05): "0",
-                  ("coop", 0.01): "0", ("coop", 0.05): "1"}, chosen
+chosen = {(r["model"], r["method"], float(r["lr"])): r["chosen"]
+          for r in csv.DictReader(open(os.path.join(out, "learning_rates.csv")))}
+assert chosen == {("pretrained", "mmap", 0.002): "0", ("pretrained", "mmap", 0.01): "1",
+                  ("pretrained", "mmap", 0.05): "0", ("pretrained", "coop", 0.01): "0",
+                  ("pretrained", "coop", 0.05): "1", ("random", "mmap", 0.01): "1",
+                  ("random", "mmap", 0.05): "0"}, chosen
 
 summary = open(os.path.join(out, "summary.md")).read()
 for line in ("PASS: per-task MmAP beats zero-shot by >= 10 points on each shifted domain",
@@ -92,6 +100,8 @@ for line in ("PASS: per-task MmAP beats zero-shot by >= 10 points on each shifte
              "MmAP b = m = 2, average top-1: all-shared -, per task 36.6, grouped -, random groups -",
              "MmAP b = m = 4, average top-1: all-shared 33.0, per task 38.0, grouped 40.0, random groups -",
              "| 0 | 2 | 41.0 ± 1.4 | 2 / 2 |", "| 0.5 | 2 | 43.0 ± 1.4 | 3 / 2 |",
-             "| 0.5 | 1 | 42.0 | 2 | original+inverted ; rotated+sketch+tinted |"):
+             "| 0.5 | 1 | 42.0 | 2 | original+inverted ; rotated+sketch+tinted |",
+             "| mmap | 50.0 vs 45.0 (+5.0) | 50.0 vs 50.0 (+0.0) | 50.0 vs 30.0 (+20.0) | 50.0 vs 60.0 (-10.0) |"):
     assert line in summary, (line, summary)
+assert not any(line.startswith("| coop |") for line in summary.splitlines()), summary
 print("fmnist_study.py: table, learning rates and acceptance checks as computed by hand")
